@@ -1,0 +1,268 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration file. Keys are snake_case; every key can be set from
+// the environment as DOCINGEST_<SECTION>_<KEY> (DOCINGEST_CHUNKING_MAX_SIZE=400), and flags
+// win over the environment, which wins over the file, which wins over the defaults.
+type Config struct {
+	Run       RunConfig       `yaml:"run"`
+	Limits    LimitsConfig    `yaml:"limits"`
+	Chunking  ChunkingConfig  `yaml:"chunking"`
+	Embedding EmbeddingConfig `yaml:"embedding"`
+	Log       LogConfig       `yaml:"log"`
+}
+
+type RunConfig struct {
+	// Concurrency is how many documents are processed at once.
+	Concurrency int `yaml:"concurrency"`
+}
+
+type LimitsConfig struct {
+	MaxObjectBytes    ByteSize `yaml:"max_object_bytes"`
+	MaxPages          int      `yaml:"max_pages"`
+	MaxTextBytes      ByteSize `yaml:"max_text_bytes"`
+	DocumentTimeout   Duration `yaml:"document_timeout"`
+	PDFTimeoutBase    Duration `yaml:"pdf_timeout_base"`
+	PDFTimeoutPerPage Duration `yaml:"pdf_timeout_per_page"`
+}
+
+type ChunkingConfig struct {
+	// Strategy is fixed, recursive, sentence or markdown.
+	Strategy string `yaml:"strategy"`
+	// Unit is tokens (the embedder's tokenizer) or chars (Unicode code points).
+	Unit    string `yaml:"unit"`
+	MaxSize int    `yaml:"max_size"`
+	Overlap int    `yaml:"overlap"`
+}
+
+type EmbeddingConfig struct {
+	// Provider is hashing (the local lexical default).
+	Provider     string `yaml:"provider"`
+	Dimensions   int    `yaml:"dimensions"`
+	CharNgramMin int    `yaml:"char_ngram_min"`
+	CharNgramMax int    `yaml:"char_ngram_max"`
+	BatchSize    int    `yaml:"batch_size"`
+}
+
+type LogConfig struct {
+	// Level is debug, info, warn or error.
+	Level string `yaml:"level"`
+	// Format is text or json.
+	Format string `yaml:"format"`
+}
+
+// DefaultConfig holds the defaults of ARCHITECTURE.md ("Configuration").
+func DefaultConfig() Config {
+	return Config{
+		Run: RunConfig{Concurrency: 4},
+		Limits: LimitsConfig{
+			MaxObjectBytes:    100 << 20,
+			MaxPages:          5000,
+			MaxTextBytes:      50 << 20,
+			DocumentTimeout:   Duration(120 * time.Second),
+			PDFTimeoutBase:    Duration(30 * time.Second),
+			PDFTimeoutPerPage: Duration(50 * time.Millisecond),
+		},
+		Chunking:  ChunkingConfig{Strategy: "recursive", Unit: "tokens", MaxSize: 256, Overlap: 32},
+		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64},
+		Log:       LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+var strategies = []string{"fixed", "recursive", "sentence", "markdown"}
+
+// Validate rejects bad values up front, naming the field.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if c.Run.Concurrency < 1 || c.Run.Concurrency > 1024 {
+		bad("run.concurrency", "must be between 1 and 1024, got %d", c.Run.Concurrency)
+	}
+	if c.Limits.MaxObjectBytes < 1 {
+		bad("limits.max_object_bytes", "must be positive, got %d", c.Limits.MaxObjectBytes)
+	}
+	if c.Limits.MaxPages < 1 {
+		bad("limits.max_pages", "must be positive, got %d", c.Limits.MaxPages)
+	}
+	if c.Limits.MaxTextBytes < 1 {
+		bad("limits.max_text_bytes", "must be positive, got %d", c.Limits.MaxTextBytes)
+	}
+	if c.Limits.DocumentTimeout <= 0 {
+		bad("limits.document_timeout", "must be positive, got %s", c.Limits.DocumentTimeout)
+	}
+	if c.Limits.PDFTimeoutBase <= 0 {
+		bad("limits.pdf_timeout_base", "must be positive, got %s", c.Limits.PDFTimeoutBase)
+	}
+	if c.Limits.PDFTimeoutPerPage < 0 {
+		bad("limits.pdf_timeout_per_page", "must not be negative, got %s", c.Limits.PDFTimeoutPerPage)
+	}
+	if !contains(strategies, c.Chunking.Strategy) {
+		bad("chunking.strategy", "must be one of %s, got %q", strings.Join(strategies, ", "), c.Chunking.Strategy)
+	}
+	if c.Chunking.Unit != "tokens" && c.Chunking.Unit != "chars" {
+		bad("chunking.unit", "must be tokens or chars, got %q", c.Chunking.Unit)
+	}
+	if c.Chunking.MaxSize < 1 {
+		bad("chunking.max_size", "must be at least 1, got %d", c.Chunking.MaxSize)
+	}
+	if c.Chunking.Overlap < 0 || (c.Chunking.MaxSize >= 1 && c.Chunking.Overlap >= c.Chunking.MaxSize) {
+		bad("chunking.overlap", "must be at least 0 and below chunking.max_size (%d), got %d", c.Chunking.MaxSize, c.Chunking.Overlap)
+	}
+	if c.Embedding.Provider != "hashing" {
+		bad("embedding.provider", "must be hashing (the only provider built so far), got %q", c.Embedding.Provider)
+	}
+	if c.Embedding.Dimensions < 8 || c.Embedding.Dimensions > 65536 {
+		bad("embedding.dimensions", "must be between 8 and 65536, got %d", c.Embedding.Dimensions)
+	}
+	if c.Embedding.CharNgramMin < 1 || c.Embedding.CharNgramMax < c.Embedding.CharNgramMin || c.Embedding.CharNgramMax > 16 {
+		bad("embedding.char_ngram_min", "need 1 <= char_ngram_min <= char_ngram_max <= 16, got %d and %d", c.Embedding.CharNgramMin, c.Embedding.CharNgramMax)
+	}
+	if c.Embedding.BatchSize < 1 {
+		bad("embedding.batch_size", "must be at least 1, got %d", c.Embedding.BatchSize)
+	}
+	if !contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
+		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)
+	}
+	if c.Log.Format != "text" && c.Log.Format != "json" {
+		bad("log.format", "must be text or json, got %q", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// LoadConfig builds the configuration from defaults, the file (path, or DOCINGEST_CONFIG
+// when path is empty) and the environment. Unknown keys in the file are errors.
+func LoadConfig(path string, environ []string) (Config, error) {
+	cfg := DefaultConfig()
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	if path == "" {
+		path = env["DOCINGEST_CONFIG"]
+	}
+	if path != "" {
+		f, err := os.Open(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		defer f.Close()
+		dec := yaml.NewDecoder(f)
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && err.Error() != "EOF" {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, env); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// applyEnv sets every field named by a DOCINGEST_<SECTION>_<KEY> variable.
+func applyEnv(cfg *Config, env map[string]string) error {
+	root := reflect.ValueOf(cfg).Elem()
+	for i := 0; i < root.NumField(); i++ {
+		section := root.Type().Field(i).Tag.Get("yaml")
+		sv := root.Field(i)
+		for j := 0; j < sv.NumField(); j++ {
+			key := sv.Type().Field(j).Tag.Get("yaml")
+			name := "DOCINGEST_" + strings.ToUpper(section+"_"+key)
+			val, ok := env[name]
+			if !ok {
+				continue
+			}
+			if err := yaml.Unmarshal([]byte(val), sv.Field(j).Addr().Interface()); err != nil {
+				return fmt.Errorf("%s (%s.%s): %w", name, section, key, err)
+			}
+		}
+	}
+	return nil
+}
+
+// Duration is a time.Duration written as "120s" in YAML.
+type Duration time.Duration
+
+func (d Duration) String() string { return time.Duration(d).String() }
+
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d).String(), nil }
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration (like 30s or 2m)", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ByteSize is a byte count written as 104857600, "100MiB", "50MB" or "64KiB".
+type ByteSize int64
+
+func (b ByteSize) MarshalYAML() (any, error) {
+	for _, u := range []struct {
+		s string
+		n int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int64(b) >= u.n && int64(b)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.n, u.s), nil
+		}
+	}
+	return int64(b), nil
+}
+
+func (b *ByteSize) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseByteSize(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %w", n.Line, err)
+	}
+	*b = ByteSize(v)
+	return nil
+}
+
+// ParseByteSize reads "123", "10KiB", "5MiB", "1GiB", "10kB", "5MB", "1GB".
+func ParseByteSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		s string
+		n int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"kB", 1e3}, {"KB", 1e3}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(s, u.s) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.s)), u.n
+			break
+		}
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 || v > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a byte size (like 104857600 or 100MiB)", s)
+	}
+	return v * mult, nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/docingest/docingest/worker"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) failedCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "failed",
+		Short: "List and retry documents that failed",
+	}
+	var out string
+	var asJSON bool
+	list := &cobra.Command{
+		Use:   "list --out DST",
+		Short: "List the failure records under an output folder",
+		Example: `  docingest failed list --out out
+  docingest failed list --out out --json | jq -r .reason | sort | uniq -c`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := openLocal("--out", out)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			if !asJSON {
+				fmt.Fprintln(tw, "SOURCE\tREASON\tPERMANENT\tATTEMPTS\tERROR")
+			}
+			n := 0
+			err = worker.ListFailures(cmd.Context(), store, func(key string, rec worker.FailureRecord) error {
+				n++
+				if asJSON {
+					b, err := json.Marshal(rec)
+					if err != nil {
+						return err
+					}
+					_, err = fmt.Fprintln(a.stdout, string(b))
+					return err
+				}
+				src := rec.Source
+				if src == "" {
+					src = "message " + rec.MessageID
+				}
+				msg := strings.ReplaceAll(rec.Error, "\n", " ")
+				_, err := fmt.Fprintf(tw, "%s\t%s\t%t\t%d\t%s\n", src, rec.Reason, rec.Permanent, rec.Attempts, msg)
+				return err
+			})
+			if err != nil {
+				return &exitError{code: exitFailures, err: err}
+			}
+			if !asJSON {
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.stderr, "%d failure records\n", n)
+			}
+			return nil
+		},
+	}
+	list.Flags().StringVar(&out, "out", "", "output folder (required)")
+	list.Flags().BoolVar(&asJSON, "json", false, "one JSON failure record per line")
+	_ = list.MarkFlagRequired("out")
+
+	var f runFlags
+	retry := &cobra.Command{
+		Use:   "retry SRC --out DST",
+		Short: "Process again every document of SRC that has a failure record under DST",
+		Long: `retry re-runs the documents that failed, whether or not they changed (a plain run skips an
+unchanged failed document). Use it after raising a cap or upgrading docingest.`,
+		Example: `  DOCINGEST_LIMITS_DOCUMENT_TIMEOUT=10m docingest failed retry ./papers --out ./out`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runBatch(cmd, args[0], f, true)
+		},
+	}
+	addRunFlags(retry, &f)
+	cmd.AddCommand(list, retry)
+	return cmd
+}

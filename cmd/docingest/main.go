@@ -1,0 +1,170 @@
+// Command docingest turns documents into cleaned text, chunks and embeddings.
+//
+//	docingest run SRC --out DST      process a folder (the embedded default)
+//	docingest failed list --out DST  show failure records
+//	docingest config print           show the effective configuration
+//
+// Run `docingest --help` for every command.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries an exit status through cobra.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+// Exit statuses.
+const (
+	exitFailures = 1 // some documents failed, or the run could not finish
+	exitUsage    = 2 // bad flags, arguments or configuration
+)
+
+func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
+	stop()
+	os.Exit(code)
+}
+
+// execute runs the command line and returns the exit status.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer, environ []string) int {
+	app := &app{stdout: stdout, stderr: stderr, environ: environ}
+	root := app.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.err != nil {
+			fmt.Fprintln(stderr, "docingest:", ee.err)
+		}
+		return ee.code
+	}
+	fmt.Fprintln(stderr, "docingest:", err)
+	return exitUsage
+}
+
+// app holds what every command shares.
+type app struct {
+	stdout, stderr io.Writer
+	environ        []string
+	configPath     string
+}
+
+func (a *app) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "docingest",
+		Short: "Turn documents into clean text, chunks and embeddings",
+		Long: `docingest extracts and cleans the text of PDF, HTML, Markdown, plain text, DOCX, CSV and
+JSON documents, chunks it, embeds every chunk and writes the results under an output
+folder: text/, chunks/ (JSON Lines with embeddings), failed/ and state/.`,
+		Example: `  # process a folder with the defaults (local hashing embedder, no AWS account)
+  docingest run testdata/docs --out out
+
+  # show what failed, then try those documents again
+  docingest failed list --out out
+  docingest failed retry testdata/docs --out out`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML); default $DOCINGEST_CONFIG")
+	root.AddCommand(a.runCommand(), a.failedCommand(), a.configCommand(), a.versionCommand())
+	return root
+}
+
+// loadConfig reads the configuration and validates it; errors are usage errors.
+func (a *app) loadConfig() (Config, error) {
+	cfg, err := LoadConfig(a.configPath, a.environ)
+	if err != nil {
+		return cfg, usageErr(err)
+	}
+	return cfg, nil
+}
+
+func (a *app) logger(cfg Config) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.Log.Level))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(a.stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(a.stderr, opts))
+}
+
+func (a *app) versionCommand() *cobra.Command {
+	return &cobra.Command{
+		Use:     "version",
+		Short:   "Print the version",
+		Example: "  docingest version",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			fmt.Fprintf(a.stdout, "docingest %s (pipeline %s)\n", buildVersion(), pipelineVersion)
+			return nil
+		},
+	}
+}
+
+// buildVersion is the module version stamped by the Go toolchain (a tag, or a pseudo-version
+// of the commit), or "devel" for a build from a work tree without VCS information.
+func buildVersion() string {
+	info, ok := debug.ReadBuildInfo()
+	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
+		if ok {
+			for _, s := range info.Settings {
+				if s.Key == "vcs.revision" {
+					return "devel+" + s.Value[:min(12, len(s.Value))]
+				}
+			}
+		}
+		return "devel"
+	}
+	return info.Main.Version
+}
+
+func (a *app) configCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "config",
+		Short: "Inspect the configuration",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "print",
+		Short: "Print the effective configuration (defaults, file and environment merged) as YAML",
+		Example: `  docingest config print > docingest.yaml
+  DOCINGEST_CHUNKING_MAX_SIZE=400 docingest config print --config docingest.yaml`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+			}
+			return writeConfigYAML(a.stdout, cfg)
+		},
+	})
+	return cmd
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+)
+
+type runFlags struct {
+	out         string
+	force       bool
+	dryRun      bool
+	concurrency int
+}
+
+func (a *app) runCommand() *cobra.Command {
+	var f runFlags
+	cmd := &cobra.Command{
+		Use:   "run SRC --out DST",
+		Short: "Process every document under a folder",
+		Long: `run reads every file under SRC, extracts and cleans its text, chunks it, embeds every
+chunk and writes text/, chunks/, failed/ and state/ under DST. A second run skips what is
+unchanged (same content, same configuration); --force redoes everything.
+
+The exit status is 0 when every document succeeded, 1 when any failed (see
+'docingest failed list'), 2 for bad arguments or configuration.`,
+		Example: `  docingest run testdata/docs --out out
+  docingest run ./papers --out ./papers-out --concurrency 8
+  docingest run ./papers --out ./papers-out --dry-run
+  DOCINGEST_CHUNKING_STRATEGY=sentence docingest run ./papers --out ./out --force`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runBatch(cmd, args[0], f, false)
+		},
+	}
+	addRunFlags(cmd, &f)
+	return cmd
+}
+
+func addRunFlags(cmd *cobra.Command, f *runFlags) {
+	cmd.Flags().StringVar(&f.out, "out", "", "output folder (required)")
+	cmd.Flags().BoolVar(&f.force, "force", false, "reprocess every document, changed or not")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "say what would be done, change nothing")
+	cmd.Flags().IntVar(&f.concurrency, "concurrency", 0, "documents processed at once (default: run.concurrency)")
+	_ = cmd.MarkFlagRequired("out")
+}
+
+// openLocal checks that a location is a local folder; S3 prefixes arrive with the worker.
+func openLocal(what, loc string) (*storage.Local, error) {
+	if strings.Contains(loc, "://") {
+		return nil, usageErr(fmt.Errorf("%s %q: only local folders are supported so far", what, loc))
+	}
+	return storage.NewLocal(loc)
+}
+
+func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("concurrency") {
+		cfg.Run.Concurrency = f.concurrency
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+	}
+	src, err := openLocal("SRC", srcArg)
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(src.Root()); err != nil || !st.IsDir() {
+		return usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
+	}
+	out, err := openLocal("--out", f.out)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(out.Root(), src.Root()); err == nil && !strings.HasPrefix(rel, "..") {
+		return usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
+	}
+	src.Exclude(out.Root())
+	logger := a.logger(cfg)
+	pcfg, err := buildPipelineConfig(cfg, logger)
+	if err != nil {
+		return usageErr(err)
+	}
+	pcfg.HashETag = true
+	p, err := worker.NewPipeline(pcfg, out)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	progress := a.newProgress(ctx, src, f.dryRun)
+	var failedDocs atomic.Int64
+	opts := worker.BatchOptions{
+		Source:      src,
+		Concurrency: cfg.Run.Concurrency,
+		Force:       f.force,
+		DryRun:      f.dryRun,
+		RetryFailed: retry,
+		OnDone: func(o worker.Outcome) {
+			progress.add(o.Object.Size)
+			switch {
+			case f.dryRun && o.Action == worker.ActionProcess:
+				fmt.Fprintf(a.stdout, "would process %s (%d bytes)\n", o.Object.Key, o.Object.Size)
+			case o.Result.Failure != nil:
+				failedDocs.Add(1)
+				progress.log(fmt.Sprintf("failed: %s: %s: %s", o.Object.Key, o.Result.Failure.Reason, o.Result.Failure.Error))
+			case o.Err != nil:
+				failedDocs.Add(1)
+				progress.log(fmt.Sprintf("failed: %s: %v", o.Object.Key, o.Err))
+			}
+		},
+	}
+	sum, err := p.RunBatch(ctx, opts)
+	progress.finish()
+	fmt.Fprintln(a.stderr, summaryLine(sum, f.dryRun))
+	if err != nil {
+		if errors.Is(err, context.Canceled) {
+			return &exitError{code: exitFailures, err: errors.New("interrupted: finished documents are kept, the rest will be processed by the next run")}
+		}
+		return &exitError{code: exitFailures, err: err}
+	}
+	if sum.Failed > 0 {
+		return &exitError{code: exitFailures, err: fmt.Errorf("%d documents failed: see 'docingest failed list --out %s'", sum.Failed, f.out)}
+	}
+	return nil
+}
+
+func summaryLine(s worker.Summary, dry bool) string {
+	mb := float64(s.Bytes) / 1e6
+	rate := 0.0
+	if secs := s.Elapsed.Seconds(); secs > 0 {
+		rate = mb / secs
+	}
+	if dry {
+		return fmt.Sprintf("dry run: %d documents: %d to process (%.1f MB), %d unchanged",
+			s.Listed, s.Processed, float64(s.PlannedBytes)/1e6, s.Skipped)
+	}
+	return fmt.Sprintf("%d documents: %d processed, %d unchanged, %d failed; %d chunks; %.1f MB in %s (%.1f MB/s)",
+		s.Listed, s.Processed-s.Failed, s.Skipped, s.Failed, s.Chunks, mb, s.Elapsed.Round(time.Millisecond), rate)
+}
+
+// progress shows a bar on a terminal and nothing otherwise (the summary line and the
+// failure lines still go to standard error).
+type progress struct {
+	bar *progressbar.ProgressBar
+	w   io.Writer
+}
+
+func (a *app) newProgress(ctx context.Context, src *storage.Local, dry bool) *progress {
+	f, ok := a.stderr.(*os.File)
+	if !ok || dry || !term.IsTerminal(int(f.Fd())) {
+		return &progress{w: a.stderr}
+	}
+	// Count first, so the bar has a total and an ETA: a listing is cheap next to processing.
+	var total int64
+	_ = src.List(ctx, "", true, func(o storage.ObjectInfo) error {
+		total += o.Size
+		return nil
+	})
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(f),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionSetDescription("processing"),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionShowCount(),
+		progressbar.OptionClearOnFinish(),
+	)
+	return &progress{bar: bar, w: a.stderr}
+}
+
+func (p *progress) add(n int64) {
+	if p.bar != nil {
+		_ = p.bar.Add64(n)
+	}
+}
+
+func (p *progress) log(line string) {
+	if p.bar != nil {
+		_ = p.bar.Clear()
+	}
+	fmt.Fprintln(p.w, line)
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		_ = p.bar.Finish()
+	}
+}

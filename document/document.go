@@ -1,0 +1,74 @@
+package document
+
+import "sort"
+
+// Document is the cleaned text of one source with the structure an extractor found in it.
+// All offsets are byte offsets into Text.
+type Document struct {
+	// Format names the extractor that produced the document ("pdf", "html", ...).
+	Format string
+	// Text is the cleaned text: valid UTF-8, NFC, no control characters other than '\n'.
+	// Blocks (paragraphs, headings, list items, table rows) are separated by "\n\n".
+	Text string
+	// Pages holds, for paged formats, the offset at which each page starts; Pages[0] is 0.
+	// Empty for formats without pages.
+	Pages []int
+	// Headings lists the headings in text order.
+	Headings []Heading
+}
+
+// Heading is a heading of the document: its level (1 is the top), its title as it
+// appears in Text, and the offset where its line starts.
+type Heading struct {
+	Level  int
+	Title  string
+	Offset int
+}
+
+// PageAt returns the 1-based page number holding offset off, or 0 when the document has
+// no pages.
+func (d *Document) PageAt(off int) int {
+	if len(d.Pages) == 0 {
+		return 0
+	}
+	i := sort.SearchInts(d.Pages, off+1) // first page starting after off
+	if i == 0 {
+		return 1
+	}
+	return i
+}
+
+// HeadingPath returns the titles of the headings that enclose offset off, outermost first.
+func (d *Document) HeadingPath(off int) []string {
+	var path []Heading
+	for _, h := range d.Headings {
+		if h.Offset > off {
+			break
+		}
+		for len(path) > 0 && path[len(path)-1].Level >= h.Level {
+			path = path[:len(path)-1]
+		}
+		path = append(path, h)
+	}
+	if len(path) == 0 {
+		return nil
+	}
+	titles := make([]string, len(path))
+	for i, h := range path {
+		titles[i] = h.Title
+	}
+	return titles
+}
+
+// Span is one chunk cut from a document's text: Text[Start:End], with its size in the
+// chunker's unit.
+type Span struct {
+	Start, End int
+	// Tokens is the size of Text[Start:End] in the chunker's sizing unit.
+	Tokens int
+	// HeadingPath is set by chunkers that split under headings; others leave it nil and
+	// the pipeline derives it from the document's headings.
+	HeadingPath []string
+	// Parent is the index of the parent span for hierarchical strategies, or -1.
+	Parent int
+}

@@ -1,0 +1,138 @@
+package embedders
+
+import (
+	"unicode"
+	"unicode/utf8"
+)
+
+// WordTokenizer splits text into tokens: runs of letters, digits and combining marks are
+// one token; every ideograph (Han, kana) and every other symbol or punctuation mark is a
+// token of its own; white space separates tokens and is not one. It is the hashing
+// embedder's tokenizer and the default token unit of the chunkers.
+type WordTokenizer struct{}
+
+const (
+	classSpace = iota
+	classWord
+	classSingle // a token by itself
+)
+
+var asciiClass = func() (t [128]uint8) {
+	for c := 0; c < 128; c++ {
+		switch {
+		case c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v':
+			t[c] = classSpace
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9':
+			t[c] = classWord
+		case c < 0x20 || c == 0x7f:
+			t[c] = classSpace
+		default:
+			t[c] = classSingle
+		}
+	}
+	return t
+}()
+
+func runeClass(r rune) uint8 {
+	if r < utf8.RuneSelf {
+		return asciiClass[r]
+	}
+	switch {
+	case unicode.IsSpace(r):
+		return classSpace
+	case unicode.Is(unicode.Han, r) || unicode.Is(unicode.Hiragana, r) || unicode.Is(unicode.Katakana, r):
+		return classSingle
+	case unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r):
+		return classWord
+	}
+	return classSingle
+}
+
+func classAt(s string, i int) (uint8, int) {
+	if c := s[i]; c < utf8.RuneSelf {
+		return asciiClass[c], 1
+	}
+	r, size := utf8.DecodeRuneInString(s[i:])
+	return runeClass(r), size
+}
+
+// Name identifies the unit in chunk records.
+func (WordTokenizer) Name() string { return "words" }
+
+// Next returns the bounds of the first token at or after i, or (len(s), len(s)).
+func (WordTokenizer) Next(s string, i int) (int, int) {
+	for i < len(s) {
+		c, size := classAt(s, i)
+		switch c {
+		case classSpace:
+			i += size
+		case classSingle:
+			return i, i + size
+		default:
+			j := i + size
+			for j < len(s) {
+				c2, size2 := classAt(s, j)
+				if c2 != classWord {
+					break
+				}
+				j += size2
+			}
+			return i, j
+		}
+	}
+	return len(s), len(s)
+}
+
+func (t WordTokenizer) Count(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		start, end := t.Next(s, i)
+		if start == end {
+			break
+		}
+		n++
+		i = end
+	}
+	return n
+}
+
+func (t WordTokenizer) Advance(s string, n int) int {
+	i := 0
+	for ; n > 0; n-- {
+		start, end := t.Next(s, i)
+		if start == end {
+			return len(s)
+		}
+		i = end
+	}
+	return i
+}
+
+func (WordTokenizer) Back(s string, n int) int {
+	i := len(s)
+	for ; n > 0 && i > 0; n-- {
+		// skip white space backwards
+		for i > 0 {
+			r, size := utf8.DecodeLastRuneInString(s[:i])
+			if runeClass(r) != classSpace {
+				break
+			}
+			i -= size
+		}
+		if i == 0 {
+			return 0
+		}
+		r, size := utf8.DecodeLastRuneInString(s[:i])
+		i -= size
+		if runeClass(r) == classWord {
+			for i > 0 {
+				r2, size2 := utf8.DecodeLastRuneInString(s[:i])
+				if runeClass(r2) != classWord {
+					break
+				}
+				i -= size2
+			}
+		}
+	}
+	return i
+}

@@ -1,0 +1,283 @@
+package extractors
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
+)
+
+// Clean applies every cleaning step, in the order that keeps them independent: line ends
+// and control characters first, then ligatures and soft hyphens, Unicode NFC, end-of-line
+// hyphenation, and finally whitespace folding. Newlines survive (single ones separate
+// lines, double ones blocks) so that chunkers can split on them.
+func Clean(s string) string {
+	s = DropControl(s)
+	s = ExpandLigatures(s)
+	s = RemoveSoftHyphens(s)
+	s = NormalizeUnicode(s)
+	s = JoinHyphenation(s)
+	return FoldWhitespace(s)
+}
+
+// NormalizeUnicode returns s in Unicode Normalization Form C.
+func NormalizeUnicode(s string) string {
+	if isASCII(s) || norm.NFC.IsNormalString(s) {
+		return s
+	}
+	return norm.NFC.String(s)
+}
+
+var ligatures = strings.NewReplacer(
+	"\uFB00", "ff", "\uFB01", "fi", "\uFB02", "fl", "\uFB03", "ffi", "\uFB04", "ffl",
+	"\uFB05", "st", "\uFB06", "st", "\u0132", "IJ", "\u0133", "ij", "\u0152", "OE", "\u0153", "oe",
+)
+
+// ExpandLigatures replaces typographic ligature code points (U+FB00–U+FB06 and the Latin
+// IJ/OE ligatures) with their letters, as PDF producers often emit them.
+func ExpandLigatures(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return ligatures.Replace(s)
+}
+
+// RemoveSoftHyphens drops U+00AD SOFT HYPHEN, which marks a possible break, not a character.
+func RemoveSoftHyphens(s string) string {
+	if !strings.Contains(s, "\u00ad") {
+		return s
+	}
+	return strings.ReplaceAll(s, "\u00ad", "")
+}
+
+// JoinHyphenation joins words broken across lines: "exam-\nple" becomes "example" when a
+// letter precedes the hyphen and a lower-case letter starts the next line. Spaces around
+// the line break are tolerated.
+func JoinHyphenation(s string) string {
+	if !strings.Contains(s, "-\n") && !strings.Contains(s, "- \n") {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	last := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t') {
+			j++
+		}
+		if j >= len(s) || s[j] != '\n' {
+			continue
+		}
+		k := j + 1
+		for k < len(s) && (s[k] == ' ' || s[k] == '\t') {
+			k++
+		}
+		before, _ := utf8.DecodeLastRuneInString(s[:i])
+		after, _ := utf8.DecodeRuneInString(s[k:])
+		if !unicode.IsLetter(before) || !unicode.IsLower(after) {
+			continue
+		}
+		b.WriteString(s[last:i])
+		last = k
+		i = k - 1
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// DropControl normalises line ends to '\n' and removes control and format characters that
+// carry no text: C0/C1 controls other than '\n' and '\t', U+FFFD (undecodable input),
+// byte-order marks and noncharacters. Invalid UTF-8 bytes are dropped too.
+func DropControl(s string) string {
+	clean := true
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x80 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == '\r':
+			if i < len(s) && s[i] == '\n' {
+				continue
+			}
+			b.WriteByte('\n')
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError, r == '\uFEFF', r == '\uFFFE', r == '\uFFFF',
+			r < 0x20, r >= 0x7f && r < 0xa0:
+			// dropped
+		case r == '\u2028' || r == '\u2029':
+			b.WriteByte('\n')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// FoldWhitespace folds every run of horizontal white space (spaces, tabs, no-break and
+// other Unicode spaces) into one space, trims each line, and folds runs of blank lines
+// into one blank line. The result has no leading or trailing white space.
+func FoldWhitespace(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	newlines := 0 // pending newlines, at most 2 are written
+	space := false
+	for i := 0; i < len(s); {
+		c := s[i]
+		var r rune
+		size := 1
+		if c < utf8.RuneSelf {
+			r = rune(c)
+		} else {
+			r, size = utf8.DecodeRuneInString(s[i:])
+		}
+		i += size
+		switch {
+		case r == '\n':
+			newlines++
+			space = false
+		case r == ' ' || r == '\t' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
+			space = true
+		default:
+			if b.Len() > 0 {
+				if newlines > 0 {
+					b.WriteString("\n\n"[:min(newlines, 2)])
+				} else if space {
+					b.WriteByte(' ')
+				}
+			}
+			newlines, space = 0, false
+			if size == 1 {
+				b.WriteByte(c)
+			} else {
+				b.WriteString(s[i-size : i])
+			}
+		}
+	}
+	return b.String()
+}
+
+// RemoveRepeatedLines removes running heads and footers: lines among the first or last
+// two lines of a page that recur, with digits ignored ("Page 3" matches "Page 14"), on at
+// least 60% of the pages (and at least three). pages holds each page's lines; the result
+// has the same shape. Documents with fewer than three pages are returned unchanged.
+func RemoveRepeatedLines(pages [][]string) [][]string {
+	const edge = 2
+	if len(pages) < 3 {
+		return pages
+	}
+	counts := map[string]int{}
+	for _, lines := range pages {
+		seen := map[string]bool{}
+		for _, i := range edgeLines(lines, edge) {
+			k := repeatKey(lines[i])
+			if k != "" && !seen[k] {
+				seen[k] = true
+				counts[k]++
+			}
+		}
+	}
+	threshold := max(3, (len(pages)*6+9)/10)
+	out := make([][]string, len(pages))
+	for p, lines := range pages {
+		drop := map[int]bool{}
+		for _, i := range edgeLines(lines, edge) {
+			if k := repeatKey(lines[i]); k != "" && counts[k] >= threshold {
+				drop[i] = true
+			}
+		}
+		if len(drop) == 0 {
+			out[p] = lines
+			continue
+		}
+		kept := make([]string, 0, len(lines))
+		for i, l := range lines {
+			if !drop[i] {
+				kept = append(kept, l)
+			}
+		}
+		out[p] = kept
+	}
+	return out
+}
+
+// edgeLines returns the indexes of the first and last n non-blank lines.
+func edgeLines(lines []string, n int) []int {
+	var idx []int
+	for i := 0; i < len(lines) && len(idx) < n; i++ {
+		if strings.TrimSpace(lines[i]) != "" {
+			idx = append(idx, i)
+		}
+	}
+	head := len(idx)
+	for i := len(lines) - 1; i >= 0 && len(idx) < head+n; i-- {
+		if strings.TrimSpace(lines[i]) == "" {
+			continue
+		}
+		dup := false
+		for _, j := range idx[:head] {
+			dup = dup || j == i
+		}
+		if !dup {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
+// repeatKey maps a line to the form compared across pages: trimmed, digits and roman page
+// numerals ignored, spaces folded.
+func repeatKey(line string) string {
+	var b strings.Builder
+	for _, f := range strings.Fields(line) {
+		if isRoman(f) {
+			f = "#"
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		for _, r := range f {
+			if unicode.IsDigit(r) {
+				r = '#'
+			}
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func isRoman(s string) bool {
+	if s == "" || len(s) > 8 {
+		return false
+	}
+	for _, r := range strings.ToLower(s) {
+		if !strings.ContainsRune("ivxlc", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}

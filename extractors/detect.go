@@ -1,0 +1,87 @@
+package extractors
+
+import (
+	"bytes"
+	"path"
+	"strings"
+	"unicode/utf8"
+)
+
+// The format names Detect returns; cmd maps each to its extractor.
+const (
+	FormatPDF      = "pdf"
+	FormatHTML     = "html"
+	FormatMarkdown = "markdown"
+	FormatText     = "text"
+	FormatDOCX     = "docx"
+	FormatCSV      = "csv"
+	FormatJSON     = "json"
+)
+
+// Detect names the format of a document from its leading bytes first and its file name
+// second. It returns "" when the content is binary of a kind no extractor reads (images,
+// archives other than DOCX, legacy Office files); the reason is then unsupported.
+func Detect(name string, data []byte) string {
+	head := data[:min(len(data), 1024)]
+	switch {
+	case bytes.Contains(head, []byte("%PDF-")):
+		return FormatPDF
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		if isDOCX(data) {
+			return FormatDOCX
+		}
+		return ""
+	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
+		return ""
+	}
+	ext := strings.ToLower(path.Ext(name))
+	switch ext {
+	case ".md", ".markdown", ".mdown", ".mkd":
+		return FormatMarkdown
+	case ".csv", ".tsv":
+		return FormatCSV
+	case ".json", ".jsonl", ".ndjson":
+		return FormatJSON
+	case ".html", ".htm", ".xhtml":
+		return FormatHTML
+	case ".docx":
+		return FormatDOCX // not a zip: the DOCX extractor reports it corrupt
+	}
+	if hasBOM(head) {
+		return FormatText
+	}
+	trimmed := bytes.ToLower(bytes.TrimLeft(head, " \t\r\n"))
+	if bytes.HasPrefix(trimmed, []byte("<!doctype html")) || bytes.HasPrefix(trimmed, []byte("<html")) {
+		return FormatHTML
+	}
+	if looksBinary(head) {
+		return ""
+	}
+	return FormatText
+}
+
+func hasBOM(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) || bytes.HasPrefix(b, []byte("\xFF\xFE")) ||
+		bytes.HasPrefix(b, []byte("\xFE\xFF"))
+}
+
+// looksBinary reports whether b holds a NUL or mostly non-text bytes. Text in a legacy
+// 8-bit encoding (Latin-1) passes: only controls other than white space count against it.
+func looksBinary(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	if bytes.IndexByte(b, 0) >= 0 {
+		return true
+	}
+	if utf8.Valid(b) {
+		return false
+	}
+	ctrl := 0
+	for _, c := range b {
+		if c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != '\f' {
+			ctrl++
+		}
+	}
+	return ctrl*10 > len(b)
+}

@@ -1,0 +1,216 @@
+package extractors
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+
+	"github.com/docingest/docingest/document"
+	"github.com/ledongthuc/pdf"
+)
+
+// PDFExtractor reads PDF with github.com/ledongthuc/pdf. It rebuilds words, lines and
+// paragraphs from each page's positioned glyphs (the library's own plain-text output runs
+// words together), keeps page boundaries, and removes running heads and page numbers.
+//
+// It runs in the calling process: the Pipeline bounds it with a recover and a deadline,
+// but a goroutine stuck inside the library cannot be stopped. Moving it into a child
+// process is the job of the PDF isolation work (issue 3).
+type PDFExtractor struct{ Limits Limits }
+
+// ErrNoTextLayer is the message of the failure for PDFs whose pages hold no text.
+var ErrNoTextLayer = errors.New("no text layer: OCR is not supported")
+
+func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	data = normalizePDFHeader(data)
+	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		if errors.Is(err, pdf.ErrInvalidPassword) || strings.Contains(strings.ToLower(err.Error()), "encrypt") {
+			return document.Document{}, document.Permanentf(document.ReasonEncrypted, "pdf: password-protected: %w", err)
+		}
+		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: %w", err)
+	}
+	n := r.NumPage()
+	switch {
+	case n <= 0:
+		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: page tree declares %d pages", n)
+	case e.Limits.MaxPages > 0 && n > e.Limits.MaxPages:
+		return document.Document{}, document.Permanentf(document.ReasonTooManyPages, "pdf: %d pages, over the cap of %d", n, e.Limits.MaxPages)
+	}
+	pages := make([][]string, 0, n)
+	chars := 0
+	for i := 1; i <= n; i++ {
+		if err := ctx.Err(); err != nil {
+			return document.Document{}, err
+		}
+		lines, err := pdfPageLines(r, i)
+		if err != nil {
+			return document.Document{}, err
+		}
+		for _, l := range lines {
+			chars += len(l)
+		}
+		if e.Limits.MaxTextBytes > 0 && chars > e.Limits.MaxTextBytes {
+			return document.Document{}, document.Permanentf(document.ReasonTooLarge,
+				"pdf: extracted text exceeds the cap of %d bytes at page %d", e.Limits.MaxTextBytes, i)
+		}
+		pages = append(pages, lines)
+	}
+	if chars == 0 {
+		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %d pages: %w", n, ErrNoTextLayer))
+	}
+	pages = RemoveRepeatedLines(pages)
+	b := newBuilder(FormatPDF, e.Limits)
+	for _, lines := range pages {
+		b.page()
+		var para []string
+		for _, l := range lines {
+			if l == "" {
+				if len(para) > 0 {
+					b.para(strings.Join(para, "\n"))
+					para = para[:0]
+				}
+				continue
+			}
+			para = append(para, l)
+		}
+		if len(para) > 0 {
+			b.para(strings.Join(para, "\n"))
+		}
+	}
+	doc, err := b.done()
+	if err != nil {
+		var p *document.PermanentError
+		if errors.As(err, &p) && p.Reason == document.ReasonEmpty {
+			return doc, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w", ErrNoTextLayer))
+		}
+	}
+	return doc, err
+}
+
+// normalizePDFHeader rewrites, in place and without moving a byte, headers the library
+// rejects but PDF readers accept: versions other than 1.0–1.7 ("%PDF-2.0") and a header
+// followed by a space or other byte instead of an end of line. Offsets stay valid.
+func normalizePDFHeader(data []byte) []byte {
+	if len(data) < 9 || !bytes.HasPrefix(data, []byte("%PDF-")) {
+		return data
+	}
+	ok := data[5] == '1' && data[6] == '.' && data[7] >= '0' && data[7] <= '7' && (data[8] == '\r' || data[8] == '\n')
+	if ok {
+		return data
+	}
+	out := bytes.Clone(data)
+	if !(out[5] == '1' && out[6] == '.' && out[7] >= '0' && out[7] <= '7') {
+		copy(out[5:8], "1.7")
+	}
+	if out[8] != '\r' && out[8] != '\n' {
+		out[8] = '\n'
+	}
+	return out
+}
+
+// pdfPageLines rebuilds the text lines of page i from its glyphs, in content-stream order:
+// a new line where the baseline moves or the pen jumps back, a space where the gap between
+// glyphs exceeds a fifth of the font size, and an empty line between paragraphs (a
+// vertical gap well above the page's usual line spacing). A panic inside the library is
+// returned as a corrupt-page error.
+func pdfPageLines(r *pdf.Reader, i int) (lines []string, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			lines, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)
+		}
+	}()
+	p := r.Page(i)
+	if p.V.IsNull() {
+		return nil, nil
+	}
+	texts := p.Content().Text
+	type line struct {
+		text string
+		y    float64
+		size float64
+	}
+	var out []line
+	var sb strings.Builder
+	var lineY, lineSize, endX float64
+	started := false
+	flush := func() {
+		if t := strings.TrimSpace(sb.String()); t != "" {
+			out = append(out, line{t, lineY, lineSize})
+		}
+		sb.Reset()
+	}
+	for _, t := range texts {
+		if t.S == "" {
+			continue
+		}
+		size := math.Abs(t.FontSize)
+		if size < 1 {
+			size = 1
+		}
+		switch {
+		case !started:
+			started = true
+			lineY, lineSize = t.Y, size
+		case math.Abs(t.Y-lineY) > 0.5*max(size, lineSize) || t.X < endX-2*size:
+			flush()
+			lineY, lineSize = t.Y, size
+		case t.X-endX > 0.2*size && t.S != " ":
+			sb.WriteByte(' ')
+		}
+		sb.WriteString(t.S)
+		endX = t.X + t.W
+		lineSize = max(lineSize, size)
+	}
+	flush()
+	if len(out) == 0 {
+		return nil, nil
+	}
+	// Paragraph breaks: a baseline gap clearly larger than the median gap.
+	gaps := make([]float64, 0, len(out))
+	for j := 1; j < len(out); j++ {
+		if g := out[j-1].y - out[j].y; g > 0 {
+			gaps = append(gaps, g)
+		}
+	}
+	median := 0.0
+	if len(gaps) > 0 {
+		slices.Sort(gaps)
+		median = gaps[len(gaps)/2]
+	}
+	lines = make([]string, 0, len(out)*2)
+	for j, l := range out {
+		if j > 0 && median > 0 {
+			g := out[j-1].y - l.y
+			if g > 1.6*median || g < -median { // big gap, or a jump up (new column)
+				lines = append(lines, "")
+			}
+		}
+		lines = append(lines, l.text)
+	}
+	return lines, nil
+}
+
+// PDFPageHint estimates a PDF's page count from its bytes without parsing it (page
+// objects written in the clear; pages inside compressed object streams are not seen), to
+// size the time limit before extraction starts. It never trusts /Count.
+func PDFPageHint(data []byte) int {
+	n := 0
+	for _, pat := range [][]byte{[]byte("/Type/Page"), []byte("/Type /Page")} {
+		for i := 0; ; {
+			j := bytes.Index(data[i:], pat)
+			if j < 0 {
+				break
+			}
+			i += j + len(pat)
+			if i >= len(data) || data[i] != 's' {
+				n++
+			}
+		}
+	}
+	return n
+}

@@ -1,0 +1,238 @@
+package storage
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// ErrNotFound is returned (wrapped) for keys that hold no object.
+var ErrNotFound = fs.ErrNotExist
+
+// ObjectInfo describes one stored object as a listing reports it.
+type ObjectInfo struct {
+	Key  string
+	Size int64
+	// ETag is the store's change token: S3's ETag, or for local files a token built from
+	// size and modification time (cheap to list; a changed token means "look again").
+	ETag      string
+	VersionID string
+	Modified  time.Time
+}
+
+// Local is a folder on the local file system.
+type Local struct {
+	root string
+	// skip is a folder under root that listings leave out (the output folder when it
+	// lies inside the source folder).
+	skip string
+}
+
+const tmpPrefix = ".docingest-tmp-"
+
+// NewLocal returns the folder at root; it need not exist yet (Put creates it).
+func NewLocal(root string) (*Local, error) {
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, fmt.Errorf("local store %q: %w", root, err)
+	}
+	return &Local{root: abs}, nil
+}
+
+// Root returns the absolute folder.
+func (l *Local) Root() string { return l.root }
+
+// Exclude leaves the folder dir out of listings when it lies inside the root.
+func (l *Local) Exclude(dir string) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return
+	}
+	if rel, err := filepath.Rel(l.root, abs); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+		l.skip = abs
+	}
+}
+
+// path maps a key to a file path inside the root, refusing keys that could leave it.
+func (l *Local) path(key string) (string, error) {
+	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, 0) || strings.Contains(key, "\\") {
+		return "", fmt.Errorf("local store: unsafe key %q", key)
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("local store: unsafe key %q", key)
+		}
+	}
+	p := filepath.Join(l.root, filepath.FromSlash(key))
+	if rel, err := filepath.Rel(l.root, p); err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("local store: key %q leaves the root", key)
+	}
+	return p, nil
+}
+
+// List calls fn for every object whose key starts with prefix, in lexical order of the
+// file tree. With recursive false it lists only the objects directly under prefix (prefix
+// must then end in "/" or be empty). A missing folder lists nothing.
+func (l *Local) List(ctx context.Context, prefix string, recursive bool, fn func(ObjectInfo) error) error {
+	dir := l.root
+	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
+		p, err := l.path(prefix[:i])
+		if err != nil {
+			return err
+		}
+		dir = p
+	}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) && p == dir {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if p != dir && (!recursive || p == l.skip) {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if strings.HasPrefix(d.Name(), tmpPrefix) {
+			return nil
+		}
+		rel, err := filepath.Rel(l.root, p)
+		if err != nil {
+			return err
+		}
+		key := filepath.ToSlash(rel)
+		if !strings.HasPrefix(key, prefix) {
+			return nil
+		}
+		info, err := os.Stat(p) // follows symbolic links to files
+		if err != nil {
+			return fmt.Errorf("local store: %s: %w", key, err)
+		}
+		if !info.Mode().IsRegular() {
+			return nil
+		}
+		return fn(ObjectInfo{
+			Key:      key,
+			Size:     info.Size(),
+			ETag:     fmt.Sprintf("%x-%x", info.Size(), info.ModTime().UnixNano()),
+			Modified: info.ModTime(),
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("local store: list %q: %w", prefix, err)
+	}
+	return nil
+}
+
+// Open returns the object's content; the caller closes it.
+func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, fmt.Errorf("local store: open %s: %w", key, err)
+	}
+	return f, nil
+}
+
+// Get returns the whole object.
+func (l *Local) Get(ctx context.Context, key string) ([]byte, error) {
+	p, err := l.path(key)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, fmt.Errorf("local store: get %s: %w", key, err)
+	}
+	return b, nil
+}
+
+// Put writes the object atomically and durably: into a temporary file beside it, synced,
+// then renamed over the key. On error nothing is left behind.
+func (l *Local) Put(ctx context.Context, key string, r io.Reader) (err error) {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	tmp := filepath.Join(dir, tmpPrefix+hex.EncodeToString(rnd[:]))
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
+		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("local store: put %s: sync: %w", key, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	if err := os.Rename(tmp, p); err != nil {
+		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	return syncDir(dir)
+}
+
+// Delete removes the object; a missing object is not an error.
+func (l *Local) Delete(ctx context.Context, key string) error {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("local store: delete %s: %w", key, err)
+	}
+	return nil
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	_ = d.Sync() // not supported everywhere; the rename is what matters
+	return nil
+}
+
+// ctxReader stops a copy when ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

@@ -1,0 +1,260 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/docingest/docingest/storage"
+	"golang.org/x/sync/errgroup"
+)
+
+// BatchOptions drive one pass of the Pipeline over every object of a source.
+type BatchOptions struct {
+	Source Source
+	// Prefix limits the pass to keys under it.
+	Prefix string
+	// Concurrency is how many documents are in flight at once.
+	Concurrency int
+	// Force reprocesses every object, changed or not.
+	Force bool
+	// DryRun plans and reports without reading content or writing anything.
+	DryRun bool
+	// RetryFailed processes only the sources that have a failure record.
+	RetryFailed bool
+	// OnDone, if set, is called after each object (from several goroutines at once).
+	OnDone func(Outcome)
+}
+
+// Action is what a pass did, or would do, with one object.
+type Action string
+
+const (
+	ActionProcess Action = "process"
+	ActionSkip    Action = "skip"
+)
+
+// Outcome reports one object of a pass.
+type Outcome struct {
+	Object storage.ObjectInfo
+	Action Action
+	Result Result
+	// Err is a transient error: the object was not processed and will be tried again.
+	Err error
+}
+
+// Summary totals a pass.
+type Summary struct {
+	Listed    int
+	Processed int
+	Skipped   int
+	Failed    int
+	Chunks    int
+	Bytes     int64
+	Elapsed   time.Duration
+	// PlannedBytes is the size of what was (or, in a dry run, would be) processed.
+	PlannedBytes int64
+}
+
+// RunBatch runs the Pipeline over every object of opts.Source, skipping those whose state
+// shows they were processed from the same content by the same pipeline. Memory does not
+// grow with the number of objects: the listing streams and at most Concurrency documents
+// are held at once. It returns an error only when the pass itself could not go on
+// (listing failed, ctx ended); failed documents are counted in the Summary.
+func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, error) {
+	start := time.Now()
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	var failed map[string]int
+	if opts.RetryFailed {
+		var err error
+		if failed, err = p.failedSources(ctx); err != nil {
+			return Summary{}, err
+		}
+	}
+	var (
+		mu  sync.Mutex
+		sum Summary
+	)
+	report := func(o Outcome) {
+		mu.Lock()
+		switch {
+		case o.Action == ActionSkip:
+			sum.Skipped++
+		case o.Err != nil || o.Result.Failure != nil:
+			sum.Failed++
+			sum.Processed++
+		default:
+			sum.Processed++
+		}
+		sum.Chunks += o.Result.Chunks
+		sum.Bytes += o.Result.Bytes
+		mu.Unlock()
+		if opts.OnDone != nil {
+			opts.OnDone(o)
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(opts.Concurrency)
+	listErr := opts.Source.List(gctx, opts.Prefix, true, func(obj storage.ObjectInfo) error {
+		mu.Lock()
+		sum.Listed++
+		mu.Unlock()
+		attempts := 1
+		if opts.RetryFailed {
+			n, ok := failed[obj.Key]
+			if !ok {
+				return nil
+			}
+			attempts = n + 1
+		}
+		g.Go(func() error {
+			action, err := p.plan(gctx, opts, obj)
+			if err != nil {
+				report(Outcome{Object: obj, Action: ActionProcess, Err: err})
+				return nil
+			}
+			if action == ActionProcess {
+				mu.Lock()
+				sum.PlannedBytes += obj.Size
+				mu.Unlock()
+			}
+			if action == ActionSkip || opts.DryRun {
+				report(Outcome{Object: obj, Action: action})
+				return nil
+			}
+			res, err := p.Process(gctx, opts.Source, obj, attempts)
+			if err != nil {
+				if gctx.Err() != nil {
+					return gctx.Err()
+				}
+				p.cfg.Logger.Error("document not processed; it will be retried", "source", obj.Key, "error", err)
+				if rerr := p.RecordTransient(gctx, obj.Key, attempts, err); rerr != nil {
+					p.cfg.Logger.Error("could not record the failure", "source", obj.Key, "error", rerr)
+				}
+			}
+			report(Outcome{Object: obj, Action: ActionProcess, Result: res, Err: err})
+			return nil
+		})
+		return nil
+	})
+	werr := g.Wait()
+	sum.Elapsed = time.Since(start)
+	if listErr != nil {
+		return sum, listErr
+	}
+	if werr != nil {
+		return sum, werr
+	}
+	return sum, ctx.Err()
+}
+
+// plan decides whether obj needs processing, from the names of its state files: one named
+// for this pipeline and this change token means nothing changed. When only the token
+// changed (a touched file, a copied object), the content hash decides, and an unchanged
+// source gets its state renamed instead of being processed again.
+func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.ObjectInfo) (Action, error) {
+	if opts.Force || opts.RetryFailed {
+		return ActionProcess, nil
+	}
+	dir := stateDir(obj.Key)
+	want := stateName(p.cfg.Fingerprint, obj.ETag)
+	var samePipeline []string
+	found := false
+	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
+		name := o.Key[len(dir):]
+		switch {
+		case name == want:
+			found = true
+		case strings.HasPrefix(name, p.cfg.Fingerprint+"-"):
+			samePipeline = append(samePipeline, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", fmt.Errorf("read state of %s: %w", obj.Key, err)
+	}
+	if found {
+		return ActionSkip, nil
+	}
+	if len(samePipeline) == 0 || opts.DryRun {
+		return ActionProcess, nil
+	}
+	body, err := p.out.Get(ctx, samePipeline[0])
+	if err != nil {
+		return "", fmt.Errorf("read state of %s: %w", obj.Key, err)
+	}
+	var st State
+	if err := json.Unmarshal(body, &st); err != nil || st.SHA256 == "" {
+		return ActionProcess, nil // unreadable state: redo the source
+	}
+	sum, err := hashSource(ctx, opts.Source, obj.Key)
+	if err != nil {
+		return "", err
+	}
+	if sum != st.SHA256 {
+		return ActionProcess, nil
+	}
+	st.ETag, st.VersionID, st.Size = obj.ETag, obj.VersionID, obj.Size
+	if err := p.putState(ctx, st); err != nil {
+		return "", err
+	}
+	return ActionSkip, nil
+}
+
+func hashSource(ctx context.Context, src Source, key string) (string, error) {
+	rc, err := src.Open(ctx, key)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", key, err)
+	}
+	defer rc.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, rc); err != nil {
+		return "", fmt.Errorf("read %s: %w", key, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// failedSources maps every source with a failure record to its attempts so far.
+func (p *Pipeline) failedSources(ctx context.Context) (map[string]int, error) {
+	out := map[string]int{}
+	err := p.ListFailures(ctx, func(key string, rec FailureRecord) error {
+		if rec.Source != "" {
+			out[rec.Source] = rec.Attempts
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ListFailures calls fn for every failure record under the output prefix.
+func (p *Pipeline) ListFailures(ctx context.Context, fn func(key string, rec FailureRecord) error) error {
+	return ListFailures(ctx, p.out, fn)
+}
+
+// ListFailures calls fn for every failure record in out, in key order.
+func ListFailures(ctx context.Context, out Store, fn func(key string, rec FailureRecord) error) error {
+	return out.List(ctx, "failed/", true, func(o storage.ObjectInfo) error {
+		body, err := out.Get(ctx, o.Key)
+		if err != nil {
+			if errors.Is(err, storage.ErrNotFound) {
+				return nil // removed since the listing
+			}
+			return err
+		}
+		var rec FailureRecord
+		if err := json.NewDecoder(bytes.NewReader(body)).Decode(&rec); err != nil {
+			return fmt.Errorf("failure record %s: %w", o.Key, err)
+		}
+		return fn(o.Key, rec)
+	})
+}

@@ -1,0 +1,120 @@
+package worker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"unicode/utf8"
+)
+
+// maxSegment is the longest path segment the layout writes (file systems allow 255 bytes;
+// the margin leaves room for the ".jsonl" and similar suffixes).
+const maxSegment = 200
+
+// EscapeSegment maps one segment of a source key to a path segment that is safe on any
+// file system and in any S3 key, keeping it readable where it already is:
+//
+//   - a segment of printable UTF-8 without / \ : * ? " < > | % and not starting with a
+//     space or ending in a space or dot is kept as it is;
+//   - "." and ".." become "%2E" and "%2E%2E"; the empty segment becomes "%";
+//   - otherwise every unsafe byte is percent-encoded (%XX, upper-case hex);
+//   - a result over 200 bytes keeps its first 180 bytes (never cutting an escape or a
+//     rune) followed by "%~" and 16 hex digits of the SHA-256 of the original segment.
+//
+// Kept segments never hold '%', escaped ones always do, and the hashed form is the only
+// one with "%~", so the mapping is one-to-one (up to SHA-256 collisions).
+func EscapeSegment(seg string) string {
+	switch seg {
+	case "":
+		return "%"
+	case ".":
+		return "%2E"
+	case "..":
+		return "%2E%2E"
+	}
+	out := seg
+	if !segmentSafe(seg) {
+		var b strings.Builder
+		for i := 0; i < len(seg); {
+			r, size := utf8.DecodeRuneInString(seg[i:])
+			unsafe := r == utf8.RuneError && size <= 1 || !runeSafe(r) ||
+				(i == 0 && r == ' ') || (i+size == len(seg) && (r == ' ' || r == '.'))
+			if unsafe {
+				for k := 0; k < size; k++ {
+					b.WriteByte('%')
+					b.WriteByte(hexDigits[seg[i+k]>>4])
+					b.WriteByte(hexDigits[seg[i+k]&15])
+				}
+			} else {
+				b.WriteString(seg[i : i+size])
+			}
+			i += size
+		}
+		out = b.String()
+	}
+	if len(out) > maxSegment {
+		cut := 180
+		for cut > 0 && (!utf8.RuneStart(out[cut]) || (cut >= 1 && out[cut-1] == '%') || (cut >= 2 && out[cut-2] == '%')) {
+			cut--
+		}
+		sum := sha256.Sum256([]byte(seg))
+		out = out[:cut] + "%~" + hex.EncodeToString(sum[:8])
+	}
+	return out
+}
+
+const hexDigits = "0123456789ABCDEF"
+
+func segmentSafe(seg string) bool {
+	if seg[0] == ' ' || seg[len(seg)-1] == ' ' || seg[len(seg)-1] == '.' {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c < utf8.RuneSelf {
+			if !runeSafe(rune(c)) {
+				return false
+			}
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(seg[i:])
+		if r == utf8.RuneError && size <= 1 || !runeSafe(r) {
+			return false
+		}
+		i += size - 1
+	}
+	return true
+}
+
+func runeSafe(r rune) bool {
+	switch {
+	case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+		return false
+	case r == 0xFEFF || r == 0xFFFD || (r >= 0xFFF9 && r <= 0xFFFF) || (r >= 0x200B && r <= 0x200F) || (r >= 0x2028 && r <= 0x202E):
+		return false // invisible or direction-changing: unreadable in a listing
+	}
+	return !strings.ContainsRune(`/\:*?"<>|%`, r)
+}
+
+// SourcePath maps a source key (a relative path, or "bucket/key" for S3) to the path under
+// which its outputs live, escaping each segment with EscapeSegment.
+func SourcePath(source string) string {
+	segs := strings.Split(source, "/")
+	for i, s := range segs {
+		segs[i] = EscapeSegment(s)
+	}
+	return strings.Join(segs, "/")
+}
+
+// The output layout (ARCHITECTURE.md, "Output layout").
+func textKey(src string) string   { return "text/" + SourcePath(src) + ".txt" }
+func chunksKey(src string) string { return "chunks/" + SourcePath(src) + ".jsonl" }
+func failedKey(src string) string { return "failed/" + SourcePath(src) + ".json" }
+func stateDir(src string) string  { return "state/" + SourcePath(src) + "/" }
+
+// stateName is the name of the state file for a source processed by pipeline fp from a
+// version whose change token is tok: planning compares names from a listing, never bodies.
+func stateName(fp, tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return fp + "-" + hex.EncodeToString(h[:8]) + ".json"
+}

@@ -1,0 +1,523 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/md5"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/storage"
+)
+
+// Extractor turns the bytes of one document into cleaned text with structure.
+type Extractor interface {
+	Extract(ctx context.Context, data []byte) (document.Document, error)
+}
+
+// ExtractorFunc adapts a function to Extractor.
+type ExtractorFunc func(ctx context.Context, data []byte) (document.Document, error)
+
+func (f ExtractorFunc) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	return f(ctx, data)
+}
+
+// Chunker cuts a document's text into spans.
+type Chunker interface {
+	Chunk(doc document.Document) ([]document.Span, error)
+}
+
+// ChunkerFunc adapts a function to Chunker.
+type ChunkerFunc func(doc document.Document) ([]document.Span, error)
+
+func (f ChunkerFunc) Chunk(doc document.Document) ([]document.Span, error) { return f(doc) }
+
+// Embedder turns texts into vectors, one per text, all of one dimension.
+type Embedder interface {
+	Embed(ctx context.Context, texts []string) ([][]float32, error)
+	// Model names the model and every setting that changes its vectors.
+	Model() string
+}
+
+// Source is where documents are read from.
+type Source interface {
+	List(ctx context.Context, prefix string, recursive bool, fn func(storage.ObjectInfo) error) error
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// Store is where outputs are written. Put must be atomic and durable when it returns.
+type Store interface {
+	List(ctx context.Context, prefix string, recursive bool, fn func(storage.ObjectInfo) error) error
+	Get(ctx context.Context, key string) ([]byte, error)
+	Put(ctx context.Context, key string, r io.Reader) error
+	Delete(ctx context.Context, key string) error
+}
+
+// Limits are the per-document caps (ARCHITECTURE.md, "Configuration").
+type Limits struct {
+	MaxObjectBytes int64
+	// DocumentTimeout bounds the extraction of one document.
+	DocumentTimeout time.Duration
+	// PDFTimeoutBase and PDFTimeoutPerPage bound a PDF's extraction instead.
+	PDFTimeoutBase    time.Duration
+	PDFTimeoutPerPage time.Duration
+}
+
+// PipelineConfig is everything a Pipeline is built from.
+type PipelineConfig struct {
+	// Detect names a document's format from its name and bytes ("" when unsupported).
+	Detect func(name string, data []byte) string
+	// Extractors maps each format Detect returns to its extractor.
+	Extractors map[string]Extractor
+	// PageHint estimates a document's page count before extraction, to size the PDF time
+	// limit; optional.
+	PageHint func(format string, data []byte) int
+	// ChunkerFor picks the chunker for a document of the given format and source key.
+	ChunkerFor func(format, key string) Chunker
+	// Tokenizer names the unit the chunkers count in, recorded in every chunk.
+	Tokenizer string
+	Embedder  Embedder
+	// EmbedBatch is how many chunks go to the embedder per call.
+	EmbedBatch int
+	Limits     Limits
+	// Fingerprint identifies every setting that changes outputs; it is in every record.
+	Fingerprint string
+	// SourceURI maps a source key to the URI written in records (s3://bucket/key, or the
+	// relative path for a local folder).
+	SourceURI func(key string) string
+	// HashETag makes the record's etag the MD5 of the content (as S3 reports for a
+	// single-part upload), for sources whose listing tokens are not content-derived.
+	HashETag bool
+	Logger   *slog.Logger
+	// Now is the clock for state records; nil means time.Now.
+	Now func() time.Time
+}
+
+// Validate names the missing or bad field.
+func (c *PipelineConfig) Validate() error {
+	switch {
+	case c.Detect == nil:
+		return errors.New("pipeline: Detect is required")
+	case len(c.Extractors) == 0:
+		return errors.New("pipeline: Extractors is required")
+	case c.ChunkerFor == nil:
+		return errors.New("pipeline: ChunkerFor is required")
+	case c.Embedder == nil:
+		return errors.New("pipeline: Embedder is required")
+	case c.Fingerprint == "":
+		return errors.New("pipeline: Fingerprint is required")
+	case c.EmbedBatch < 1:
+		return fmt.Errorf("pipeline: EmbedBatch must be at least 1, got %d", c.EmbedBatch)
+	case c.Limits.MaxObjectBytes < 1:
+		return fmt.Errorf("pipeline: MaxObjectBytes must be at least 1, got %d", c.Limits.MaxObjectBytes)
+	case c.Limits.DocumentTimeout <= 0:
+		return fmt.Errorf("pipeline: DocumentTimeout must be positive, got %s", c.Limits.DocumentTimeout)
+	}
+	return nil
+}
+
+// Pipeline processes one source object into its outputs. It is safe for concurrent use;
+// memory per call is bounded by the caps, not by the corpus.
+type Pipeline struct {
+	cfg PipelineConfig
+	out Store
+}
+
+// NewPipeline checks the configuration and returns a Pipeline writing to out.
+func NewPipeline(cfg PipelineConfig, out Store) (*Pipeline, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SourceURI == nil {
+		cfg.SourceURI = func(k string) string { return k }
+	}
+	return &Pipeline{cfg: cfg, out: out}, nil
+}
+
+// Fingerprint returns the pipeline fingerprint written into every record.
+func (p *Pipeline) Fingerprint() string { return p.cfg.Fingerprint }
+
+// Result is what processing one object did.
+type Result struct {
+	Source string
+	Bytes  int64
+	Chunks int
+	// Failure is set when the document failed; its record has been written.
+	Failure *FailureRecord
+	// Elapsed per stage.
+	Fetch, Extract, Chunk, Embed, Write time.Duration
+}
+
+// Process runs one object through fetch, extract, chunk, embed and write. A document that
+// fails (bad input, a cap) gets its failure record and state written and Process returns
+// a nil error with Result.Failure set; a non-nil error means the outputs could not be
+// written (or ctx ended) and the object must be tried again later.
+func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectInfo, attempts int) (res Result, err error) {
+	res.Source = obj.Key
+	defer func() {
+		if v := recover(); v != nil {
+			p.cfg.Logger.Error("panic in pipeline", "source", obj.Key, "panic", v, "stack", string(debug.Stack()))
+			err = document.Permanentf(document.ReasonInternal, "internal error processing %s: %v", obj.Key, v)
+			res, err = p.fail(ctx, obj, res, nil, attempts, err)
+		}
+	}()
+	data, meta, err := p.fetch(ctx, src, obj, &res)
+	if err != nil {
+		return p.fail(ctx, obj, res, meta, attempts, err)
+	}
+	doc, err := p.extract(ctx, obj.Key, data, &res)
+	data = nil // let the bytes go before chunking
+	if err != nil {
+		return p.fail(ctx, obj, res, meta, attempts, err)
+	}
+	t := time.Now()
+	spans, err := p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(doc)
+	res.Chunk = time.Since(t)
+	if err != nil {
+		return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err))
+	}
+	if len(spans) == 0 {
+		return p.fail(ctx, obj, res, meta, attempts, document.Permanentf(document.ReasonEmpty, "%s: no text to chunk", obj.Key))
+	}
+	if err := p.write(ctx, obj, meta, doc, spans, &res); err != nil {
+		return res, err
+	}
+	res.Chunks = len(spans)
+	if err := p.commit(ctx, obj, meta, statusOK, "", len(spans), attempts); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// sourceMeta is what fetching learned about the content.
+type sourceMeta struct {
+	sha256 string
+	etag   string
+}
+
+func (p *Pipeline) fetch(ctx context.Context, src Source, obj storage.ObjectInfo, res *Result) ([]byte, *sourceMeta, error) {
+	t := time.Now()
+	defer func() { res.Fetch = time.Since(t) }()
+	limit := p.cfg.Limits.MaxObjectBytes
+	if obj.Size > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
+	}
+	rc, err := src.Open(ctx, obj.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
+	}
+	defer rc.Close()
+	var buf bytes.Buffer
+	if obj.Size > 0 {
+		buf.Grow(int(min(obj.Size, limit) + 1))
+	}
+	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
+	}
+	if n > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: over the object cap of %d bytes", obj.Key, limit)
+	}
+	res.Bytes = n
+	data := buf.Bytes()
+	sum := sha256.Sum256(data)
+	meta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: obj.ETag}
+	if p.cfg.HashETag {
+		m := md5.Sum(data)
+		meta.etag = hex.EncodeToString(m[:])
+	}
+	if n == 0 {
+		return nil, meta, document.Permanentf(document.ReasonEmpty, "%s: empty file", obj.Key)
+	}
+	return data, meta, nil
+}
+
+// extract detects the format and runs its extractor under a recover and a deadline. A
+// panic or a deadline is a permanent failure naming the document and the cap.
+func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Result) (document.Document, error) {
+	t := time.Now()
+	defer func() { res.Extract = time.Since(t) }()
+	format := p.cfg.Detect(key, data)
+	ex, ok := p.cfg.Extractors[format]
+	if format == "" || !ok {
+		return document.Document{}, document.Permanentf(document.ReasonUnsupported, "%s: unsupported file type (%s)", key, sniffName(data))
+	}
+	timeout := p.cfg.Limits.DocumentTimeout
+	if format == "pdf" && p.cfg.Limits.PDFTimeoutBase > 0 {
+		pages := 0
+		if p.cfg.PageHint != nil {
+			pages = p.cfg.PageHint(format, data)
+		}
+		timeout = p.cfg.Limits.PDFTimeoutBase + time.Duration(pages)*p.cfg.Limits.PDFTimeoutPerPage
+	}
+	ectx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	type outcome struct {
+		doc document.Document
+		err error
+	}
+	done := make(chan outcome, 1) // buffered: a late extractor never blocks
+	go func() {
+		defer func() {
+			if v := recover(); v != nil {
+				done <- outcome{err: document.Permanentf(document.ReasonCorrupt, "%s: %s parser failed: %v", key, format, v)}
+			}
+		}()
+		doc, err := ex.Extract(ectx, data)
+		done <- outcome{doc, err}
+	}()
+	select {
+	case o := <-done:
+		if o.err != nil {
+			if ctx.Err() != nil {
+				return document.Document{}, ctx.Err()
+			}
+			if errors.Is(o.err, context.DeadlineExceeded) {
+				return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
+			}
+			return document.Document{}, fmt.Errorf("%s: %w", key, o.err)
+		}
+		return o.doc, nil
+	case <-ectx.Done():
+		if ctx.Err() != nil {
+			return document.Document{}, ctx.Err()
+		}
+		return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
+	}
+}
+
+// sniffName describes unsupported bytes for the failure message.
+func sniffName(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		return "PNG image"
+	case bytes.HasPrefix(data, []byte("\xFF\xD8\xFF")):
+		return "JPEG image"
+	case bytes.HasPrefix(data, []byte("GIF8")):
+		return "GIF image"
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return "zip archive that is not a Word document"
+	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
+		return "legacy or encrypted Office file"
+	case bytes.HasPrefix(data, []byte("\x1F\x8B")):
+		return "gzip archive"
+	}
+	return "binary content"
+}
+
+// write streams text/ and chunks/ for one document. The chunk file is produced while the
+// embedder works through batches, so memory holds one batch of vectors at a time.
+func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, res *Result) error {
+	t := time.Now()
+	if err := p.out.Put(ctx, textKey(obj.Key), strings.NewReader(doc.Text)); err != nil {
+		return fmt.Errorf("write text of %s: %w", obj.Key, err)
+	}
+	pr, pw := io.Pipe()
+	var embedTime time.Duration
+	go func() {
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+	}()
+	err := p.out.Put(ctx, chunksKey(obj.Key), pr)
+	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
+	res.Embed = embedTime
+	res.Write = time.Since(t) - embedTime
+	if err != nil {
+		return fmt.Errorf("write chunks of %s: %w", obj.Key, err)
+	}
+	return nil
+}
+
+func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration) error {
+	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
+	model := p.cfg.Embedder.Model()
+	texts := make([]string, 0, p.cfg.EmbedBatch)
+	var line []byte
+	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
+		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
+		texts = texts[:0]
+		for _, s := range batch {
+			texts = append(texts, doc.Text[s.Start:s.End])
+		}
+		t := time.Now()
+		vecs, err := p.cfg.Embedder.Embed(ctx, texts)
+		*embedTime += time.Since(t)
+		if err != nil {
+			return fmt.Errorf("embed %s: %w", obj.Key, err)
+		}
+		if len(vecs) != len(batch) {
+			return fmt.Errorf("embed %s: %d vectors for %d texts", obj.Key, len(vecs), len(batch))
+		}
+		for i, s := range batch {
+			idx := b + i
+			rec := ChunkRecord{
+				Schema:         ChunkSchema,
+				ID:             chunkID(obj.Key, idx, p.cfg.Fingerprint),
+				Source:         ref,
+				Index:          idx,
+				Start:          s.Start,
+				End:            s.End,
+				PageStart:      doc.PageAt(s.Start),
+				PageEnd:        doc.PageAt(max(s.Start, s.End-1)),
+				HeadingPath:    s.HeadingPath,
+				Tokens:         s.Tokens,
+				Tokenizer:      p.cfg.Tokenizer,
+				Text:           texts[i],
+				Embedding:      vecs[i],
+				EmbeddingModel: model,
+				Pipeline:       p.cfg.Fingerprint,
+			}
+			if rec.HeadingPath == nil {
+				rec.HeadingPath = doc.HeadingPath(s.Start)
+				if rec.HeadingPath == nil {
+					rec.HeadingPath = []string{}
+				}
+			}
+			if s.Parent >= 0 {
+				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
+			}
+			line, err = appendJSONLine(line[:0], &rec)
+			if err != nil {
+				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
+			}
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func appendJSONLine(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
+}
+
+// fail records a document's failure: failed/<source>.json, removal of outputs an earlier
+// success left, and the state (so that an unchanged input is not retried on every run).
+// Transient errors (I/O, cancellation) are returned, not recorded, so the caller retries.
+func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result, meta *sourceMeta, attempts int, cause error) (Result, error) {
+	reason, permanent := document.Classify(cause)
+	if !permanent {
+		return res, cause
+	}
+	rec := &FailureRecord{
+		Source:    obj.Key,
+		Reason:    string(reason),
+		Error:     cause.Error(),
+		Permanent: true,
+		Attempts:  attempts,
+		Pipeline:  p.cfg.Fingerprint,
+	}
+	res.Failure = rec
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return res, err
+	}
+	if err := p.out.Put(ctx, failedKey(obj.Key), bytes.NewReader(append(body, '\n'))); err != nil {
+		return res, fmt.Errorf("write failure record of %s: %w", obj.Key, err)
+	}
+	for _, k := range []string{textKey(obj.Key), chunksKey(obj.Key)} {
+		if err := p.out.Delete(ctx, k); err != nil {
+			return res, fmt.Errorf("remove stale output of %s: %w", obj.Key, err)
+		}
+	}
+	if meta == nil {
+		meta = &sourceMeta{etag: obj.ETag}
+	}
+	if err := p.commit(ctx, obj, meta, statusFailed, string(reason), 0, attempts); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// RecordTransient writes a failure record for an error that is not the input's fault (so
+// `failed list` shows it), without state: the next run tries the source again.
+func (p *Pipeline) RecordTransient(ctx context.Context, key string, attempts int, cause error) error {
+	reason, _ := document.Classify(cause)
+	rec := FailureRecord{Source: key, Reason: string(reason), Error: cause.Error(), Attempts: attempts, Pipeline: p.cfg.Fingerprint}
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return p.out.Put(ctx, failedKey(key), bytes.NewReader(append(body, '\n')))
+}
+
+// commit writes the source's state last, after every other output: a state file means
+// the outputs it describes are complete. Older state files of the source are removed
+// after, and a success removes a failure record left by an earlier attempt.
+func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, status, reason string, chunks, attempts int) error {
+	st := State{
+		Schema:    1,
+		Source:    obj.Key,
+		ETag:      obj.ETag,
+		VersionID: obj.VersionID,
+		Size:      obj.Size,
+		SHA256:    meta.sha256,
+		Pipeline:  p.cfg.Fingerprint,
+		Status:    status,
+		Reason:    reason,
+		Chunks:    chunks,
+		Attempts:  attempts,
+		Processed: p.cfg.Now().UTC(),
+	}
+	return p.putState(ctx, st)
+}
+
+func (p *Pipeline) putState(ctx context.Context, st State) error {
+	body, err := json.MarshalIndent(st, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := stateDir(st.Source)
+	name := stateName(st.Pipeline, st.ETag)
+	if err := p.out.Put(ctx, dir+name, bytes.NewReader(append(body, '\n'))); err != nil {
+		return fmt.Errorf("write state of %s: %w", st.Source, err)
+	}
+	var stale []string
+	err = p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
+		if o.Key != dir+name {
+			stale = append(stale, o.Key)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("list state of %s: %w", st.Source, err)
+	}
+	for _, k := range stale {
+		if err := p.out.Delete(ctx, k); err != nil {
+			return fmt.Errorf("remove old state of %s: %w", st.Source, err)
+		}
+	}
+	if st.Status == statusOK {
+		if err := p.out.Delete(ctx, failedKey(st.Source)); err != nil {
+			return fmt.Errorf("remove failure record of %s: %w", st.Source, err)
+		}
+	}
+	return nil
+}

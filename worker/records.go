@@ -1,0 +1,86 @@
+package worker
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+	"time"
+)
+
+// ChunkSchema is the version of the chunk record.
+const ChunkSchema = 1
+
+// SourceRef names the source object a record came from.
+type SourceRef struct {
+	URI       string `json:"uri"`
+	ETag      string `json:"etag"`
+	VersionID string `json:"version_id,omitempty"`
+	SHA256    string `json:"sha256"`
+}
+
+// ChunkRecord is one line of chunks/<source>.jsonl; the field names are the contract of
+// ARCHITECTURE.md ("Chunk record").
+type ChunkRecord struct {
+	Schema         int            `json:"schema"`
+	ID             string         `json:"id"`
+	Source         SourceRef      `json:"source"`
+	Index          int            `json:"index"`
+	Start          int            `json:"start"`
+	End            int            `json:"end"`
+	PageStart      int            `json:"page_start,omitempty"`
+	PageEnd        int            `json:"page_end,omitempty"`
+	HeadingPath    []string       `json:"heading_path"`
+	Tokens         int            `json:"tokens"`
+	Tokenizer      string         `json:"tokenizer"`
+	Text           string         `json:"text"`
+	Embedding      []float32      `json:"embedding"`
+	EmbeddingModel string         `json:"embedding_model"`
+	ParentID       string         `json:"parent_id,omitempty"`
+	Metadata       map[string]any `json:"metadata,omitempty"`
+	Pipeline       string         `json:"pipeline"`
+}
+
+// chunkID is stable for a source, an index and a pipeline fingerprint.
+func chunkID(source string, index int, fp string) string {
+	h := sha256.New()
+	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.Itoa(index)))
+	h.Write([]byte{0})
+	h.Write([]byte(fp))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// FailureRecord is failed/<source>.json (ARCHITECTURE.md, "Failure record").
+type FailureRecord struct {
+	Source    string `json:"source,omitempty"`
+	MessageID string `json:"message_id,omitempty"`
+	Reason    string `json:"reason"`
+	Error     string `json:"error"`
+	Permanent bool   `json:"permanent"`
+	Attempts  int    `json:"attempts"`
+	Pipeline  string `json:"pipeline"`
+}
+
+// State is state/<source>/<name>.json: what the last processing of a source saw and did.
+// It is the only output that holds wall-clock time.
+type State struct {
+	Schema    int       `json:"schema"`
+	Source    string    `json:"source"`
+	ETag      string    `json:"etag"`
+	VersionID string    `json:"version_id,omitempty"`
+	Sequencer string    `json:"sequencer,omitempty"`
+	Size      int64     `json:"size"`
+	SHA256    string    `json:"sha256"`
+	Pipeline  string    `json:"pipeline"`
+	Status    string    `json:"status"` // ok or failed
+	Reason    string    `json:"reason,omitempty"`
+	Chunks    int       `json:"chunks"`
+	Attempts  int       `json:"attempts,omitempty"`
+	Processed time.Time `json:"processed_at"`
+}
+
+const (
+	statusOK     = "ok"
+	statusFailed = "failed"
+)
