@@ -77,4 +77,3 @@ func sniffDelimiter(text string) rune {
 	}
 	return best
 }
-

@@ -98,4 +98,3 @@ func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig
 		Logger: logger,
 	}, nil
 }
-
