@@ -34,20 +34,19 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 		}
 		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: %w", err)
 	}
-	n := r.NumPage()
-	switch {
-	case n <= 0:
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: page tree declares %d pages", n)
-	case e.Limits.MaxPages > 0 && n > e.Limits.MaxPages:
-		return document.Document{}, document.Permanentf(document.ReasonTooManyPages, "pdf: %d pages, over the cap of %d", n, e.Limits.MaxPages)
+	pageList, err := pdfPageList(ctx, r, e.Limits.MaxPages)
+	if err != nil {
+		return document.Document{}, err
 	}
+	n := len(pageList)
 	pages := make([][]string, 0, n)
+	fonts := pdfFontCache{}
 	chars := 0
-	for i := 1; i <= n; i++ {
+	for i, pg := range pageList {
 		if err := ctx.Err(); err != nil {
 			return document.Document{}, err
 		}
-		lines, err := pdfPageLines(r, i)
+		lines, err := pdfPageLines(ctx, pg, i+1, fonts)
 		if err != nil {
 			return document.Document{}, err
 		}
@@ -56,7 +55,7 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 		}
 		if e.Limits.MaxTextBytes > 0 && chars > e.Limits.MaxTextBytes {
 			return document.Document{}, document.Permanentf(document.ReasonTooLarge,
-				"pdf: extracted text exceeds the cap of %d bytes at page %d", e.Limits.MaxTextBytes, i)
+				"pdf: extracted text exceeds the cap of %d bytes at page %d", e.Limits.MaxTextBytes, i+1)
 		}
 		pages = append(pages, lines)
 	}
@@ -92,6 +91,28 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 	return doc, err
 }
 
+// pdfPageList returns the pages from the real page tree, with the caps and the tree's
+// faults turned into failure reasons. A panic in the library while walking is corrupt.
+func pdfPageList(ctx context.Context, r *pdf.Reader, maxPages int) (pages []pdf.Page, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			pages, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page tree: %v", v)
+		}
+	}()
+	pages, err = pdfPages(ctx, r, maxPages)
+	switch {
+	case errors.Is(err, errTooManyPages):
+		return nil, document.Permanentf(document.ReasonTooManyPages, "pdf: more than %d pages, over the cap", maxPages)
+	case errors.Is(err, errPageTree):
+		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: %w", err)
+	case err != nil:
+		return nil, err
+	case len(pages) == 0:
+		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: page tree holds no pages")
+	}
+	return pages, nil
+}
+
 // normalizePDFHeader rewrites, in place and without moving a byte, headers the library
 // rejects but PDF readers accept: versions other than 1.0–1.7 ("%PDF-2.0") and a header
 // followed by a space or other byte instead of an end of line. Offsets stay valid.
@@ -113,26 +134,32 @@ func normalizePDFHeader(data []byte) []byte {
 	return out
 }
 
-// pdfPageLines rebuilds the text lines of page i from its glyphs, in content-stream order:
-// a new line where the baseline moves or the pen jumps back, a space where the gap between
-// glyphs exceeds a fifth of the font size, and an empty line between paragraphs (a
+// errPDFTooManyItems reports a page with more text runs than any real page holds.
+var errPDFTooManyItems = errors.New("page holds too many text runs")
+
+// pdfPageLines rebuilds the text lines of page i from its text runs, in content-stream
+// order: a new line where the baseline moves or the pen jumps back, a space where the gap
+// between runs exceeds a fifth of the font size, and an empty line between paragraphs (a
 // vertical gap well above the page's usual line spacing). A panic inside the library is
 // returned as a corrupt-page error.
-func pdfPageLines(r *pdf.Reader, i int) (lines []string, err error) {
+func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts pdfFontCache) (lines []string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
+			if a, ok := v.(errPDFAbort); ok {
+				if errors.Is(a.err, errPDFTooManyItems) {
+					lines, err = nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, a.err)
+				} else {
+					lines, err = nil, a.err
+				}
+				return
+			}
 			lines, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)
 		}
 	}()
-	p := r.Page(i)
-	if p.V.IsNull() {
-		return nil, nil
-	}
-	texts := p.Content().Text
+	texts := pdfPageItems(ctx, p, fonts)
 	type line struct {
 		text string
 		y    float64
-		size float64
 	}
 	var out []line
 	var sb strings.Builder
@@ -140,30 +167,24 @@ func pdfPageLines(r *pdf.Reader, i int) (lines []string, err error) {
 	started := false
 	flush := func() {
 		if t := strings.TrimSpace(sb.String()); t != "" {
-			out = append(out, line{t, lineY, lineSize})
+			out = append(out, line{t, lineY})
 		}
 		sb.Reset()
 	}
 	for _, t := range texts {
-		if t.S == "" {
-			continue
-		}
-		size := math.Abs(t.FontSize)
-		if size < 1 {
-			size = 1
-		}
+		size := max(t.size, 1)
 		switch {
 		case !started:
 			started = true
-			lineY, lineSize = t.Y, size
-		case math.Abs(t.Y-lineY) > 0.5*max(size, lineSize) || t.X < endX-2*size:
+			lineY, lineSize = t.y, size
+		case math.Abs(t.y-lineY) > 0.5*max(size, lineSize) || t.x0 < endX-2*size:
 			flush()
-			lineY, lineSize = t.Y, size
-		case t.X-endX > 0.2*size && t.S != " ":
+			lineY, lineSize = t.y, size
+		case t.x0-endX > 0.2*size:
 			sb.WriteByte(' ')
 		}
-		sb.WriteString(t.S)
-		endX = t.X + t.W
+		sb.WriteString(t.s)
+		endX = t.x1
 		lineSize = max(lineSize, size)
 	}
 	flush()
