@@ -23,18 +23,18 @@ const (
 // archives other than DOCX, legacy Office files); the reason is then unsupported.
 func Detect(name string, data []byte) string {
 	head := data[:min(len(data), 1024)]
+	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case bytes.Contains(head, []byte("%PDF-")):
 		return FormatPDF
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		if isDOCX(data) {
-			return FormatDOCX
+		if isDOCX(data) || ext == ".docx" {
+			return FormatDOCX // a broken .docx is reported corrupt by its extractor
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
 		return ""
 	}
-	ext := strings.ToLower(path.Ext(name))
 	switch ext {
 	case ".md", ".markdown", ".mdown", ".mkd":
 		return FormatMarkdown

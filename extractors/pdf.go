@@ -60,7 +60,7 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 		pages = append(pages, lines)
 	}
 	if chars == 0 {
-		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %d pages: %w", n, ErrNoTextLayer))
+		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, n))
 	}
 	pages = RemoveRepeatedLines(pages)
 	b := newBuilder(FormatPDF, e.Limits)

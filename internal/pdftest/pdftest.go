@@ -1,0 +1,162 @@
+// Package pdftest writes small PDF files for tests: well-formed ones with known text, and
+// the hostile shapes the PDF extractor must survive (encrypted, image-only, cyclic page
+// trees, lying page counts, deep nesting, decompression bombs). Every file is built from
+// scratch with a correct cross-reference table, so the fault is only the one asked for.
+package pdftest
+
+import (
+	"bytes"
+	"compress/zlib"
+	"fmt"
+	"strings"
+)
+
+// Object is one indirect object's body (without "N 0 obj" / "endobj"); objects are
+// numbered from 1 in slice order.
+type Object string
+
+// Stream returns a stream object with the given dictionary entries and data.
+func Stream(dict string, data []byte) Object {
+	return Object(fmt.Sprintf("<< %s /Length %d >>\nstream\n%s\nendstream", dict, len(data), data))
+}
+
+// Deflated returns a FlateDecode stream of data.
+func Deflated(dict string, data []byte) Object {
+	var b bytes.Buffer
+	w := zlib.NewWriter(&b)
+	_, _ = w.Write(data)
+	_ = w.Close()
+	return Stream(dict+" /Filter /FlateDecode", b.Bytes())
+}
+
+// Build writes a PDF with the given header line (e.g. "%PDF-1.4"), objects and trailer
+// entries (Root is object 1 unless trailer names another "/Root").
+func Build(header string, objs []Object, trailer string) []byte {
+	var b bytes.Buffer
+	b.WriteString(header + "\n%\xe2\xe3\xcf\xd3\n")
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		fmt.Fprintf(&b, "%010d 00000 n \n", off)
+	}
+	if !strings.Contains(trailer, "/Root") {
+		trailer = "/Root 1 0 R " + trailer
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, trailer, xref)
+	return b.Bytes()
+}
+
+// escape writes s as a PDF literal string body.
+func escape(s string) string {
+	r := strings.NewReplacer(`\`, `\\`, `(`, `\(`, `)`, `\)`)
+	return r.Replace(s)
+}
+
+// TextPDF returns a PDF with one page per entry; each page's lines are shown one under
+// the other in Helvetica (WinAnsiEncoding). header is the first line ("%PDF-1.4").
+func TextPDF(header string, pages ...[]string) []byte {
+	n := len(pages)
+	// 1 catalog, 2 pages, 3 font, then per page: page object, content stream.
+	kids := make([]string, n)
+	for i := range pages {
+		kids[i] = fmt.Sprintf("%d 0 R", 4+2*i)
+	}
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		Object(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), n)),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+	}
+	for i, lines := range pages {
+		var c strings.Builder
+		c.WriteString("BT /F1 12 Tf 14 TL 72 720 Td\n")
+		for _, l := range lines {
+			fmt.Fprintf(&c, "(%s) Tj T*\n", escape(l))
+		}
+		c.WriteString("ET")
+		objs = append(objs,
+			Object(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>", 5+2*i)),
+			Deflated("", []byte(c.String())))
+	}
+	return Build(header, objs, "")
+}
+
+// ImageOnlyPDF returns a one-page PDF whose page paints an image and holds no text, as a
+// scanned document does.
+func ImageOnlyPDF() []byte {
+	pixels := bytes.Repeat([]byte{0x80}, 16*16)
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /XObject << /Im1 5 0 R >> >> /Contents 4 0 R >>",
+		Stream("", []byte("q 612 0 0 792 0 0 cm /Im1 Do Q")),
+		Deflated("/Type /XObject /Subtype /Image /Width 16 /Height 16 /ColorSpace /DeviceGray /BitsPerComponent 8", pixels),
+	}
+	return Build("%PDF-1.4", objs, "")
+}
+
+// EncryptedPDF returns a PDF protected by a user password (standard security handler,
+// RC4 40-bit, revision 2): without the password nothing can be read.
+func EncryptedPDF() []byte {
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+		Stream("", []byte("\x9a\x11\x42\x07 scrambled")),
+		"<< /Filter /Standard /V 1 /R 2 /Length 40 /P -44 /O <7a3b1f0c5e2d4a6b8c9d0e1f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d> /U <0f1e2d3c4b5a69788796a5b4c3d2e1f00112233445566778899aabbccddeeff0> >>",
+	}
+	return Build("%PDF-1.4", objs, "/Encrypt 5 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]")
+}
+
+// CyclicPageTreePDF returns a PDF whose page tree contains itself.
+func CyclicPageTreePDF() []byte {
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [2 0 R 3 0 R] /Count 2 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+	}
+	return Build("%PDF-1.4", objs, "")
+}
+
+// HugeCountPDF returns a one-page PDF whose page tree claims 2^31-1 pages.
+func HugeCountPDF() []byte {
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 2147483647 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		Stream("", []byte("BT /F1 12 Tf 72 720 Td (only one page here) Tj ET")),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	return Build("%PDF-1.4", objs, "")
+}
+
+// DeepPageTreePDF returns a PDF whose page tree nests depth /Pages nodes above its page.
+func DeepPageTreePDF(depth int) []byte {
+	objs := []Object{"<< /Type /Catalog /Pages 2 0 R >>"}
+	for i := 0; i < depth; i++ {
+		objs = append(objs, Object(fmt.Sprintf("<< /Type /Pages /Kids [%d 0 R] /Count 1 >>", 3+i)))
+	}
+	objs = append(objs, "<< /Type /Page /MediaBox [0 0 612 792] >>")
+	return Build("%PDF-1.4", objs, "")
+}
+
+// BombPDF returns a one-page PDF whose content stream inflates to n bytes of text-showing
+// operators.
+func BombPDF(n int) []byte {
+	op := []byte("(xxxxxxxxxxxxxxxx) Tj\n")
+	content := bytes.Repeat(op, n/len(op)+1)
+	content = append([]byte("BT /F1 12 Tf 72 720 Td\n"), content...)
+	content = append(content, "ET"...)
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		Deflated("", content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	return Build("%PDF-1.4", objs, "")
+}
