@@ -31,9 +31,9 @@ func (c Fixed) split(text string, from, to int, out []document.Span) []document.
 		}
 		out = append(out, newSpan(c.Sizer, text, cs, lim))
 		if c.Overlap > 0 {
-			cs += c.Sizer.Back(text[cs:lim], c.Overlap)
+			cs = startAt(c.Sizer, text, cs+c.Sizer.Back(text[cs:lim], c.Overlap), lim)
 		} else {
-			cs = lim
+			cs = startAt(c.Sizer, text, lim, to)
 		}
 	}
 	return out

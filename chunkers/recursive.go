@@ -4,7 +4,10 @@ import "github.com/docingest/docingest/document"
 
 // Recursive packs as much text as fits in Max units and ends each chunk at the coarsest
 // boundary it can: a paragraph, else a line, else a sentence, else a word, else a unit
-// boundary. The next chunk starts exactly Overlap units before the previous one ended.
+// boundary. The next chunk starts exactly Overlap units before the previous one ended
+// (or one unit after the previous one started, when that chunk is no longer than
+// Overlap), and without overlap when the overlap and the white space after it would fill
+// a whole chunk.
 //
 // It makes one forward pass: each chunk costs a scan of at most its own length plus the
 // overlap, so time is linear in the input and memory is the output.
@@ -36,10 +39,30 @@ func (c Recursive) split(text string, from, to int, out []document.Span) []docum
 		out = append(out, newSpan(c.Sizer, text, cs, end))
 		pos = skipSpace(text, end, to)
 		if c.Overlap > 0 {
-			cs += c.Sizer.Back(text[cs:end], c.Overlap)
+			// The overlap never repeats the whole previous chunk: at least its first unit
+			// is left behind, so every chunk starts after the one before it.
+			next := startAt(c.Sizer, text, cs+c.Sizer.Back(text[cs:end], c.Overlap), end)
+			if next <= startAt(c.Sizer, text, cs, end) {
+				next = startAt(c.Sizer, text, cs+c.Sizer.Advance(text[cs:end], 1), end)
+			}
+			if next >= end {
+				next = pos
+			}
+			cs = next
 		} else {
 			cs = pos
 		}
 	}
 	return out
+}
+
+// startAt moves a chunk start past white space the sizer does not count (so chunks never
+// begin with white space that is not part of their size); white space that counts, as
+// with characters, stays, to keep the overlap exact.
+func startAt(sz Sizer, text string, i, end int) int {
+	j := skipSpace(text, i, end)
+	if j > i && sz.Count(text[i:j]) == 0 {
+		return j
+	}
+	return i
 }
