@@ -11,11 +11,10 @@ import (
 // sentence end, else the last space, else lim itself (a unit boundary). The returned end
 // is trimmed of white space and always lies in (pos, lim]. text[pos] is not white space.
 func findBreak(text string, pos, lim, to int) int {
-	if e := lastSep(text, pos, lim, to, "\n\n"); e > pos {
-		return e
-	}
-	if e := lastSep(text, pos, lim, to, "\n"); e > pos {
-		return e
+	if para, line := lastNewlines(text, pos, lim, to); para > pos {
+		return para
+	} else if line > pos {
+		return line
 	}
 	if e := lastSentenceEnd(text, pos, lim, to); e > pos {
 		return e
@@ -26,6 +25,32 @@ func findBreak(text string, pos, lim, to int) int {
 	return lim
 }
 
+// lastNewlines finds, in one backward pass, the last paragraph break and the last line
+// break that start in (pos, lim], and returns the trimmed ends of the text before each
+// (or -1).
+func lastNewlines(text string, pos, lim, to int) (para, line int) {
+	para, line = -1, -1
+	hi := min(lim+1, to)
+	for hi > pos+1 {
+		i := strings.LastIndexByte(text[pos+1:hi], '\n')
+		if i < 0 {
+			break
+		}
+		i += pos + 1
+		if line < 0 {
+			line = trimSpaceRight(text, pos, i)
+		}
+		if i+1 < to && text[i+1] == '\n' && i+1 <= lim+1 {
+			return trimSpaceRight(text, pos, i), line
+		}
+		if i > pos+1 && text[i-1] == '\n' {
+			return trimSpaceRight(text, pos, i-1), line
+		}
+		hi = i
+	}
+	return para, line
+}
+
 // lastSep finds the last occurrence of sep that starts in (pos, lim] and returns the end
 // of the text before it, trimmed; or -1.
 func lastSep(text string, pos, lim, to int, sep string) int {
@@ -33,11 +58,31 @@ func lastSep(text string, pos, lim, to int, sep string) int {
 	if hi <= pos+1 {
 		return -1
 	}
-	i := strings.LastIndex(text[pos+1:hi], sep)
+	i := lastIndex(text[pos+1:hi], sep)
 	if i < 0 {
 		return -1
 	}
 	return trimSpaceRight(text, pos, pos+1+i)
+}
+
+// lastIndex is strings.LastIndex for the separators used here, scanning bytes backwards
+// with LastIndexByte (which is vectorised) instead of hashing.
+func lastIndex(s, sep string) int {
+	if len(sep) == 1 {
+		return strings.LastIndexByte(s, sep[0])
+	}
+	c, end := sep[0], len(s)-len(sep)+1
+	for end > 0 {
+		i := strings.LastIndexByte(s[:end], c)
+		if i < 0 {
+			return -1
+		}
+		if s[i:i+len(sep)] == sep {
+			return i
+		}
+		end = i
+	}
+	return -1
 }
 
 // lastSentenceEnd returns the offset just after the last sentence-ending punctuation in

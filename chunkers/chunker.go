@@ -2,6 +2,7 @@ package chunkers
 
 import (
 	"fmt"
+	"math/bits"
 
 	"github.com/docingest/docingest/document"
 	"unicode"
@@ -42,61 +43,107 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// CharSizer counts Unicode code points.
+// CharSizer counts Unicode code points. A unit is a byte that does not continue a UTF-8
+// sequence (a lead byte, an ASCII byte, or a stray byte of invalid input) together with
+// the continuation bytes after it: on valid UTF-8 that is exactly a code point, and on
+// any input Count, Advance and Back agree. Eight bytes are counted at a time.
 type CharSizer struct{}
 
 func (CharSizer) Name() string { return "chars" }
 
-func (CharSizer) Count(s string) int { return utf8.RuneCountInString(s) }
+const (
+	hiBits = 0x8080808080808080
+)
 
+// word loads s[i:i+8] little-endian; the compiler turns this into one load.
+func word(s string, i int) uint64 {
+	_ = s[i+7]
+	return uint64(s[i]) | uint64(s[i+1])<<8 | uint64(s[i+2])<<16 | uint64(s[i+3])<<24 |
+		uint64(s[i+4])<<32 | uint64(s[i+5])<<40 | uint64(s[i+6])<<48 | uint64(s[i+7])<<56
+}
+
+// unitsIn returns how many of the 8 bytes in w start a unit (are not 10xxxxxx).
+func unitsIn(w uint64) int {
+	cont := w & hiBits &^ ((w << 1) & hiBits) // bit 7 set, bit 6 clear
+	return 8 - bits.OnesCount64(cont)
+}
+
+func isUnitStart(c byte) bool { return c&0xC0 != 0x80 }
+
+func (CharSizer) Count(s string) int {
+	n, i := 0, 0
+	for ; i+32 <= len(s); i += 32 {
+		w0, w1, w2, w3 := word(s, i), word(s, i+8), word(s, i+16), word(s, i+24)
+		if (w0|w1|w2|w3)&hiBits == 0 {
+			n += 32
+			continue
+		}
+		n += unitsIn(w0) + unitsIn(w1) + unitsIn(w2) + unitsIn(w3)
+	}
+	for ; i+8 <= len(s); i += 8 {
+		n += unitsIn(word(s, i))
+	}
+	for ; i < len(s); i++ {
+		if isUnitStart(s[i]) {
+			n++
+		}
+	}
+	return n
+}
+
+// Advance returns the offset of the (n+1)-th unit start, or len(s).
 func (CharSizer) Advance(s string, n int) int {
-	i := 0
-	for n > 0 && i < len(s) {
-		if s[i] < utf8.RuneSelf {
-			// ASCII run: each byte is one rune.
-			end := min(len(s), i+n)
-			j := i
-			for j+8 <= end && asciiWord(s[j:j+8]) {
-				j += 8
-			}
-			for j < end && s[j] < utf8.RuneSelf {
-				j++
-			}
-			n -= j - i
-			i = j
-			continue
+	total, i := 0, 0
+	for i+32 <= len(s) && total+32 <= n {
+		// all-ASCII run: 32 units without counting
+		if (word(s, i)|word(s, i+8)|word(s, i+16)|word(s, i+24))&hiBits != 0 {
+			break
 		}
-		_, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		n--
+		total += 32
+		i += 32
 	}
-	return i
+	for i+8 <= len(s) {
+		u := unitsIn(word(s, i))
+		if total+u > n {
+			break
+		}
+		total += u
+		i += 8
+	}
+	for ; i < len(s); i++ {
+		if isUnitStart(s[i]) {
+			if total == n {
+				return i
+			}
+			total++
+		}
+	}
+	return len(s)
 }
 
-func asciiWord(s string) bool {
-	w := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
-		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
-	return w&0x8080808080808080 == 0
-}
-
+// Back returns the offset of the n-th unit start from the end, or 0.
 func (CharSizer) Back(s string, n int) int {
-	i := len(s)
-	for n > 0 && i > 0 {
-		if s[i-1] < utf8.RuneSelf {
-			k := min(n, i)
-			j := i
-			for j > i-k && s[j-1] < utf8.RuneSelf {
-				j--
-			}
-			n -= i - j
-			i = j
-			continue
-		}
-		_, size := utf8.DecodeLastRuneInString(s[:i])
-		i -= size
-		n--
+	if n <= 0 {
+		return len(s)
 	}
-	return i
+	total, i := 0, len(s)
+	for i-8 >= 0 {
+		u := unitsIn(word(s, i-8))
+		if total+u >= n {
+			break
+		}
+		total += u
+		i -= 8
+	}
+	for ; i > 0; i-- {
+		if isUnitStart(s[i-1]) {
+			total++
+			if total == n {
+				return i - 1
+			}
+		}
+	}
+	return 0
 }
 
 // skipSpace returns the first offset at or after i (below end) that is not white space.

@@ -30,13 +30,17 @@ func (c Recursive) split(text string, from, to int, out []document.Span) []docum
 			cs = pos
 			lim = cs + c.Sizer.Advance(text[cs:to], c.Max)
 		}
-		var end int
+		var end, tokens int
 		if skipSpace(text, lim, to) >= to {
 			end = trimSpaceRight(text, pos, to)
+			tokens = c.Sizer.Count(text[cs:end])
 		} else {
+			// text[cs:lim] holds exactly Max units (Advance stopped short of the end), so
+			// only the tail cut off by the break needs counting.
 			end = findBreak(text, pos, lim, to)
+			tokens = c.Max - c.Sizer.Count(text[end:lim])
 		}
-		out = append(out, newSpan(c.Sizer, text, cs, end))
+		out = append(out, document.Span{Start: cs, End: end, Tokens: tokens, Parent: -1})
 		pos = skipSpace(text, end, to)
 		if c.Overlap > 0 {
 			// The overlap never repeats the whole previous chunk: at least its first unit
