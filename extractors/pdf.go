@@ -25,7 +25,14 @@ type PDFExtractor struct{ Limits Limits }
 // ErrNoTextLayer is the message of the failure for PDFs whose pages hold no text.
 var ErrNoTextLayer = errors.New("no text layer: OCR is not supported")
 
-func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
+// Extract recovers panics of the PDF library (it panics on many malformed files) into a
+// corrupt failure naming the cause.
+func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Document, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: malformed file: %v", v)
+		}
+	}()
 	data = normalizePDFHeader(data)
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
@@ -81,7 +88,7 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 			b.para(strings.Join(para, "\n"))
 		}
 	}
-	doc, err := b.done()
+	doc, err = b.done()
 	if err != nil {
 		var p *document.PermanentError
 		if errors.As(err, &p) && p.Reason == document.ReasonEmpty {

@@ -1,0 +1,57 @@
+package extractors
+
+import (
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestCleaningFunctions(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		fn   func(string) string
+		in   string
+		want string
+	}{
+		{"NFC composes", NormalizeUnicode, "cafe\u0301", "caf\u00e9"},
+		{"NFC keeps ASCII", NormalizeUnicode, "plain", "plain"},
+		{"ligatures", ExpandLigatures, "\ufb01nd the \ufb02ow, e\ufb00ort, o\ufb03ce", "find the flow, effort, office"},
+		{"soft hyphens", RemoveSoftHyphens, "hy\u00adphen\u00adated", "hyphenated"},
+		{"hyphenation joined", JoinHyphenation, "the exam-\nple shows", "the example shows"},
+		{"hyphenation with spaces", JoinHyphenation, "exam- \n  ple", "example"},
+		{"capitalised next line kept", JoinHyphenation, "Jean-\nPierre", "Jean-\nPierre"},
+		{"dash after digit kept", JoinHyphenation, "pages 10-\nnext", "pages 10-\nnext"},
+		{"control dropped", DropControl, "a\x00b\x07c\x1bd\u0085e", "abcde"},
+		{"CRLF and CR", DropControl, "one\r\ntwo\rthree", "one\ntwo\nthree"},
+		{"replacement and BOM dropped", DropControl, "\ufeffok\ufffd!", "ok!"},
+		{"invalid UTF-8 dropped", DropControl, "ok\xff\xfe!", "ok!"},
+		{"whitespace folded", FoldWhitespace, "  a \t b\u00a0\u2003c  \n\n\n\n d  ", "a b c\n\nd"},
+		{"line structure kept", FoldWhitespace, "line one  \n  line two", "line one\nline two"},
+		{"clean composes all", Clean, "\ufeff  The \ufb01rst exam-\nple\u00ad\r\n\r\n\r\nnext\x00 para  ", "The first example\n\nnext para"},
+	}
+	for _, tc := range cases {
+		if got := tc.fn(tc.in); got != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestRemoveRepeatedLines(t *testing.T) {
+	t.Parallel()
+	pages := [][]string{
+		{"ACME Manual", "Intro text", "1"},
+		{"ACME Manual", "More text", "2"},
+		{"ACME Manual", "", "Even more", "Page 3"},
+		{"ACME Manual", "Closing words", "4"},
+	}
+	got := RemoveRepeatedLines(pages)
+	want := [][]string{{"Intro text"}, {"More text"}, {"", "Even more", "Page 3"}, {"Closing words"}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatal(diff)
+	}
+	short := [][]string{{"Title", "a"}, {"Title", "b"}}
+	if diff := cmp.Diff(short, RemoveRepeatedLines(short)); diff != "" {
+		t.Fatalf("fewer than three pages must be left alone:\n%s", diff)
+	}
+}
