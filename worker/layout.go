@@ -66,7 +66,7 @@ func EscapeSegment(seg string) string {
 const hexDigits = "0123456789ABCDEF"
 
 func segmentSafe(seg string) bool {
-	if seg[0] == ' ' || seg[len(seg)-1] == ' ' || seg[len(seg)-1] == '.' {
+	if seg == "" || seg[0] == ' ' || seg[len(seg)-1] == ' ' || seg[len(seg)-1] == '.' {
 		return false
 	}
 	for i := 0; i < len(seg); i++ {
