@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -49,7 +50,7 @@ func NewHashing(cfg HashingConfig) (*Hashing, error) {
 
 // Model identifies the embedder and every setting that changes its vectors.
 func (h *Hashing) Model() string {
-	return fmt.Sprintf("docingest-hashing-v1/d%d/c%d-%d", h.cfg.Dimensions, h.cfg.MinN, h.cfg.MaxN)
+	return fmt.Sprintf("docingest-hashing-v2/d%d/c%d-%d", h.cfg.Dimensions, h.cfg.MinN, h.cfg.MaxN)
 }
 
 // Dimensions returns the vector size.
@@ -112,8 +113,11 @@ func (h *Hashing) features(text string, acc []float64) {
 		i = end
 		word := text[start:end]
 		if c, _ := classAt(word, 0); c != classWord {
-			prev = ""
-			continue
+			// single-rune tokens: ideographs and kana are words; punctuation is not
+			if r, _ := utf8.DecodeRuneInString(word); unicode.IsPunct(r) || unicode.IsSpace(r) {
+				prev = ""
+				continue
+			}
 		}
 		word = lower(word)
 		h.add(acc, fnv(fnv(fnvOffset, "w\x00"), word), 1)

@@ -30,7 +30,8 @@ type BatchOptions struct {
 	DryRun bool
 	// RetryFailed processes only the sources that have a failure record.
 	RetryFailed bool
-	// OnDone, if set, is called after each object (from several goroutines at once).
+	// OnDone, if set, is called after each object, for one object at a time (calls are
+	// serialised, so it may write to a terminal or a progress bar without locking).
 	OnDone func(Outcome)
 }
 
@@ -82,8 +83,9 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		}
 	}
 	var (
-		mu  sync.Mutex
-		sum Summary
+		mu     sync.Mutex
+		sum    Summary
+		doneMu sync.Mutex // serialises OnDone
 	)
 	report := func(o Outcome) {
 		mu.Lock()
@@ -100,7 +102,9 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		sum.Bytes += o.Result.Bytes
 		mu.Unlock()
 		if opts.OnDone != nil {
+			doneMu.Lock()
 			opts.OnDone(o)
+			doneMu.Unlock()
 		}
 	}
 	g, gctx := errgroup.WithContext(ctx)

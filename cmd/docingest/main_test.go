@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// cli runs the command line in-process and returns its exit status and outputs.
+func cli(t *testing.T, env []string, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := execute(context.Background(), args, &stdout, &stderr, env)
+	return code, stdout.String(), stderr.String()
+}
+
+func TestRunSampleDocuments(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := cli(t, nil, "run", "../../testdata/docs", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if !strings.Contains(stderr, "10 documents: 10 processed, 0 unchanged, 0 failed") {
+		t.Fatalf("summary: %s", stderr)
+	}
+	code, _, stderr = cli(t, nil, "run", "../../testdata/docs", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "0 processed, 10 unchanged") {
+		t.Fatalf("second run: exit %d: %s", code, stderr)
+	}
+}
+
+func TestRunHostileDocuments(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	code, _, stderr := cli(t, nil, "run", "../../testdata/hostile", "--out", out, "--concurrency", "2")
+	if code != exitFailures {
+		t.Fatalf("exit %d, want %d: %s", code, exitFailures, stderr)
+	}
+	if !strings.Contains(stderr, "failed: scanned.pdf: no_text_layer") || !strings.Contains(stderr, "docingest failed list") {
+		t.Fatalf("stderr: %s", stderr)
+	}
+	code, stdout, _ := cli(t, nil, "failed", "list", "--out", out)
+	if code != 0 || !strings.Contains(stdout, "encrypted.pdf") || !strings.Contains(stdout, "encrypted") {
+		t.Fatalf("failed list: exit %d:\n%s", code, stdout)
+	}
+	code, stdout, _ = cli(t, nil, "failed", "list", "--out", out, "--json")
+	if code != 0 || strings.Count(stdout, "\n") != 9 || !strings.Contains(stdout, `"reason":"empty"`) {
+		t.Fatalf("failed list --json: exit %d:\n%s", code, stdout)
+	}
+	code, _, stderr = cli(t, nil, "failed", "retry", "../../testdata/hostile", "--out", out)
+	if code != exitFailures || !strings.Contains(stderr, "9 processed") && !strings.Contains(stderr, "9 failed") {
+		t.Fatalf("retry: exit %d: %s", code, stderr)
+	}
+}
+
+func TestDryRunWritesNothing(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	code, stdout, stderr := cli(t, nil, "run", "../../testdata/docs", "--out", out, "--dry-run")
+	if code != 0 || !strings.Contains(stdout, "would process guide.md") || !strings.Contains(stderr, "10 to process") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Fatal("dry run created the output folder")
+	}
+}
+
+func TestOutputInsideSourceIsNotIngested(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("alpha"), 0o644)
+	out := filepath.Join(src, "out")
+	for i := 0; i < 2; i++ {
+		code, _, stderr := cli(t, nil, "run", src, "--out", out)
+		if code != 0 || !strings.Contains(stderr, "1 documents") {
+			t.Fatalf("run %d: exit %d: %s", i, code, stderr)
+		}
+	}
+	code, _, stderr := cli(t, nil, "run", out, "--out", src)
+	if code != exitUsage || !strings.Contains(stderr, "inside the output folder") {
+		t.Fatalf("source inside output: exit %d: %s", code, stderr)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(body), 0o644)
+		return p
+	}
+	bad := write("bad.yaml", "chunking:\n  max_size: 0\n")
+	unknown := write("unknown.yaml", "chunking:\n  max_sise: 10\n")
+	cases := []struct {
+		name string
+		env  []string
+		args []string
+		want string
+	}{
+		{"invalid field", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", bad}, "chunking.max_size"},
+		{"unknown key", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", unknown}, "max_sise"},
+		{"env override", []string{"DOCINGEST_CHUNKING_STRATEGY=bogus"}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "chunking.strategy"},
+		{"env bad type", []string{"DOCINGEST_RUN_CONCURRENCY=many"}, []string{"config", "print"}, "DOCINGEST_RUN_CONCURRENCY"},
+		{"config env var", []string{"DOCINGEST_CONFIG=" + bad}, []string{"config", "print"}, "chunking.max_size"},
+		{"flag", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--concurrency", "0"}, "run.concurrency"},
+		{"missing out", nil, []string{"run", "../../testdata/docs"}, "out"},
+		{"s3 not yet", nil, []string{"run", "s3://bucket/prefix", "--out", dir}, "only local folders"},
+		{"not a folder", nil, []string{"run", "../../go.mod", "--out", dir}, "not a folder"},
+		{"bad byte size", []string{"DOCINGEST_LIMITS_MAX_OBJECT_BYTES=lots"}, []string{"config", "print"}, "byte size"},
+	}
+	for _, tc := range cases {
+		code, _, stderr := cli(t, tc.env, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want exit %d naming %q", tc.name, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
+
+func TestConfigPrintRoundTrip(t *testing.T) {
+	t.Parallel()
+	env := []string{"DOCINGEST_CHUNKING_MAX_SIZE=400", "DOCINGEST_LIMITS_DOCUMENT_TIMEOUT=45s", "DOCINGEST_LIMITS_MAX_TEXT_BYTES=10MiB"}
+	code, stdout, stderr := cli(t, env, "config", "print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, doc := range []string{"# largest chunk, in units", "max_size: 400", "document_timeout: 45s", "max_text_bytes: 10MiB"} {
+		if !strings.Contains(stdout, doc) {
+			t.Errorf("config print lacks %q:\n%s", doc, stdout)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(path, []byte(stdout), 0o644)
+	got, err := LoadConfig(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := DefaultConfig()
+	want.Chunking.MaxSize = 400
+	want.Limits.DocumentTimeout = Duration(45e9)
+	want.Limits.MaxTextBytes = 10 << 20
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("printed configuration does not load back:\n%s", diff)
+	}
+}
+
+func TestDefaultsMatchArchitecture(t *testing.T) {
+	t.Parallel()
+	c := DefaultConfig()
+	if c.Limits.MaxObjectBytes != 100<<20 || c.Limits.MaxPages != 5000 || c.Limits.MaxTextBytes != 50<<20 ||
+		c.Limits.DocumentTimeout.D().Seconds() != 120 || c.Limits.PDFTimeoutBase.D().Seconds() != 30 ||
+		c.Limits.PDFTimeoutPerPage.D().Milliseconds() != 50 {
+		t.Fatalf("default caps drifted from ARCHITECTURE.md: %+v", c.Limits)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFingerprintFollowsOutputSettings(t *testing.T) {
+	t.Parallel()
+	a := DefaultConfig()
+	b := DefaultConfig()
+	b.Run.Concurrency = 16
+	b.Limits.DocumentTimeout = Duration(1)
+	if fingerprint(a, "m") != fingerprint(b, "m") {
+		t.Error("settings that do not change outputs changed the fingerprint")
+	}
+	b.Chunking.Overlap++
+	if fingerprint(a, "m") == fingerprint(b, "m") || fingerprint(a, "m") == fingerprint(a, "other model") {
+		t.Error("chunking or model change kept the fingerprint")
+	}
+}
+
+func TestVersionAndHelp(t *testing.T) {
+	t.Parallel()
+	code, stdout, _ := cli(t, nil, "version")
+	if code != 0 || !strings.HasPrefix(stdout, "docingest ") {
+		t.Fatalf("version: %d %q", code, stdout)
+	}
+	for _, args := range [][]string{{"--help"}, {"run", "--help"}, {"failed", "list", "--help"}, {"config", "print", "--help"}} {
+		code, stdout, _ := cli(t, nil, args...)
+		if code != 0 || !strings.Contains(stdout, "Examples:") && !strings.Contains(stdout, "Available Commands") {
+			t.Errorf("%v: exit %d:\n%s", args, code, stdout)
+		}
+	}
+}
