@@ -28,6 +28,15 @@ func newBuilder(format string, limits Limits) *builder {
 	return &builder{format: format, limits: limits}
 }
 
+// sizeHint reserves room for about n bytes of text, so that a large document is built in
+// one allocation instead of a series of doublings (each of which holds two copies).
+func (b *builder) sizeHint(n int) {
+	if b.limits.MaxTextBytes > 0 {
+		n = min(n, b.limits.MaxTextBytes)
+	}
+	b.sb.Grow(n)
+}
+
 // para adds one block of text (a paragraph, list item, table row...). Lines inside it are
 // kept; it is cleaned first and dropped when nothing is left.
 func (b *builder) para(text string) {

@@ -36,6 +36,7 @@ func (e CSVExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 	}
 	header = append([]string(nil), header...)
 	b := newBuilder(FormatCSV, e.Limits)
+	b.sizeHint(len(data))
 	var sb strings.Builder
 	for n := 0; !b.full(); n++ {
 		rec, err := r.Read()

@@ -29,6 +29,7 @@ func (e JSONExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
 	b := newBuilder(FormatJSON, e.Limits)
+	b.sizeHint(len(data))
 	var sb strings.Builder
 	trimmed := bytes.TrimLeft([]byte(text[:min(len(text), 64)]), " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {

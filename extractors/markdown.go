@@ -22,6 +22,7 @@ func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.D
 	text = stripFrontMatter(text)
 	lines := strings.Split(text, "\n")
 	b := newBuilder(FormatMarkdown, e.Limits)
+	b.sizeHint(len(data))
 	var para []string
 	flush := func() {
 		if len(para) > 0 {

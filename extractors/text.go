@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/docingest/docingest/document"
 	"golang.org/x/text/encoding/charmap"
@@ -22,17 +23,16 @@ func (e TextExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 		return document.Document{}, err
 	}
 	b := newBuilder(FormatText, e.Limits)
+	b.sizeHint(len(data))
 	pages := strings.Split(text, "\f")
 	for i, page := range pages {
 		if len(pages) > 1 {
 			b.page()
 		}
-		for _, block := range splitBlocks(page) {
-			if b.full() || ctx.Err() != nil {
-				break
-			}
+		splitBlocks(page, func(block string) bool {
 			b.para(block)
-		}
+			return !b.full() && ctx.Err() == nil
+		})
 		if i%64 == 0 && ctx.Err() != nil {
 			return document.Document{}, ctx.Err()
 		}
@@ -53,7 +53,7 @@ func decodeText(data []byte) (string, error) {
 		}
 		return string(out), nil
 	case utf8.Valid(data):
-		return string(data), nil
+		return bytesToString(data), nil
 	}
 	out, err := charmap.Windows1252.NewDecoder().Bytes(data)
 	if err != nil {
@@ -62,22 +62,41 @@ func decodeText(data []byte) (string, error) {
 	return string(out), nil
 }
 
-// splitBlocks splits text at blank lines (lines holding only white space).
-func splitBlocks(s string) []string {
-	var blocks []string
-	var cur strings.Builder
-	for line := range strings.Lines(s) {
-		if strings.TrimSpace(line) == "" {
-			if cur.Len() > 0 {
-				blocks = append(blocks, cur.String())
-				cur.Reset()
-			}
-			continue
+// bytesToString returns data as a string without copying it. Extractors may do this
+// because of the Extract contract (doc.go): the caller hands the bytes over and never
+// modifies them, and nothing an extractor returns points into them (the builder copies
+// every block it keeps). This halves peak memory on large text documents.
+func bytesToString(data []byte) string {
+	if len(data) == 0 {
+		return ""
+	}
+	return unsafe.String(&data[0], len(data))
+}
+
+// splitBlocks calls fn with each block of s: the runs of lines between blank lines (lines
+// of white space only). Blocks are substrings of s, not copies.
+func splitBlocks(s string, fn func(block string) bool) {
+	start := -1 // start of the current block
+	for i := 0; i < len(s); {
+		end := strings.IndexByte(s[i:], '\n')
+		if end < 0 {
+			end = len(s)
+		} else {
+			end += i
 		}
-		cur.WriteString(line)
+		blank := strings.TrimSpace(s[i:end]) == ""
+		switch {
+		case blank && start >= 0:
+			if !fn(s[start:i]) {
+				return
+			}
+			start = -1
+		case !blank && start < 0:
+			start = i
+		}
+		i = end + 1
 	}
-	if cur.Len() > 0 {
-		blocks = append(blocks, cur.String())
+	if start >= 0 {
+		fn(s[start:])
 	}
-	return blocks
 }

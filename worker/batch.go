@@ -30,6 +30,9 @@ type BatchOptions struct {
 	DryRun bool
 	// RetryFailed processes only the sources that have a failure record.
 	RetryFailed bool
+	// InFlight, if set, is called with +1 when a document starts processing and -1 when
+	// it ends (from several goroutines at once), e.g. to size a memory budget.
+	InFlight func(delta int)
 	// OnDone, if set, is called after each object, for one object at a time (calls are
 	// serialised, so it may write to a terminal or a progress bar without locking).
 	OnDone func(Outcome)
@@ -136,7 +139,13 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 				report(Outcome{Object: obj, Action: action})
 				return nil
 			}
+			if opts.InFlight != nil {
+				opts.InFlight(1)
+			}
 			res, err := p.Process(gctx, opts.Source, obj, attempts)
+			if opts.InFlight != nil {
+				opts.InFlight(-1)
+			}
 			if err != nil {
 				if gctx.Err() != nil {
 					return gctx.Err()

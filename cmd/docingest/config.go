@@ -26,6 +26,9 @@ type Config struct {
 type RunConfig struct {
 	// Concurrency is how many documents are processed at once.
 	Concurrency int `yaml:"concurrency"`
+	// MemoryPerDocument is the Go runtime's soft memory limit per document in flight (0:
+	// the runtime's default, GOGC only). GOMEMLIMIT, when set, wins.
+	MemoryPerDocument ByteSize `yaml:"memory_per_document"`
 }
 
 type LimitsConfig struct {
@@ -65,7 +68,7 @@ type LogConfig struct {
 // DefaultConfig holds the defaults of ARCHITECTURE.md ("Configuration").
 func DefaultConfig() Config {
 	return Config{
-		Run: RunConfig{Concurrency: 4},
+		Run: RunConfig{Concurrency: 4, MemoryPerDocument: 160 << 20},
 		Limits: LimitsConfig{
 			MaxObjectBytes:    100 << 20,
 			MaxPages:          5000,
@@ -90,6 +93,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Run.Concurrency < 1 || c.Run.Concurrency > 1024 {
 		bad("run.concurrency", "must be between 1 and 1024, got %d", c.Run.Concurrency)
+	}
+	if c.Run.MemoryPerDocument < 0 {
+		bad("run.memory_per_document", "must not be negative, got %d", c.Run.MemoryPerDocument)
 	}
 	if c.Limits.MaxObjectBytes < 1 {
 		bad("limits.max_object_bytes", "must be positive, got %d", c.Limits.MaxObjectBytes)

@@ -10,6 +10,7 @@ import (
 var configDocs = map[string]string{
 	"run":                         "docingest run",
 	"run.concurrency":             "documents processed at once (memory is about this many times the per-document caps)",
+	"run.memory_per_document":     "soft memory limit of the Go runtime per document in flight (0: no limit; GOMEMLIMIT wins)",
 	"limits":                      "per-document caps: a document over one is recorded in failed/ and the run goes on",
 	"limits.max_object_bytes":     "largest source object read (bytes, or 100MiB)",
 	"limits.max_pages":            "most pages of a paged document (PDF)",

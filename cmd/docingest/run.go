@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -105,6 +107,7 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 	progress := a.newProgress(ctx, src, f.dryRun)
 	var failedDocs atomic.Int64
 	opts := worker.BatchOptions{
+		InFlight:    memoryBudget(int64(cfg.Run.MemoryPerDocument), a.environ),
 		Source:      src,
 		Concurrency: cfg.Run.Concurrency,
 		Force:       f.force,
@@ -137,6 +140,32 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 		return &exitError{code: exitFailures, err: fmt.Errorf("%d documents failed: see 'docingest failed list --out %s'", sum.Failed, f.out)}
 	}
 	return nil
+}
+
+// memoryBudget keeps the Go runtime's soft memory limit at a fixed base plus perDoc for
+// every document in flight, so that the garbage collector holds the heap near what the
+// documents being processed need instead of letting it double (GOGC's default), and the
+// budget follows the actual concurrency. It does nothing when perDoc is 0 or GOMEMLIMIT is
+// set.
+func memoryBudget(perDoc int64, environ []string) func(int) {
+	if perDoc <= 0 {
+		return nil
+	}
+	for _, kv := range environ {
+		if strings.HasPrefix(kv, "GOMEMLIMIT=") {
+			return nil
+		}
+	}
+	const base = 64 << 20
+	var mu sync.Mutex
+	inFlight := 0
+	debug.SetMemoryLimit(base + perDoc)
+	return func(delta int) {
+		mu.Lock()
+		defer mu.Unlock()
+		inFlight += delta
+		debug.SetMemoryLimit(base + perDoc*int64(max(1, inFlight)))
+	}
 }
 
 func summaryLine(s worker.Summary, dry bool) string {
