@@ -570,9 +570,9 @@ func TestRealDocuments(t *testing.T) {
 		t.Fatalf("real documents failed: %+v", sum)
 	}
 	for name, phrase := range map[string]string{
-		"debian-reference.en.pdf":            "Debian Reference",
-		"ch01.en.html":                       "GNU/Linux tutorials",
-		"ch03.en.html":                       "system initialization",
+		"debian-reference.en.pdf":             "Debian Reference",
+		"ch01.en.html":                        "GNU/Linux tutorials",
+		"ch03.en.html":                        "system initialization",
 		"developers-reference-resources.html": "Mailing lists",
 	} {
 		text, err := os.ReadFile(filepath.Join(outDir, "text", name+".txt"))
