@@ -45,9 +45,11 @@ func (c Recursive) split(text string, from, to int, out []document.Span) []docum
 		if c.Overlap > 0 {
 			// The overlap never repeats the whole previous chunk: at least its first unit
 			// is left behind, so every chunk starts after the one before it.
-			next := startAt(c.Sizer, text, cs+c.Sizer.Back(text[cs:end], c.Overlap), end)
-			if next <= startAt(c.Sizer, text, cs, end) {
+			var next int
+			if tokens <= c.Overlap { // the overlap would be the whole chunk
 				next = startAt(c.Sizer, text, cs+c.Sizer.Advance(text[cs:end], 1), end)
+			} else {
+				next = startAt(c.Sizer, text, cs+c.Sizer.Back(text[cs:end], c.Overlap), end)
 			}
 			if next >= end {
 				next = pos
