@@ -26,6 +26,8 @@ type ObjectInfo struct {
 	ETag      string
 	VersionID string
 	Modified  time.Time
+	// Sequencer is the S3 event sequencer that named this version, when an event did.
+	Sequencer string
 }
 
 // Local is a folder on the local file system.

@@ -477,6 +477,7 @@ func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sou
 		Source:    obj.Key,
 		ETag:      obj.ETag,
 		VersionID: obj.VersionID,
+		Sequencer: obj.Sequencer,
 		Size:      obj.Size,
 		SHA256:    meta.sha256,
 		Pipeline:  p.cfg.Fingerprint,
@@ -520,4 +521,63 @@ func (p *Pipeline) putState(ctx context.Context, st State) error {
 		}
 	}
 	return nil
+}
+
+// CurrentState returns the state last written for a source, or ok false when there is
+// none. When a crash left two state files, the most recent one wins.
+func (p *Pipeline) CurrentState(ctx context.Context, source string) (State, bool, error) {
+	dir := stateDir(source)
+	var keys []string
+	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
+		keys = append(keys, o.Key)
+		return nil
+	})
+	if err != nil {
+		return State{}, false, fmt.Errorf("list state of %s: %w", source, err)
+	}
+	var best State
+	found := false
+	for _, k := range keys {
+		body, err := p.out.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return State{}, false, fmt.Errorf("read state of %s: %w", source, err)
+		}
+		var st State
+		if json.Unmarshal(body, &st) != nil {
+			continue
+		}
+		if !found || best.Processed.Before(st.Processed) {
+			best, found = st, true
+		}
+	}
+	return best, found, nil
+}
+
+// Remove deletes every output of a source (text, chunks, failure record) and leaves a
+// tombstone state carrying the sequencer of the removal, so that an older creation event
+// delivered late is recognised as stale.
+func (p *Pipeline) Remove(ctx context.Context, source, sequencer string) error {
+	for _, k := range []string{textKey(source), chunksKey(source), failedKey(source)} {
+		if err := p.out.Delete(ctx, k); err != nil {
+			return fmt.Errorf("remove outputs of %s: %w", source, err)
+		}
+	}
+	return p.putState(ctx, State{
+		Schema: 1, Source: source, Sequencer: sequencer, Pipeline: p.cfg.Fingerprint,
+		ETag: "deleted:" + sequencer, Status: statusDeleted, Processed: p.cfg.Now().UTC(),
+	})
+}
+
+// RecordMessageFailure writes failed/_messages/<id>.json for a queue message that names
+// no source (its body could not be parsed).
+func (p *Pipeline) RecordMessageFailure(ctx context.Context, messageID string, cause error) error {
+	rec := FailureRecord{MessageID: messageID, Reason: string(document.ReasonMalformedEvent), Error: cause.Error(), Permanent: true, Attempts: 1, Pipeline: p.cfg.Fingerprint}
+	body, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	return p.out.Put(ctx, "failed/_messages/"+EscapeSegment(messageID)+".json", bytes.NewReader(append(body, '\n')))
 }

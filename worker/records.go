@@ -73,7 +73,7 @@ type State struct {
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
 	Pipeline  string    `json:"pipeline"`
-	Status    string    `json:"status"` // ok or failed
+	Status    string    `json:"status"` // ok, failed or deleted
 	Reason    string    `json:"reason,omitempty"`
 	Chunks    int       `json:"chunks"`
 	Attempts  int       `json:"attempts,omitempty"`
@@ -81,6 +81,7 @@ type State struct {
 }
 
 const (
-	statusOK     = "ok"
-	statusFailed = "failed"
+	statusOK      = "ok"
+	statusFailed  = "failed"
+	statusDeleted = "deleted"
 )

@@ -20,7 +20,34 @@ type Config struct {
 	Limits    LimitsConfig    `yaml:"limits"`
 	Chunking  ChunkingConfig  `yaml:"chunking"`
 	Embedding EmbeddingConfig `yaml:"embedding"`
+	Worker    WorkerConfig    `yaml:"worker"`
+	AWS       AWSConfig       `yaml:"aws"`
 	Log       LogConfig       `yaml:"log"`
+}
+
+type WorkerConfig struct {
+	QueueURL          string   `yaml:"queue_url"`
+	MaxInFlight       int      `yaml:"max_in_flight"`
+	WaitTime          Duration `yaml:"wait_time"`
+	VisibilityTimeout Duration `yaml:"visibility_timeout"`
+	Heartbeat         Duration `yaml:"heartbeat"`
+	BackoffBase       Duration `yaml:"backoff_base"`
+	BackoffMax        Duration `yaml:"backoff_max"`
+	DrainTimeout      Duration `yaml:"drain_timeout"`
+	MetricsAddr       string   `yaml:"metrics_addr"`
+}
+
+type AWSConfig struct {
+	// Region overrides the SDK's region chain.
+	Region string `yaml:"region"`
+	// S3Endpoint and SQSEndpoint override the endpoints (AWS_ENDPOINT_URL_S3 and
+	// AWS_ENDPOINT_URL_SQS, read by the SDK itself, do the same).
+	S3Endpoint  string `yaml:"s3_endpoint"`
+	SQSEndpoint string `yaml:"sqs_endpoint"`
+	// S3PathStyle selects path-style addressing (most S3-compatible servers need it).
+	S3PathStyle bool `yaml:"s3_path_style"`
+	// KMSKeyID encrypts outputs with SSE-KMS under this key.
+	KMSKeyID string `yaml:"kms_key_id"`
 }
 
 type RunConfig struct {
@@ -79,7 +106,12 @@ func DefaultConfig() Config {
 		},
 		Chunking:  ChunkingConfig{Strategy: "recursive", Unit: "tokens", MaxSize: 256, Overlap: 32},
 		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64},
-		Log:       LogConfig{Level: "info", Format: "text"},
+		Worker: WorkerConfig{
+			MaxInFlight: 4, WaitTime: Duration(20 * time.Second), VisibilityTimeout: Duration(5 * time.Minute),
+			Heartbeat: Duration(time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(15 * time.Minute),
+			DrainTimeout: Duration(2 * time.Minute), MetricsAddr: ":9090",
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -138,6 +170,25 @@ func (c *Config) Validate() error {
 	}
 	if c.Embedding.BatchSize < 1 {
 		bad("embedding.batch_size", "must be at least 1, got %d", c.Embedding.BatchSize)
+	}
+	w := c.Worker
+	if w.MaxInFlight < 1 || w.MaxInFlight > 1024 {
+		bad("worker.max_in_flight", "must be between 1 and 1024, got %d", w.MaxInFlight)
+	}
+	if w.WaitTime < 0 || w.WaitTime.D() > 20*time.Second {
+		bad("worker.wait_time", "must be between 0 and 20s, got %s", w.WaitTime)
+	}
+	if w.VisibilityTimeout.D() < time.Second || w.VisibilityTimeout.D() > 12*time.Hour {
+		bad("worker.visibility_timeout", "must be between 1s and 12h, got %s", w.VisibilityTimeout)
+	}
+	if w.Heartbeat <= 0 || w.Heartbeat >= w.VisibilityTimeout {
+		bad("worker.heartbeat", "must be positive and below worker.visibility_timeout (%s), got %s", w.VisibilityTimeout, w.Heartbeat)
+	}
+	if w.BackoffBase <= 0 || w.BackoffMax < w.BackoffBase {
+		bad("worker.backoff_base", "need 0 < backoff_base <= backoff_max, got %s and %s", w.BackoffBase, w.BackoffMax)
+	}
+	if w.DrainTimeout < 0 {
+		bad("worker.drain_timeout", "must not be negative, got %s", w.DrainTimeout)
 	}
 	if !contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		bad("log.level", "must be debug, info, warn or error, got %q", c.Log.Level)

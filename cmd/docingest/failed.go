@@ -24,7 +24,16 @@ func (a *app) failedCommand() *cobra.Command {
   docingest failed list --out out --json | jq -r .reason | sort | uniq -c`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := openLocal("--out", out)
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			loc, err := parseLocation("--out", out)
+			if err != nil {
+				return err
+			}
+			var clients *awsClients
+			store, err := a.store(cmd.Context(), cfg, loc, &clients)
 			if err != nil {
 				return err
 			}

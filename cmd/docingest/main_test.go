@@ -111,7 +111,8 @@ func TestUsageErrors(t *testing.T) {
 		{"config env var", []string{"DOCINGEST_CONFIG=" + bad}, []string{"config", "print"}, "chunking.max_size"},
 		{"flag", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--concurrency", "0"}, "run.concurrency"},
 		{"missing out", nil, []string{"run", "../../testdata/docs"}, "out"},
-		{"s3 not yet", nil, []string{"run", "s3://bucket/prefix", "--out", dir}, "only local folders"},
+		{"s3 without region", []string{"AWS_CONFIG_FILE=/nonexistent", "AWS_REGION="}, []string{"run", "s3://bucket/prefix", "--out", dir}, "aws.region"},
+		{"unknown scheme", nil, []string{"run", "gs://bucket/prefix", "--out", dir}, "s3://bucket/prefix"},
 		{"not a folder", nil, []string{"run", "../../go.mod", "--out", dir}, "not a folder"},
 		{"bad byte size", []string{"DOCINGEST_LIMITS_MAX_OBJECT_BYTES=lots"}, []string{"config", "print"}, "byte size"},
 	}

@@ -59,12 +59,55 @@ func addRunFlags(cmd *cobra.Command, f *runFlags) {
 	_ = cmd.MarkFlagRequired("out")
 }
 
-// openLocal checks that a location is a local folder; S3 prefixes arrive with the worker.
-func openLocal(what, loc string) (*storage.Local, error) {
-	if strings.Contains(loc, "://") {
-		return nil, usageErr(fmt.Errorf("%s %q: only local folders are supported so far", what, loc))
+// location is a parsed SRC or DST: a local folder or an S3 prefix.
+type location struct {
+	local  *storage.Local
+	bucket string
+	prefix string
+}
+
+func (l location) isS3() bool { return l.local == nil }
+
+func parseLocation(what, loc string) (location, error) {
+	if strings.HasPrefix(loc, "s3://") {
+		bucket, prefix, err := storage.ParseS3URI(loc)
+		if err != nil {
+			return location{}, usageErr(fmt.Errorf("%s: %w", what, err))
+		}
+		return location{bucket: bucket, prefix: prefix}, nil
 	}
-	return storage.NewLocal(loc)
+	if strings.Contains(loc, "://") {
+		return location{}, usageErr(fmt.Errorf("%s %q: a local folder or s3://bucket/prefix", what, loc))
+	}
+	l, err := storage.NewLocal(loc)
+	if err != nil {
+		return location{}, usageErr(err)
+	}
+	return location{local: l}, nil
+}
+
+// store opens a location as an output store.
+func (a *app) store(ctx context.Context, cfg Config, l location, clients **awsClients) (worker.Store, error) {
+	if !l.isS3() {
+		return l.local, nil
+	}
+	c, err := a.aws(ctx, cfg, clients)
+	if err != nil {
+		return nil, err
+	}
+	return storage.NewS3(c.s3(), l.bucket, l.prefix, storage.S3Options{KMSKeyID: cfg.AWS.KMSKeyID}), nil
+}
+
+// aws builds the AWS clients once, on first need.
+func (a *app) aws(ctx context.Context, cfg Config, clients **awsClients) (*awsClients, error) {
+	if *clients == nil {
+		c, err := loadAWS(ctx, cfg.AWS)
+		if err != nil {
+			return nil, err
+		}
+		*clients = c
+	}
+	return *clients, nil
 }
 
 func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool) error {
@@ -78,37 +121,61 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 	if err := cfg.Validate(); err != nil {
 		return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
 	}
-	src, err := openLocal("SRC", srcArg)
+	ctx := cmd.Context()
+	srcLoc, err := parseLocation("SRC", srcArg)
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(src.Root()); err != nil || !st.IsDir() {
-		return usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
-	}
-	out, err := openLocal("--out", f.out)
+	outLoc, err := parseLocation("--out", f.out)
 	if err != nil {
 		return err
 	}
-	if rel, err := filepath.Rel(out.Root(), src.Root()); err == nil && !strings.HasPrefix(rel, "..") {
-		return usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
+	var clients *awsClients
+	var src worker.Source
+	prefix := ""
+	if srcLoc.isS3() {
+		c, err := a.aws(ctx, cfg, &clients)
+		if err != nil {
+			return err
+		}
+		src = storage.NewS3Buckets(c.s3())
+		prefix = srcLoc.bucket + "/" + srcLoc.prefix
+	} else {
+		if st, err := os.Stat(srcLoc.local.Root()); err != nil || !st.IsDir() {
+			return usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
+		}
+		if !outLoc.isS3() {
+			if rel, err := filepath.Rel(outLoc.local.Root(), srcLoc.local.Root()); err == nil && !strings.HasPrefix(rel, "..") {
+				return usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
+			}
+			srcLoc.local.Exclude(outLoc.local.Root())
+		}
+		src = srcLoc.local
 	}
-	src.Exclude(out.Root())
+	out, err := a.store(ctx, cfg, outLoc, &clients)
+	if err != nil {
+		return err
+	}
 	logger := a.logger(cfg)
 	pcfg, err := buildPipelineConfig(cfg, logger)
 	if err != nil {
 		return usageErr(err)
 	}
-	pcfg.HashETag = true
+	if srcLoc.isS3() {
+		pcfg.SourceURI = func(key string) string { return "s3://" + key }
+	} else {
+		pcfg.HashETag = true // local change tokens are size+mtime; records carry the content MD5
+	}
 	p, err := worker.NewPipeline(pcfg, out)
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	progress := a.newProgress(ctx, src, f.dryRun)
+	progress := a.newProgress(ctx, src, prefix, f.dryRun)
 	var failedDocs atomic.Int64
 	opts := worker.BatchOptions{
 		InFlight:    memoryBudget(int64(cfg.Run.MemoryPerDocument), a.environ),
 		Source:      src,
+		Prefix:      prefix,
 		Concurrency: cfg.Run.Concurrency,
 		Force:       f.force,
 		DryRun:      f.dryRun,
@@ -189,14 +256,14 @@ type progress struct {
 	w   io.Writer
 }
 
-func (a *app) newProgress(ctx context.Context, src *storage.Local, dry bool) *progress {
+func (a *app) newProgress(ctx context.Context, src worker.Source, prefix string, dry bool) *progress {
 	f, ok := a.stderr.(*os.File)
 	if !ok || dry || !term.IsTerminal(int(f.Fd())) {
 		return &progress{w: a.stderr}
 	}
 	// Count first, so the bar has a total and an ETA: a listing is cheap next to processing.
 	var total int64
-	_ = src.List(ctx, "", true, func(o storage.ObjectInfo) error {
+	_ = src.List(ctx, prefix, true, func(o storage.ObjectInfo) error {
 		total += o.Size
 		return nil
 	})

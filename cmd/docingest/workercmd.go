@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) workerCommand() *cobra.Command {
+	var queueURL, out string
+	var maxInFlight int
+	cmd := &cobra.Command{
+		Use:   "worker --queue-url URL --out s3://bucket/prefix",
+		Short: "Process S3 event notifications from an SQS queue until stopped",
+		Long: `worker long-polls an SQS queue for S3 event notifications (direct, wrapped by SNS, or
+EventBridge events) and runs every object through the same pipeline as 'run', writing
+outputs under --out. A message is deleted only after all its outputs are written; a
+transient failure hands the message back with a back-off visibility, and the queue's
+redrive policy moves it to the dead-letter queue after maxReceiveCount. ObjectRemoved
+events delete the source's outputs.
+
+On SIGINT or SIGTERM it stops receiving, lets messages in flight finish until
+worker.drain_timeout, then cancels the rest (SQS redelivers them). JSON logs go to standard
+error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
+		Example: `  docingest worker --queue-url https://sqs.eu-west-1.amazonaws.com/111122223333/uploads --out s3://docs-out/v1
+
+  # against S3- and SQS-compatible servers
+  AWS_ENDPOINT_URL_S3=http://127.0.0.1:7070 AWS_ENDPOINT_URL_SQS=http://127.0.0.1:4566 \
+    DOCINGEST_AWS_S3_PATH_STYLE=true docingest worker --queue-url http://127.0.0.1:4566/000000000000/uploads --out s3://out`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("queue-url") {
+				cfg.Worker.QueueURL = queueURL
+			}
+			if cmd.Flags().Changed("max-in-flight") {
+				cfg.Worker.MaxInFlight = maxInFlight
+			}
+			if !cmd.Flags().Changed("log-format") && cfg.Log.Format == "text" {
+				cfg.Log.Format = "json" // a daemon's logs are read by machines
+			}
+			if err := cfg.Validate(); err != nil {
+				return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+			}
+			if cfg.Worker.QueueURL == "" {
+				return usageErr(errors.New("worker.queue_url: required (--queue-url)"))
+			}
+			return a.serveWorker(cmd.Context(), cfg, out)
+		},
+	}
+	cmd.Flags().StringVar(&queueURL, "queue-url", "", "SQS queue URL (default: worker.queue_url)")
+	cmd.Flags().StringVar(&out, "out", "", "output prefix: s3://bucket/prefix, or a local folder (required)")
+	cmd.Flags().IntVar(&maxInFlight, "max-in-flight", 0, "messages processed at once (default: worker.max_in_flight)")
+	cmd.Flags().String("log-format", "json", "text or json")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
+	logger := a.logger(cfg)
+	outLoc, err := parseLocation("--out", out)
+	if err != nil {
+		return err
+	}
+	var clients *awsClients
+	c, err := a.aws(ctx, cfg, &clients)
+	if err != nil {
+		return err
+	}
+	store, err := a.store(ctx, cfg, outLoc, &clients)
+	if err != nil {
+		return err
+	}
+	pcfg, err := buildPipelineConfig(cfg, logger)
+	if err != nil {
+		return usageErr(err)
+	}
+	pcfg.SourceURI = func(key string) string { return "s3://" + key }
+	p, err := worker.NewPipeline(pcfg, store)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := worker.NewMetrics(reg)
+	w := cfg.Worker
+	consumer, err := worker.NewConsumer(worker.ConsumerConfig{
+		QueueURL: w.QueueURL, MaxInFlight: w.MaxInFlight, WaitTime: w.WaitTime.D(),
+		Visibility: w.VisibilityTimeout.D(), Heartbeat: w.Heartbeat.D(),
+		BackoffBase: w.BackoffBase.D(), BackoffMax: w.BackoffMax.D(), DrainTimeout: w.DrainTimeout.D(),
+	}, c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
+	if err != nil {
+		return usageErr(err)
+	}
+	if w.MetricsAddr != "" {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
+		mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+			if !consumer.Ready() {
+				http.Error(rw, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(rw, "ready")
+		})
+		ln, err := net.Listen("tcp", w.MetricsAddr)
+		if err != nil {
+			return usageErr(fmt.Errorf("worker.metrics_addr: %w", err))
+		}
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		logger.Info("serving metrics", "addr", ln.Addr().String())
+	}
+	memoryBudget(int64(cfg.Run.MemoryPerDocument)*int64(w.MaxInFlight), a.environ)
+	logger.Info("worker started", "queue_url", w.QueueURL, "out", out, "max_in_flight", w.MaxInFlight, "pipeline", p.Fingerprint())
+	err = consumer.Serve(ctx)
+	logger.Info("worker stopped")
+	return err
+}

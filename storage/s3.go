@@ -1,0 +1,199 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+)
+
+// S3Options tune writes to S3.
+type S3Options struct {
+	// KMSKeyID, when set, encrypts every object written with SSE-KMS under this key.
+	KMSKeyID string
+	// PartSize is the multipart part size for large outputs (default 8 MiB).
+	PartSize int64
+}
+
+// S3 is a prefix of one bucket, used as an output store: keys are relative to the prefix.
+// Writes stream: large outputs go up as multipart uploads, small ones as one PutObject.
+type S3 struct {
+	client   *s3.Client
+	uploader *transfermanager.Client
+	bucket   string
+	prefix   string
+	opts     S3Options
+}
+
+// NewS3 returns the store for s3://bucket/prefix. prefix may be empty; a non-empty one
+// is used with a trailing slash.
+func NewS3(client *s3.Client, bucket, prefix string, opts S3Options) *S3 {
+	if prefix != "" && !strings.HasSuffix(prefix, "/") {
+		prefix += "/"
+	}
+	if opts.PartSize <= 0 {
+		opts.PartSize = 8 << 20
+	}
+	up := transfermanager.New(client, func(o *transfermanager.Options) {
+		o.PartSizeBytes = opts.PartSize
+		o.MultipartUploadThreshold = opts.PartSize
+		o.Concurrency = 2
+	})
+	return &S3{client: client, uploader: up, bucket: bucket, prefix: prefix, opts: opts}
+}
+
+// ParseS3URI splits "s3://bucket/prefix" into bucket and prefix.
+func ParseS3URI(uri string) (bucket, prefix string, err error) {
+	rest, ok := strings.CutPrefix(uri, "s3://")
+	if !ok {
+		return "", "", fmt.Errorf("%q is not an s3:// URI", uri)
+	}
+	bucket, prefix, _ = strings.Cut(rest, "/")
+	if bucket == "" {
+		return "", "", fmt.Errorf("%q names no bucket", uri)
+	}
+	return bucket, prefix, nil
+}
+
+func (s *S3) List(ctx context.Context, prefix string, recursive bool, fn func(ObjectInfo) error) error {
+	return listS3(ctx, s.client, s.bucket, s.prefix+prefix, recursive, func(o ObjectInfo) error {
+		o.Key = strings.TrimPrefix(o.Key, s.prefix)
+		return fn(o)
+	})
+}
+
+func listS3(ctx context.Context, client *s3.Client, bucket, prefix string, recursive bool, fn func(ObjectInfo) error) error {
+	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
+	if !recursive {
+		in.Delimiter = aws.String("/")
+	}
+	pages := s3.NewListObjectsV2Paginator(client, in)
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("s3: list s3://%s/%s: %w", bucket, prefix, err)
+		}
+		for _, o := range page.Contents {
+			info := ObjectInfo{Key: aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: strings.Trim(aws.ToString(o.ETag), `"`)}
+			if o.LastModified != nil {
+				info.Modified = *o.LastModified
+			}
+			if err := fn(info); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *S3) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	return openS3(ctx, s.client, s.bucket, s.prefix+key)
+}
+
+func openS3(ctx context.Context, client *s3.Client, bucket, key string) (io.ReadCloser, error) {
+	out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(key)})
+	if err != nil {
+		return nil, s3Err("get", bucket, key, err)
+	}
+	return out.Body, nil
+}
+
+func (s *S3) Get(ctx context.Context, key string) ([]byte, error) {
+	rc, err := s.Open(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("s3: read s3://%s/%s%s: %w", s.bucket, s.prefix, key, err)
+	}
+	return b, nil
+}
+
+// Put streams r to the object. It returns once S3 has acknowledged the whole object, so
+// the object is durable when Put returns nil.
+func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
+	in := &transfermanager.UploadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key), Body: r}
+	if s.opts.KMSKeyID != "" {
+		in.ServerSideEncryption = "aws:kms"
+		in.SSEKMSKeyID = aws.String(s.opts.KMSKeyID)
+	}
+	if _, err := s.uploader.UploadObject(ctx, in); err != nil {
+		return s3Err("put", s.bucket, s.prefix+key, err)
+	}
+	return nil
+}
+
+func (s *S3) Delete(ctx context.Context, key string) error {
+	_, err := s.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil && !errors.Is(s3Err("delete", s.bucket, key, err), ErrNotFound) {
+		return s3Err("delete", s.bucket, s.prefix+key, err)
+	}
+	return nil
+}
+
+// s3Err wraps an SDK error with the object named; missing keys and buckets wrap ErrNotFound.
+func s3Err(op, bucket, key string, err error) error {
+	var nsk *types.NoSuchKey
+	var nf *types.NotFound
+	var api smithy.APIError
+	if errors.As(err, &nsk) || errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NoSuchBucket")) {
+		return fmt.Errorf("s3: %s s3://%s/%s: %w (%v)", op, bucket, key, ErrNotFound, err)
+	}
+	return fmt.Errorf("s3: %s s3://%s/%s: %w", op, bucket, key, err)
+}
+
+// S3Buckets reads objects of any bucket by keys of the form "bucket/key": the source of
+// the worker, whose events may name several buckets, and of `run s3://bucket/prefix`.
+type S3Buckets struct {
+	client *s3.Client
+}
+
+// NewS3Buckets returns the source.
+func NewS3Buckets(client *s3.Client) *S3Buckets { return &S3Buckets{client: client} }
+
+// List lists the objects under prefix ("bucket/some/prefix"); keys keep the bucket.
+func (b *S3Buckets) List(ctx context.Context, prefix string, recursive bool, fn func(ObjectInfo) error) error {
+	bucket, p, _ := strings.Cut(prefix, "/")
+	if bucket == "" {
+		return errors.New("s3: listing needs a bucket")
+	}
+	return listS3(ctx, b.client, bucket, p, recursive, func(o ObjectInfo) error {
+		o.Key = bucket + "/" + o.Key
+		return fn(o)
+	})
+}
+
+// Open reads "bucket/key".
+func (b *S3Buckets) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	bucket, k, ok := strings.Cut(key, "/")
+	if !ok || bucket == "" || k == "" {
+		return nil, fmt.Errorf("s3: %q is not bucket/key", key)
+	}
+	return openS3(ctx, b.client, bucket, k)
+}
+
+// Stat returns the current size, ETag and version of "bucket/key".
+func (b *S3Buckets) Stat(ctx context.Context, key string) (ObjectInfo, error) {
+	bucket, k, ok := strings.Cut(key, "/")
+	if !ok {
+		return ObjectInfo{}, fmt.Errorf("s3: %q is not bucket/key", key)
+	}
+	out, err := b.client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)})
+	if err != nil {
+		return ObjectInfo{}, s3Err("head", bucket, k, err)
+	}
+	info := ObjectInfo{Key: key, Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), VersionID: aws.ToString(out.VersionId)}
+	if out.LastModified != nil {
+		info.Modified = *out.LastModified
+	}
+	return info, nil
+}

@@ -1,0 +1,395 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/storage"
+	"golang.org/x/sync/semaphore"
+)
+
+// SQS is the part of the SQS API the consumer calls.
+type SQS interface {
+	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
+	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
+	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+}
+
+// ObjectSource reads the objects events name ("bucket/key") and tells their current
+// version.
+type ObjectSource interface {
+	Source
+	Stat(ctx context.Context, key string) (storage.ObjectInfo, error)
+}
+
+// ConsumerConfig drives the SQS consumer.
+type ConsumerConfig struct {
+	QueueURL string
+	// MaxInFlight bounds the messages held at once: a slot is taken before ReceiveMessage
+	// and released after the message is deleted or handed back.
+	MaxInFlight int
+	// WaitTime is the long-poll duration of ReceiveMessage (at most 20 s).
+	WaitTime time.Duration
+	// Visibility is the visibility timeout set on receive and renewed by the heartbeat.
+	Visibility time.Duration
+	// Heartbeat is how often a message in progress gets its visibility renewed; it must
+	// be well below Visibility.
+	Heartbeat time.Duration
+	// BackoffBase and BackoffMax bound the visibility given back to a message after a
+	// transient failure: base × 2^(receives-1), capped, with jitter.
+	BackoffBase, BackoffMax time.Duration
+	// DrainTimeout is how long Shutdown waits for in-flight messages before cancelling them.
+	DrainTimeout time.Duration
+}
+
+// maxVisibility is SQS's limit on how long a message can stay invisible after receipt.
+const maxVisibility = 12 * time.Hour
+
+// Validate names the bad field.
+func (c *ConsumerConfig) Validate() error {
+	switch {
+	case c.QueueURL == "":
+		return errors.New("queue_url: required")
+	case c.MaxInFlight < 1:
+		return fmt.Errorf("max_in_flight: must be at least 1, got %d", c.MaxInFlight)
+	case c.WaitTime < 0 || c.WaitTime > 20*time.Second:
+		return fmt.Errorf("wait_time: must be between 0 and 20s, got %s", c.WaitTime)
+	case c.Visibility < time.Second || c.Visibility > maxVisibility:
+		return fmt.Errorf("visibility_timeout: must be between 1s and 12h, got %s", c.Visibility)
+	case c.Heartbeat <= 0 || c.Heartbeat >= c.Visibility:
+		return fmt.Errorf("heartbeat: must be positive and below visibility_timeout (%s), got %s", c.Visibility, c.Heartbeat)
+	case c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase:
+		return fmt.Errorf("backoff: need 0 < backoff_base <= backoff_max, got %s and %s", c.BackoffBase, c.BackoffMax)
+	case c.DrainTimeout < 0:
+		return fmt.Errorf("drain_timeout: must not be negative, got %s", c.DrainTimeout)
+	}
+	return nil
+}
+
+// Consumer long-polls SQS for S3 events and runs each object through the Pipeline. A
+// message is deleted only after every output of every event in it is durably written;
+// anything else leaves it to SQS, which redelivers it (and moves it to the dead-letter
+// queue after the queue's maxReceiveCount).
+type Consumer struct {
+	cfg     ConsumerConfig
+	sqs     SQS
+	src     ObjectSource
+	p       *Pipeline
+	log     *slog.Logger
+	metrics *Metrics
+	sem     *semaphore.Weighted
+	wg      sync.WaitGroup
+	ready   atomic.Bool
+	// OnMessage, when set, is called after each message is settled (for tests and
+	// instrumentation): deleted tells whether it was deleted.
+	OnMessage func(id string, deleted bool, err error)
+}
+
+// NewConsumer checks the configuration and returns a consumer.
+func NewConsumer(cfg ConsumerConfig, q SQS, src ObjectSource, p *Pipeline, log *slog.Logger, m *Metrics) (*Consumer, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Consumer{cfg: cfg, sqs: q, src: src, p: p, log: log, metrics: m, sem: semaphore.NewWeighted(int64(cfg.MaxInFlight))}, nil
+}
+
+// Ready reports whether the consumer has received from the queue at least once and is
+// not shutting down.
+func (c *Consumer) Ready() bool { return c.ready.Load() }
+
+// Run receives and processes messages until receiveCtx ends, then waits for the messages
+// in flight: they run under workCtx, which the caller cancels when the drain deadline
+// passes (Serve does both). It returns nil on a clean stop.
+func (c *Consumer) Run(receiveCtx, workCtx context.Context) error {
+	defer c.wg.Wait()
+	defer c.ready.Store(false)
+	failures := 0
+	for {
+		if err := c.sem.Acquire(receiveCtx, 1); err != nil {
+			return nil // stopping
+		}
+		slots := 1
+		for slots < 10 && c.sem.TryAcquire(1) {
+			slots++
+		}
+		start := time.Now()
+		out, err := c.sqs.ReceiveMessage(receiveCtx, &sqs.ReceiveMessageInput{
+			QueueUrl:                    aws.String(c.cfg.QueueURL),
+			MaxNumberOfMessages:         int32(slots),
+			WaitTimeSeconds:             int32(c.cfg.WaitTime / time.Second),
+			VisibilityTimeout:           int32(c.cfg.Visibility / time.Second),
+			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
+		})
+		if c.metrics != nil {
+			c.metrics.Receive.Observe(time.Since(start).Seconds())
+		}
+		if err != nil {
+			c.sem.Release(int64(slots))
+			if receiveCtx.Err() != nil {
+				return nil
+			}
+			failures++
+			wait := min(time.Duration(failures)*time.Second, 30*time.Second)
+			c.log.Error("receive failed", "error", err, "retry_in", wait)
+			select {
+			case <-receiveCtx.Done():
+				return nil
+			case <-time.After(wait):
+			}
+			continue
+		}
+		failures = 0
+		c.ready.Store(true)
+		if unused := slots - len(out.Messages); unused > 0 {
+			c.sem.Release(int64(unused))
+		}
+		for _, msg := range out.Messages {
+			c.wg.Add(1)
+			go func() {
+				defer c.wg.Done()
+				defer c.sem.Release(1)
+				c.handle(workCtx, msg)
+			}()
+		}
+	}
+}
+
+// Serve runs the consumer until ctx ends, then stops receiving, lets in-flight messages
+// finish for up to DrainTimeout, and cancels what is left (those messages are redelivered).
+func (c *Consumer) Serve(ctx context.Context) error {
+	workCtx, cancelWork := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelWork()
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx, workCtx) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	c.ready.Store(false)
+	c.log.Info("stopping: draining messages in flight", "deadline", c.cfg.DrainTimeout)
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(c.cfg.DrainTimeout):
+		c.log.Warn("drain deadline passed: cancelling unfinished messages; SQS will redeliver them")
+		cancelWork()
+		return <-done
+	}
+}
+
+// handle settles one message: parse, process each event, then delete, or give the
+// message back with a back-off visibility when an event failed transiently.
+func (c *Consumer) handle(ctx context.Context, msg types.Message) {
+	id := aws.ToString(msg.MessageId)
+	receives, _ := strconv.Atoi(msg.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
+	receives = max(receives, 1)
+	log := c.log.With("message_id", id, "receive_count", receives)
+	if c.metrics != nil {
+		c.metrics.InFlight.Inc()
+		defer c.metrics.InFlight.Dec()
+	}
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	hbDone := make(chan struct{})
+	go func() {
+		defer close(hbDone)
+		c.heartbeat(hbCtx, msg, log)
+	}()
+	err := c.process(ctx, id, aws.ToString(msg.Body), receives, log)
+	stopHeartbeat()
+	<-hbDone
+
+	deleted := false
+	switch {
+	case err == nil:
+		if derr := c.deleteMessage(ctx, msg); derr != nil {
+			log.Error("delete failed; the message will be redelivered and its outputs rewritten", "error", derr)
+			err = derr
+		} else {
+			deleted = true
+			c.count("deleted")
+		}
+	case ctx.Err() != nil:
+		log.Warn("cancelled before finishing; SQS will redeliver the message")
+	default:
+		wait := c.backoff(receives)
+		log.Warn("transient failure; message kept for redelivery", "error", err, "visible_in", wait)
+		c.setVisibility(context.WithoutCancel(ctx), msg, wait)
+		c.count("retried")
+	}
+	if c.OnMessage != nil {
+		c.OnMessage(id, deleted, err)
+	}
+}
+
+func (c *Consumer) count(outcome string) {
+	if c.metrics != nil {
+		c.metrics.Messages.WithLabelValues(outcome).Inc()
+	}
+}
+
+// process handles every event of a message. It returns nil when the message may be
+// deleted: all events done, or the body is permanently unusable (recorded).
+func (c *Consumer) process(ctx context.Context, id, body string, receives int, log *slog.Logger) error {
+	m, err := ParseMessage(body)
+	if err != nil {
+		log.Error("malformed message: recorded and deleted", "error", err)
+		c.count("malformed")
+		if rerr := c.p.RecordMessageFailure(ctx, id, err); rerr != nil {
+			return fmt.Errorf("record malformed message %s: %w", id, rerr)
+		}
+		return nil
+	}
+	if m.Test {
+		log.Info("s3:TestEvent acknowledged")
+		c.count("test")
+		return nil
+	}
+	if m.Ignored > 0 {
+		log.Info("records of other event types ignored", "count", m.Ignored)
+	}
+	for _, ev := range m.Events {
+		if err := c.event(ctx, ev, receives, log); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// event applies one object event, unless the state shows a newer (or the same) event for
+// that source was applied already.
+func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
+	source := ev.Bucket + "/" + ev.Key
+	log = log.With("bucket", ev.Bucket, "key", ev.Key, "event", ev.Name)
+	st, found, err := c.p.CurrentState(ctx, source)
+	if err != nil {
+		return err
+	}
+	if found && ev.Sequencer != "" && st.Sequencer != "" && !SequencerLess(st.Sequencer, ev.Sequencer) {
+		samePipeline := st.Pipeline == c.p.Fingerprint()
+		if SequencerLess(ev.Sequencer, st.Sequencer) || samePipeline || st.Status == statusDeleted {
+			log.Info("event already applied or older than the state: nothing to do", "state_sequencer", st.Sequencer)
+			c.documents("skipped", "")
+			return nil
+		}
+	}
+	start := time.Now()
+	if ev.Kind == ObjectRemoved {
+		if err := c.p.Remove(ctx, source, ev.Sequencer); err != nil {
+			return err
+		}
+		log.Info("source removed: outputs deleted", "duration", time.Since(start))
+		c.documents("removed", "")
+		return nil
+	}
+	// Read the object as it is now (not the version the event named): when events for a
+	// key race, every worker converges on the newest content.
+	obj, err := c.src.Stat(ctx, source)
+	if errors.Is(err, storage.ErrNotFound) {
+		log.Info("object no longer exists: its removal event will clean up")
+		c.documents("skipped", "")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	obj.Sequencer = ev.Sequencer
+	res, err := c.p.Process(ctx, c.src, obj, receives)
+	if err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			c.documents("skipped", "")
+			return nil
+		}
+		c.documents("retried", string(document.ReasonInternal))
+		return err
+	}
+	if c.metrics != nil {
+		c.metrics.observe(res)
+	}
+	if res.Failure != nil {
+		log.Warn("document failed", "reason", res.Failure.Reason, "error", res.Failure.Error, "duration", time.Since(start))
+		c.documents("failed", res.Failure.Reason)
+		return nil
+	}
+	log.Info("document processed", "chunks", res.Chunks, "bytes", res.Bytes, "duration", time.Since(start))
+	c.documents("processed", "")
+	return nil
+}
+
+func (c *Consumer) documents(outcome, reason string) {
+	if c.metrics != nil {
+		c.metrics.Documents.WithLabelValues(outcome, reason).Inc()
+	}
+}
+
+// heartbeat renews the message's visibility every Heartbeat until ctx ends, and stops at
+// SQS's 12-hour limit (the message then reappears and its redelivery rewrites the same
+// outputs).
+func (c *Consumer) heartbeat(ctx context.Context, msg types.Message, log *slog.Logger) {
+	received := time.Now()
+	t := time.NewTicker(c.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		left := maxVisibility - time.Since(received) - time.Minute
+		if left <= 0 {
+			log.Warn("12-hour visibility limit reached: the message will be redelivered")
+			return
+		}
+		vis := min(c.cfg.Visibility, left)
+		if err := c.setVisibility(ctx, msg, vis); err != nil {
+			if ctx.Err() == nil {
+				log.Warn("heartbeat failed", "error", err)
+			}
+			if c.metrics != nil {
+				c.metrics.Heartbeats.WithLabelValues("error").Inc()
+			}
+			continue
+		}
+		if c.metrics != nil {
+			c.metrics.Heartbeats.WithLabelValues("ok").Inc()
+		}
+	}
+}
+
+func (c *Consumer) setVisibility(ctx context.Context, msg types.Message, d time.Duration) error {
+	_, err := c.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+		QueueUrl: aws.String(c.cfg.QueueURL), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: int32(d / time.Second),
+	})
+	return err
+}
+
+func (c *Consumer) deleteMessage(ctx context.Context, msg types.Message) error {
+	_, err := c.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{
+		QueueUrl: aws.String(c.cfg.QueueURL), ReceiptHandle: msg.ReceiptHandle,
+	})
+	return err
+}
+
+// backoff is the visibility given back after a transient failure.
+func (c *Consumer) backoff(receives int) time.Duration {
+	d := c.cfg.BackoffBase << min(receives-1, 20)
+	if d <= 0 || d > c.cfg.BackoffMax {
+		d = c.cfg.BackoffMax
+	}
+	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter: half to full
+	return max(d, time.Second)
+}
