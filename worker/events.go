@@ -208,6 +208,9 @@ func (e Event) validate() error {
 // of varying length: the shorter is left-padded with zeros, then they compare as strings.
 // An empty sequencer is older than any other.
 func SequencerLess(a, b string) bool {
+	if a == "" || b == "" {
+		return a == "" && b != ""
+	}
 	a, b = strings.ToUpper(a), strings.ToUpper(b)
 	if n := len(b) - len(a); n > 0 {
 		a = strings.Repeat("0", n) + a
