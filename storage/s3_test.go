@@ -33,9 +33,9 @@ func TestS3Store(t *testing.T) {
 
 			big := bytes.Repeat([]byte("0123456789abcdef"), (12<<20)/16) // 12 MiB: a multipart upload
 			objects := map[string][]byte{
-				"text/a.txt":          []byte("alpha"),
+				"text/a.txt":           []byte("alpha"),
 				"text/dir/b c+d é.txt": []byte("beta"),
-				"chunks/big.jsonl":    big,
+				"chunks/big.jsonl":     big,
 			}
 			for k, v := range objects {
 				// a reader that is not seekable, as the pipeline's streamed outputs are

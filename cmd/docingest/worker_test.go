@@ -1,0 +1,262 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	emulators.Stop()
+	os.Exit(code)
+}
+
+// buildBinary builds docingest once per test.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "docingest")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestWorkerCrashSafety(t *testing.T) {
+	sqsURL := emulators.Fauxqs(t)
+	q := emulators.SQSClient(sqsURL)
+	s3URL := emulators.GoFakeS3(t)
+	s3c := emulators.S3Client(s3URL)
+	emulators.CreateBucket(t, s3c, "uploads")
+	emulators.CreateBucket(t, s3c, "out")
+	queue, _ := emulators.Queue(t, q, 3*time.Second, 0)
+	bin := buildBinary(t)
+	ctx := context.Background()
+
+	// 24 documents of about 1.5 MB: each takes long enough to be caught mid-way.
+	words := strings.Fields("the survey team walked the east bank and counted herons near the old mill while rain swelled the river")
+	const n = 24
+	for i := 0; i < n; i++ {
+		var b strings.Builder
+		for b.Len() < 1500<<10 {
+			for j := 0; j < 60; j++ {
+				b.WriteString(words[(i+j*7+b.Len())%len(words)])
+				b.WriteByte(' ')
+			}
+			b.WriteString(".\n\n")
+		}
+		key := fmt.Sprintf("batch/doc%02d.txt", i)
+		if _, err := s3c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String(key), Body: strings.NewReader(b.String())}); err != nil {
+			t.Fatal(err)
+		}
+		body := fmt.Sprintf(`{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"uploads"},"object":{"key":%q,"size":%d,"sequencer":"%016X"}}}]}`, key, b.Len(), i+1)
+		if _, err := q.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(queue), MessageBody: aws.String(body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := storage.NewS3(s3c, "out", "v1", storage.S3Options{})
+	chunkFiles := func() int {
+		c := 0
+		out.List(ctx, "chunks/", true, func(storage.ObjectInfo) error { c++; return nil })
+		return c
+	}
+	env := append(os.Environ(),
+		"AWS_ENDPOINT_URL_S3="+s3URL, "AWS_ENDPOINT_URL_SQS="+sqsURL, "AWS_REGION="+emulators.Region,
+		"AWS_ACCESS_KEY_ID="+emulators.AccessKey, "AWS_SECRET_ACCESS_KEY="+emulators.SecretKey,
+		"DOCINGEST_AWS_S3_PATH_STYLE=true", "DOCINGEST_WORKER_VISIBILITY_TIMEOUT=3s", "DOCINGEST_WORKER_HEARTBEAT=1s",
+		"DOCINGEST_WORKER_WAIT_TIME=1s", "DOCINGEST_WORKER_METRICS_ADDR=127.0.0.1:0", "DOCINGEST_WORKER_MAX_IN_FLIGHT=3",
+		"DOCINGEST_WORKER_BACKOFF_BASE=1s", "DOCINGEST_WORKER_BACKOFF_MAX=2s")
+	start := func() *exec.Cmd {
+		cmd := exec.Command(bin, "worker", "--queue-url", queue, "--out", "s3://out/v1")
+		cmd.Env = env
+		var logs bytes.Buffer
+		cmd.Stderr = &logs
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			if t.Failed() {
+				t.Logf("worker logs:\n%s", tail(logs.String(), 3000))
+			}
+		})
+		return cmd
+	}
+
+	first := start()
+	eventually(t, 120*time.Second, "a few documents done", func() bool { return chunkFiles() >= 4 })
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	done := chunkFiles()
+	if done >= n {
+		t.Fatalf("all %d documents finished before the kill: the test proves nothing", n)
+	}
+	t.Logf("killed with %d of %d documents written", done, n)
+
+	second := start()
+	eventually(t, 180*time.Second, "every document and an empty queue", func() bool {
+		if chunkFiles() < n {
+			return false
+		}
+		attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue),
+			AttributeNames: []sqsAttr{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
+		return err == nil && attrs.Attributes["ApproximateNumberOfMessages"] == "0" && attrs.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	})
+	_ = second.Process.Signal(syscall.SIGTERM)
+	waitErr := make(chan error, 1)
+	go func() { waitErr <- second.Wait() }()
+	select {
+	case err := <-waitErr:
+		if err != nil {
+			t.Fatalf("worker did not exit cleanly on SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("worker did not stop on SIGTERM")
+	}
+
+	// Exactly once in the outputs: every document has one complete chunk file whose
+	// records are indexes 0..k-1, each once, matching its text output.
+	for i := 0; i < n; i++ {
+		src := fmt.Sprintf("uploads/batch/doc%02d.txt", i)
+		body, err := out.Get(ctx, "chunks/"+src+".jsonl")
+		if err != nil {
+			t.Fatalf("%s: %v", src, err)
+		}
+		text, err := out.Get(ctx, "text/"+src+".txt")
+		if err != nil {
+			t.Fatalf("%s: no text: %v", src, err)
+		}
+		sc := bufio.NewScanner(bytes.NewReader(body))
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		idx := 0
+		for sc.Scan() {
+			var rec worker.ChunkRecord
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				t.Fatalf("%s line %d: %v", src, idx, err)
+			}
+			if rec.Index != idx || string(text[rec.Start:rec.End]) != rec.Text {
+				t.Fatalf("%s: record %d has index %d or wrong offsets", src, idx, rec.Index)
+			}
+			idx++
+		}
+		if idx == 0 || len(text) == 0 {
+			t.Fatalf("%s: %d chunks", src, idx)
+		}
+		st, ok, err := statePresent(ctx, out, src)
+		if err != nil || !ok || st != "ok" {
+			t.Fatalf("%s: state %q %v %v", src, st, ok, err)
+		}
+	}
+	failed := 0
+	out.List(ctx, "failed/", true, func(storage.ObjectInfo) error { failed++; return nil })
+	if failed != 0 {
+		t.Fatalf("%d failure records", failed)
+	}
+}
+
+
+func statePresent(ctx context.Context, out *storage.S3, src string) (string, bool, error) {
+	status, found := "", false
+	err := out.List(ctx, "state/"+src+"/", false, func(o storage.ObjectInfo) error {
+		b, err := out.Get(ctx, o.Key)
+		if err != nil {
+			return err
+		}
+		var st worker.State
+		if err := json.Unmarshal(b, &st); err != nil {
+			return err
+		}
+		if found {
+			return fmt.Errorf("two state files for %s", src)
+		}
+		status, found = st.Status, true
+		return nil
+	})
+	return status, found, err
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestWorkerServesHealthAndMetrics(t *testing.T) {
+	sqsURL := emulators.Fauxqs(t)
+	q := emulators.SQSClient(sqsURL)
+	s3URL := emulators.GoFakeS3(t)
+	emulators.CreateBucket(t, emulators.S3Client(s3URL), "out")
+	queue, _ := emulators.Queue(t, q, 30*time.Second, 0)
+	bin := buildBinary(t)
+	port := 20000 + os.Getpid()%20000
+	cmd := exec.Command(bin, "worker", "--queue-url", queue, "--out", "s3://out/v1")
+	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_S3="+s3URL, "AWS_ENDPOINT_URL_SQS="+sqsURL, "AWS_REGION="+emulators.Region,
+		"AWS_ACCESS_KEY_ID="+emulators.AccessKey, "AWS_SECRET_ACCESS_KEY="+emulators.SecretKey, "DOCINGEST_AWS_S3_PATH_STYLE=true",
+		"DOCINGEST_WORKER_WAIT_TIME=1s", fmt.Sprintf("DOCINGEST_WORKER_METRICS_ADDR=127.0.0.1:%d", port))
+	var logs bytes.Buffer
+	cmd.Stderr = &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		if err != nil {
+			return 0, ""
+		}
+		defer resp.Body.Close()
+		var b bytes.Buffer
+		b.ReadFrom(resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	eventually(t, 30*time.Second, "/readyz", func() bool { code, _ := get("/readyz"); return code == 200 })
+	if code, _ := get("/healthz"); code != 200 {
+		t.Fatalf("/healthz: %d", code)
+	}
+	code, body := get("/metrics")
+	for _, m := range []string{"docingest_in_flight", "docingest_receive_seconds", "go_goroutines"} {
+		if code != 200 || !strings.Contains(body, m) {
+			t.Fatalf("/metrics lacks %s (status %d)", m, code)
+		}
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit on SIGTERM: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(logs.String(), `"msg":"worker stopped"`) {
+		t.Fatalf("logs are not JSON or lack the stop line:\n%s", logs.String())
+	}
+}

@@ -1,0 +1,424 @@
+package worker_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/docingest/docingest/chunkers"
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/embedders"
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	emulators.Stop()
+	os.Exit(code)
+}
+
+// env is one test's S3 (gofakes3), queue (fauxqs) and pipeline.
+type env struct {
+	t        *testing.T
+	s3       *s3.Client
+	s3URL    string
+	sqs      *sqs.Client
+	sqsURL   string
+	queue    string
+	dlq      string
+	out      *storage.S3
+	pipeline *worker.Pipeline
+	cfg      worker.PipelineConfig
+}
+
+func newEnv(t *testing.T, visibility time.Duration, maxReceives int, tweak func(*worker.PipelineConfig)) *env {
+	t.Helper()
+	e := &env{t: t}
+	e.sqsURL = emulators.Fauxqs(t)
+	e.sqs = emulators.SQSClient(e.sqsURL)
+	e.s3URL = emulators.GoFakeS3(t)
+	e.s3 = emulators.S3Client(e.s3URL)
+	emulators.CreateBucket(t, e.s3, "uploads")
+	emulators.CreateBucket(t, e.s3, "out")
+	e.queue, e.dlq = emulators.Queue(t, e.sqs, visibility, maxReceives)
+	e.out = storage.NewS3(e.s3, "out", "v1", storage.S3Options{})
+	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
+	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 200, Overlap: 20}, Sizer: emb.Tokenizer()}
+	e.cfg = worker.PipelineConfig{
+		Detect: extractors.Detect,
+		Extractors: map[string]worker.Extractor{
+			extractors.FormatText:     extractors.TextExtractor{Limits: lim},
+			extractors.FormatMarkdown: extractors.MarkdownExtractor{Limits: lim},
+			extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},
+			extractors.FormatPDF:      extractors.PDFExtractor{Limits: lim},
+			extractors.FormatDOCX:     extractors.DOCXExtractor{Limits: lim},
+			extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
+			extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
+		},
+		ChunkerFor:  func(string, string) worker.Chunker { return chunker },
+		Tokenizer:   "words",
+		Embedder:    emb,
+		EmbedBatch:  16,
+		Fingerprint: "fp-test",
+		Limits:      worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: 30 * time.Second},
+		SourceURI:   func(k string) string { return "s3://" + k },
+	}
+	if tweak != nil {
+		tweak(&e.cfg)
+	}
+	p, err := worker.NewPipeline(e.cfg, e.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pipeline = p
+	return e
+}
+
+func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {
+	e.t.Helper()
+	cfg.QueueURL = e.queue
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 4
+	}
+	if cfg.Visibility == 0 {
+		cfg.Visibility = 30 * time.Second
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = 10 * time.Second
+	}
+	if cfg.BackoffBase == 0 {
+		cfg.BackoffBase, cfg.BackoffMax = time.Second, 2*time.Second
+	}
+	cfg.WaitTime = time.Second
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, nil, worker.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c
+}
+
+func (e *env) put(key string, body []byte) {
+	e.t.Helper()
+	_, err := e.s3.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String("uploads"), Key: aws.String(key), Body: bytes.NewReader(body)})
+	if err != nil {
+		e.t.Fatalf("put %s: %v", key, err)
+	}
+}
+
+// s3Event builds an S3 notification body as S3 sends it (key URL-encoded the S3 way).
+func s3Event(name, key, sequencer string) string {
+	rec := map[string]any{
+		"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": name,
+		"s3": map[string]any{
+			"s3SchemaVersion": "1.0", "bucket": map[string]any{"name": "uploads"},
+			"object": map[string]any{"key": strings.ReplaceAll(url.QueryEscape(key), "%2F", "/"), "size": 1, "sequencer": sequencer},
+		},
+	}
+	b, _ := json.Marshal(map[string]any{"Records": []any{rec}})
+	return string(b)
+}
+
+func (e *env) send(body string) {
+	e.t.Helper()
+	_, err := e.sqs.SendMessage(context.Background(), &sqs.SendMessageInput{QueueUrl: aws.String(e.queue), MessageBody: aws.String(body)})
+	if err != nil {
+		e.t.Fatalf("send: %v", err)
+	}
+}
+
+// depth returns the messages in the queue, visible and not.
+func depth(t *testing.T, c *sqs.Client, queue string) int {
+	t.Helper()
+	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
+		QueueUrl: aws.String(queue), AttributeNames: []sqsAttr{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, v := range out.Attributes {
+		var k int
+		fmt.Sscan(v, &k)
+		n += k
+	}
+	return n
+}
+
+// eventually polls cond until it holds or the timeout passes.
+func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (e *env) exists(key string) bool {
+	_, err := e.out.Get(context.Background(), key)
+	return err == nil
+}
+
+// serve runs the consumer in the background until the returned stop is called.
+func serve(t *testing.T, c *worker.Consumer) (stop func() error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Serve(ctx) }()
+	var once sync.Once
+	var err error
+	stop = func() error {
+		once.Do(func() { cancel(); err = <-done })
+		return err
+	}
+	t.Cleanup(func() { stop() })
+	return stop
+}
+
+func TestWorkerEndToEnd(t *testing.T) {
+	e := newEnv(t, 30*time.Second, 0, nil)
+	files, _ := filepath.Glob("../testdata/docs/*")
+	keys := map[string]bool{}
+	for i, f := range files {
+		data, _ := os.ReadFile(f)
+		key := fmt.Sprintf("in/%02d %s", i, filepath.Base(f)) // spaces, unicode from the names
+		if i == 0 {
+			key = "in/a+b plus & more.txt"
+			data = []byte("A key with a plus sign and spaces.")
+		}
+		e.put(key, data)
+		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%018X", i+1)))
+		keys[key] = true
+	}
+	e.send(`{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"uploads"}`)
+	stop := serve(t, e.consumer(worker.ConsumerConfig{}))
+	eventually(t, 60*time.Second, "every output and an empty queue", func() bool {
+		for k := range keys {
+			if !e.exists("chunks/uploads/" + worker.SourcePath(k) + ".jsonl") {
+				return false
+			}
+		}
+		return depth(t, e.sqs, e.queue) == 0
+	})
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	body, _ := e.out.Get(context.Background(), "chunks/uploads/in/a+b plus & more.txt.jsonl")
+	var rec worker.ChunkRecord
+	json.Unmarshal(bytes.SplitN(body, []byte("\n"), 2)[0], &rec)
+	if rec.Source.URI != "s3://uploads/in/a+b plus & more.txt" || rec.Source.ETag == "" || rec.Text != "A key with a plus sign and spaces." {
+		t.Fatalf("record %+v", rec)
+	}
+	n := 0
+	e.out.List(context.Background(), "failed/", true, func(o storage.ObjectInfo) error { n++; return nil })
+	if n != 0 {
+		t.Fatalf("%d failure records for good documents", n)
+	}
+}
+
+func TestWorkerDuplicatesAndOrder(t *testing.T) {
+	e := newEnv(t, 30*time.Second, 0, nil)
+	var processed atomic.Int64
+	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 1})
+	settled := make(chan bool, 16)
+	c.OnMessage = func(id string, deleted bool, err error) { settled <- deleted }
+	stop := serve(t, c)
+	wait := func(n int) {
+		for i := 0; i < n; i++ {
+			select {
+			case ok := <-settled:
+				if !ok {
+					t.Fatal("a message was not deleted")
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("timed out")
+			}
+		}
+	}
+	text := "chunks/uploads/doc.txt.jsonl"
+	e.put("doc.txt", []byte("version two of the document"))
+	e.send(s3Event("ObjectCreated:Put", "doc.txt", "0000000002"))
+	wait(1)
+	first, _ := e.out.Get(context.Background(), text)
+	st1, _, _ := e.pipeline.CurrentState(context.Background(), "uploads/doc.txt")
+
+	// the same event again, and an older removal: nothing changes
+	e.send(s3Event("ObjectCreated:Put", "doc.txt", "0000000002"))
+	e.send(s3Event("ObjectRemoved:Delete", "doc.txt", "0000000001"))
+	wait(2)
+	again, err := e.out.Get(context.Background(), text)
+	st2, _, _ := e.pipeline.CurrentState(context.Background(), "uploads/doc.txt")
+	if err != nil || !bytes.Equal(first, again) || !st1.Processed.Equal(st2.Processed) {
+		t.Fatalf("duplicate or older event changed the outputs (err %v)", err)
+	}
+	// a newer removal deletes; the older creation delivered late then changes nothing
+	e.send(s3Event("ObjectRemoved:Delete", "doc.txt", "0000000003"))
+	wait(1)
+	if e.exists(text) || e.exists("text/uploads/doc.txt.txt") {
+		t.Fatal("outputs kept after a removal")
+	}
+	e.send(s3Event("ObjectCreated:Put", "doc.txt", "0000000002"))
+	wait(1)
+	if e.exists(text) {
+		t.Fatal("an older creation event resurrected a removed source")
+	}
+	// a newer creation processes again
+	e.send(s3Event("ObjectCreated:Put", "doc.txt", "0000000004"))
+	wait(1)
+	if !e.exists(text) {
+		t.Fatal("a newer creation was not processed")
+	}
+	_ = processed.Load()
+	stop()
+}
+
+func TestWorkerPoisonAndDLQ(t *testing.T) {
+	e := newEnv(t, 2*time.Second, 2, func(c *worker.PipelineConfig) {
+		// an extractor that always fails transiently, for one file type
+		c.Extractors[extractors.FormatCSV] = worker.ExtractorFunc(func(context.Context, []byte) (document.Document, error) {
+			return document.Document{}, fmt.Errorf("backend unavailable")
+		})
+	})
+	e.put("bad.csv", []byte("a,b\n1,2"))
+	e.put("good.txt", []byte("a perfectly good document"))
+	e.send(`{"this is": "not an S3 event"`)
+	e.send(s3Event("ObjectCreated:Put", "bad.csv", "01"))
+	e.send(s3Event("ObjectCreated:Put", "good.txt", "02"))
+	stop := serve(t, e.consumer(worker.ConsumerConfig{Visibility: 2 * time.Second, Heartbeat: time.Second}))
+	eventually(t, 60*time.Second, "the poison message in the DLQ", func() bool {
+		return depth(t, e.sqs, e.dlq) == 1 && depth(t, e.sqs, e.queue) == 0
+	})
+	stop()
+	if !e.exists("chunks/uploads/good.txt.jsonl") {
+		t.Fatal("the good document was not processed while the bad one was retried")
+	}
+	var rec worker.FailureRecord
+	found := false
+	e.out.List(context.Background(), "failed/_messages/", true, func(o storage.ObjectInfo) error {
+		b, _ := e.out.Get(context.Background(), o.Key)
+		json.Unmarshal(b, &rec)
+		found = true
+		return nil
+	})
+	if !found || rec.Reason != "malformed_event" || rec.MessageID == "" || !rec.Permanent {
+		t.Fatalf("malformed message record: %+v", rec)
+	}
+	// the transiently failing document has a retryable record, not a permanent one
+	b, err := e.out.Get(context.Background(), "failed/uploads/bad.csv.json")
+	if err == nil {
+		json.Unmarshal(b, &rec)
+		if rec.Permanent {
+			t.Fatalf("transient failure recorded as permanent: %+v", rec)
+		}
+	}
+}
+
+// gate is an extractor that blocks until released, counting how many run at once.
+type gate struct {
+	inner          worker.Extractor
+	now, max, runs atomic.Int64
+	hold           time.Duration
+}
+
+func (g *gate) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	n := g.now.Add(1)
+	defer g.now.Add(-1)
+	g.runs.Add(1)
+	for {
+		m := g.max.Load()
+		if n <= m || g.max.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-time.After(g.hold):
+	case <-ctx.Done():
+		return document.Document{}, ctx.Err()
+	}
+	return g.inner.Extract(ctx, data)
+}
+
+func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
+	g := &gate{hold: 3 * time.Second}
+	e := newEnv(t, 2*time.Second, 0, func(c *worker.PipelineConfig) {
+		g.inner = c.Extractors[extractors.FormatText]
+		c.Extractors[extractors.FormatText] = g
+	})
+	for i := 0; i < 5; i++ {
+		key := fmt.Sprintf("slow%d.txt", i)
+		e.put(key, []byte("slow document number "+fmt.Sprint(i)))
+		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
+	}
+	var deletes atomic.Int64
+	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2, Visibility: 2 * time.Second, Heartbeat: 500 * time.Millisecond})
+	c.OnMessage = func(string, bool, error) { deletes.Add(1) }
+	stop := serve(t, c)
+	eventually(t, 60*time.Second, "all documents", func() bool { return deletes.Load() == 5 && depth(t, e.sqs, e.queue) == 0 })
+	stop()
+	if m := g.max.Load(); m != 2 {
+		t.Fatalf("at most %d documents at once, want exactly the bound of 2", m)
+	}
+	// each document held its message 3 s with a 2 s visibility: without the heartbeat the
+	// message would have been redelivered and the document extracted twice
+	if r := g.runs.Load(); r != 5 {
+		t.Fatalf("%d extractions for 5 documents: a message became visible while in progress", r)
+	}
+}
+
+func TestWorkerShutdownDrains(t *testing.T) {
+	g := &gate{hold: 2 * time.Second}
+	e := newEnv(t, 30*time.Second, 0, func(c *worker.PipelineConfig) {
+		g.inner = c.Extractors[extractors.FormatText]
+		c.Extractors[extractors.FormatText] = g
+	})
+	for i := 0; i < 6; i++ {
+		key := fmt.Sprintf("d%d.txt", i)
+		e.put(key, []byte("document "+fmt.Sprint(i)))
+		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
+	}
+	var deleted atomic.Int64
+	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2})
+	c.OnMessage = func(_ string, d bool, _ error) {
+		if d {
+			deleted.Add(1)
+		}
+	}
+	stop := serve(t, c)
+	eventually(t, 30*time.Second, "two documents in flight", func() bool { return g.now.Load() == 2 })
+	if err := stop(); err != nil { // SIGTERM: stop receiving, drain
+		t.Fatal(err)
+	}
+	if d := deleted.Load(); d != 2 {
+		t.Fatalf("%d messages deleted; want the 2 in flight, finished, and no more", d)
+	}
+	n := 0
+	for i := 0; i < 6; i++ {
+		if e.exists(fmt.Sprintf("chunks/uploads/d%d.txt.jsonl", i)) {
+			n++
+		}
+	}
+	if n != 2 || depth(t, e.sqs, e.queue) != 4 {
+		t.Fatalf("%d outputs, %d messages left; want 2 and 4", n, depth(t, e.sqs, e.queue))
+	}
+}
