@@ -175,7 +175,6 @@ func TestWorkerCrashSafety(t *testing.T) {
 	}
 }
 
-
 func statePresent(ctx context.Context, out *storage.S3, src string) (string, bool, error) {
 	status, found := "", false
 	err := out.List(ctx, "state/"+src+"/", false, func(o storage.ObjectInfo) error {
