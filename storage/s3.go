@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -120,13 +121,45 @@ func (s *S3) Get(ctx context.Context, key string) ([]byte, error) {
 
 // Put streams r to the object. It returns once S3 has acknowledged the whole object, so
 // the object is durable when Put returns nil.
+//
+// Bodies up to smallObject bytes go up as one PutObject from memory; larger ones stream
+// as a multipart upload, so memory per Put stays at a few parts whatever the size.
 func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
-	in := &transfermanager.UploadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key), Body: r}
+	head := make([]byte, 0, 64<<10)
+	for len(head) < smallObject {
+		if len(head) == cap(head) {
+			head = append(head, 0)[:len(head)]
+		}
+		n, err := r.Read(head[len(head):cap(head)])
+		head = head[:len(head)+n]
+		if err == io.EOF {
+			return s.putSmall(ctx, key, head)
+		}
+		if err != nil {
+			return s3Err("put", s.bucket, s.prefix+key, err)
+		}
+	}
+	in := &transfermanager.UploadObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key), Body: io.MultiReader(bytes.NewReader(head), r)}
 	if s.opts.KMSKeyID != "" {
 		in.ServerSideEncryption = "aws:kms"
 		in.SSEKMSKeyID = aws.String(s.opts.KMSKeyID)
 	}
 	if _, err := s.uploader.UploadObject(ctx, in); err != nil {
+		return s3Err("put", s.bucket, s.prefix+key, err)
+	}
+	return nil
+}
+
+// smallObject is the size below which an output is sent in one PutObject request.
+const smallObject = 4 << 20
+
+func (s *S3) putSmall(ctx context.Context, key string, body []byte) error {
+	in := &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key), Body: bytes.NewReader(body)}
+	if s.opts.KMSKeyID != "" {
+		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(s.opts.KMSKeyID)
+	}
+	if _, err := s.client.PutObject(ctx, in); err != nil {
 		return s3Err("put", s.bucket, s.prefix+key, err)
 	}
 	return nil
@@ -179,6 +212,24 @@ func (b *S3Buckets) Open(ctx context.Context, key string) (io.ReadCloser, error)
 		return nil, fmt.Errorf("s3: %q is not bucket/key", key)
 	}
 	return openS3(ctx, b.client, bucket, k)
+}
+
+// OpenInfo reads "bucket/key" and reports its size, ETag and version from the same
+// response.
+func (b *S3Buckets) OpenInfo(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	bucket, k, ok := strings.Cut(key, "/")
+	if !ok || bucket == "" || k == "" {
+		return nil, ObjectInfo{}, fmt.Errorf("s3: %q is not bucket/key", key)
+	}
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String(k)})
+	if err != nil {
+		return nil, ObjectInfo{}, s3Err("get", bucket, k, err)
+	}
+	info := ObjectInfo{Key: key, Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), VersionID: aws.ToString(out.VersionId)}
+	if out.LastModified != nil {
+		info.Modified = *out.LastModified
+	}
+	return out.Body, info, nil
 }
 
 // Stat returns the current size, ETag and version of "bucket/key".

@@ -26,13 +26,6 @@ type SQS interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
-// ObjectSource reads the objects events name ("bucket/key") and tells their current
-// version.
-type ObjectSource interface {
-	Source
-	Stat(ctx context.Context, key string) (storage.ObjectInfo, error)
-}
-
 // ConsumerConfig drives the SQS consumer.
 type ConsumerConfig struct {
 	QueueURL string
@@ -84,7 +77,7 @@ func (c *ConsumerConfig) Validate() error {
 type Consumer struct {
 	cfg     ConsumerConfig
 	sqs     SQS
-	src     ObjectSource
+	src     Source
 	p       *Pipeline
 	log     *slog.Logger
 	metrics *Metrics
@@ -97,7 +90,7 @@ type Consumer struct {
 }
 
 // NewConsumer checks the configuration and returns a consumer.
-func NewConsumer(cfg ConsumerConfig, q SQS, src ObjectSource, p *Pipeline, log *slog.Logger, m *Metrics) (*Consumer, error) {
+func NewConsumer(cfg ConsumerConfig, q SQS, src Source, p *Pipeline, log *slog.Logger, m *Metrics) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -297,20 +290,13 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 		return nil
 	}
 	// Read the object as it is now (not the version the event named): when events for a
-	// key race, every worker converges on the newest content.
-	obj, err := c.src.Stat(ctx, source)
-	if errors.Is(err, storage.ErrNotFound) {
-		log.Info("object no longer exists: its removal event will clean up")
-		c.documents("skipped", "")
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	obj.Sequencer = ev.Sequencer
+	// key race, every worker converges on the newest content. Size, ETag and version come
+	// with the content.
+	obj := storage.ObjectInfo{Key: source, Sequencer: ev.Sequencer}
 	res, err := c.p.Process(ctx, c.src, obj, receives)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
+			log.Info("object no longer exists: its removal event will clean up")
 			c.documents("skipped", "")
 			return nil
 		}

@@ -55,6 +55,12 @@ type Source interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
+// InfoOpener is implemented by sources that report an object's current size, ETag and
+// version along with its content (S3's GetObject does), saving a separate metadata request.
+type InfoOpener interface {
+	OpenInfo(ctx context.Context, key string) (io.ReadCloser, storage.ObjectInfo, error)
+}
+
 // Store is where outputs are written. Put must be atomic and durable when it returns.
 type Store interface {
 	List(ctx context.Context, prefix string, recursive bool, fn func(storage.ObjectInfo) error) error
@@ -170,6 +176,7 @@ type Result struct {
 // written (or ctx ended) and the object must be tried again later.
 func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectInfo, attempts int) (res Result, err error) {
 	res.Source = obj.Key
+	obj.Size = max(obj.Size, 0)
 	defer func() {
 		if v := recover(); v != nil {
 			p.cfg.Logger.Error("panic in pipeline", "source", obj.Key, "panic", v, "stack", string(debug.Stack()))
@@ -177,7 +184,7 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 			res, err = p.fail(ctx, obj, res, nil, attempts, err)
 		}
 	}()
-	data, meta, err := p.fetch(ctx, src, obj, &res)
+	data, meta, err := p.fetch(ctx, src, &obj, &res)
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, err)
 	}
@@ -211,18 +218,33 @@ type sourceMeta struct {
 	etag   string
 }
 
-func (p *Pipeline) fetch(ctx context.Context, src Source, obj storage.ObjectInfo, res *Result) ([]byte, *sourceMeta, error) {
+// fetch reads the object under the size cap. When the source reports metadata with the
+// content, obj is updated to what was actually read.
+func (p *Pipeline) fetch(ctx context.Context, src Source, obj *storage.ObjectInfo, res *Result) ([]byte, *sourceMeta, error) {
 	t := time.Now()
 	defer func() { res.Fetch = time.Since(t) }()
 	limit := p.cfg.Limits.MaxObjectBytes
 	if obj.Size > limit {
 		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
 	}
-	rc, err := src.Open(ctx, obj.Key)
+	var rc io.ReadCloser
+	var err error
+	if io, ok := src.(InfoOpener); ok {
+		var info storage.ObjectInfo
+		rc, info, err = io.OpenInfo(ctx, obj.Key)
+		if err == nil {
+			obj.Size, obj.ETag, obj.VersionID = info.Size, info.ETag, info.VersionID
+		}
+	} else {
+		rc, err = src.Open(ctx, obj.Key)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
 	}
 	defer rc.Close()
+	if obj.Size > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
+	}
 	var buf bytes.Buffer
 	if obj.Size > 0 {
 		buf.Grow(int(min(obj.Size, limit) + 1))
