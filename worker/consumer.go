@@ -280,6 +280,18 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 			return nil
 		}
 	}
+	// Events without a sequencer come from a reindex (or replays): skip one that names the
+	// very version the state already shows processed by this pipeline, so a reindex run
+	// twice does not process twice.
+	if found && ev.Sequencer == "" && ev.Kind == ObjectCreated && ev.ETag != "" && st.ETag == ev.ETag &&
+		st.Pipeline == c.p.Fingerprint() && st.Status != statusDeleted {
+		log.Info("version already processed by this pipeline: nothing to do")
+		c.documents("skipped", "")
+		return nil
+	}
+	if ev.Sequencer == "" && found {
+		ev.Sequencer = st.Sequencer // keep the ordering the last real event established
+	}
 	start := time.Now()
 	if ev.Kind == ObjectRemoved {
 		if err := c.p.Remove(ctx, source, ev.Sequencer); err != nil {

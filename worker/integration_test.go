@@ -59,9 +59,22 @@ func newEnv(t *testing.T, visibility time.Duration, maxReceives int, tweak func(
 	e.queue, e.dlq = emulators.Queue(t, e.sqs, visibility, maxReceives)
 	e.out = storage.NewS3(e.s3, "out", "v1", storage.S3Options{})
 	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
+	e.cfg = newEnvConfig(emb)
+	if tweak != nil {
+		tweak(&e.cfg)
+	}
+	p, err := worker.NewPipeline(e.cfg, e.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.pipeline = p
+	return e
+}
+
+func newEnvConfig(emb *embedders.Hashing) worker.PipelineConfig {
 	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 200, Overlap: 20}, Sizer: emb.Tokenizer()}
-	e.cfg = worker.PipelineConfig{
+	return worker.PipelineConfig{
 		Detect: extractors.Detect,
 		Extractors: map[string]worker.Extractor{
 			extractors.FormatText:     extractors.TextExtractor{Limits: lim},
@@ -80,15 +93,6 @@ func newEnv(t *testing.T, visibility time.Duration, maxReceives int, tweak func(
 		Limits:      worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: 30 * time.Second},
 		SourceURI:   func(k string) string { return "s3://" + k },
 	}
-	if tweak != nil {
-		tweak(&e.cfg)
-	}
-	p, err := worker.NewPipeline(e.cfg, e.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.pipeline = p
-	return e
 }
 
 func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {

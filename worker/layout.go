@@ -112,6 +112,13 @@ func chunksKey(src string) string { return "chunks/" + SourcePath(src) + ".jsonl
 func failedKey(src string) string { return "failed/" + SourcePath(src) + ".json" }
 func stateDir(src string) string  { return "state/" + SourcePath(src) + "/" }
 
+// tombstoneName is the name of the state left by a removal: recognisable in a listing, so
+// that planning a reindex knows the source is gone without reading it.
+func tombstoneName(sequencer string) string {
+	h := sha256.Sum256([]byte(sequencer))
+	return "deleted-" + hex.EncodeToString(h[:8]) + ".json"
+}
+
 // stateName is the name of the state file for a source processed by pipeline fp from a
 // version whose change token is tok: planning compares names from a listing, never bodies.
 func stateName(fp, tok string) string {

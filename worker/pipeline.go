@@ -519,9 +519,15 @@ func (p *Pipeline) putState(ctx context.Context, st State) error {
 	}
 	dir := stateDir(st.Source)
 	name := stateName(st.Pipeline, st.ETag)
+	if st.Status == statusDeleted {
+		name = tombstoneName(st.Sequencer)
+	}
 	if err := p.out.Put(ctx, dir+name, bytes.NewReader(append(body, '\n'))); err != nil {
 		return fmt.Errorf("write state of %s: %w", st.Source, err)
 	}
+	// The source is committed: finish the cleanup even if ctx ends now, so a caller never
+	// sees a failure for a source whose outputs are complete.
+	ctx = context.WithoutCancel(ctx)
 	var stale []string
 	err = p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
 		if o.Key != dir+name {

@@ -256,6 +256,11 @@ type progress struct {
 	w   io.Writer
 }
 
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
 func (a *app) newProgress(ctx context.Context, src worker.Source, prefix string, dry bool) *progress {
 	f, ok := a.stderr.(*os.File)
 	if !ok || dry || !term.IsTerminal(int(f.Fd())) {

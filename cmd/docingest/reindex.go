@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
+)
+
+func (a *app) reindexCommand() *cobra.Command {
+	var f runFlags
+	var enqueue string
+	var suffixes []string
+	cmd := &cobra.Command{
+		Use:   "reindex SRC --out DST",
+		Short: "Bring the outputs under DST in line with SRC (changed, new, removed sources, new pipeline)",
+		Long: `reindex lists SRC and the state under DST (two listings, no request per object) and
+processes the sources that are new, changed, or whose outputs were made by another
+pipeline (a chunking or embedding change), skips the unchanged ones, and deletes the
+outputs of sources that no longer exist. With --enqueue it sends one synthetic S3 event per
+source to the queue instead, so the worker fleet does the work. Interrupted and run again,
+it does not redo what it finished.`,
+		Example: `  docingest reindex s3://uploads/reports/ --out s3://docs-out/v1 --dry-run
+  docingest reindex s3://uploads/ --out s3://docs-out/v1 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads
+  docingest reindex ./papers --out ./papers-out --suffix .pdf --force`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.reindex(cmd, args[0], f, enqueue, suffixes)
+		},
+	}
+	addRunFlags(cmd, &f)
+	cmd.Flags().StringVar(&enqueue, "enqueue", "", "SQS queue URL: enqueue the work for the workers instead of doing it here (S3 sources only)")
+	cmd.Flags().StringSliceVar(&suffixes, "suffix", nil, "only keys ending in this (repeatable: --suffix .pdf --suffix .docx)")
+	return cmd
+}
+
+func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue string, suffixes []string) error {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	if cmd.Flags().Changed("concurrency") {
+		cfg.Run.Concurrency = f.concurrency
+	}
+	if err := cfg.Validate(); err != nil {
+		return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+	}
+	ctx := cmd.Context()
+	srcLoc, err := parseLocation("SRC", srcArg)
+	if err != nil {
+		return err
+	}
+	outLoc, err := parseLocation("--out", f.out)
+	if err != nil {
+		return err
+	}
+	if enqueue != "" && !srcLoc.isS3() {
+		return usageErr(errors.New("--enqueue needs an s3:// SRC: workers read sources from S3"))
+	}
+	var clients *awsClients
+	var src worker.Source
+	prefix := ""
+	if srcLoc.isS3() {
+		c, err := a.aws(ctx, cfg, &clients)
+		if err != nil {
+			return err
+		}
+		src = storage.NewS3Buckets(c.s3())
+		prefix = srcLoc.bucket + "/" + srcLoc.prefix
+	} else {
+		if !outLoc.isS3() {
+			srcLoc.local.Exclude(outLoc.local.Root())
+		}
+		src = srcLoc.local
+	}
+	out, err := a.store(ctx, cfg, outLoc, &clients)
+	if err != nil {
+		return err
+	}
+	logger := a.logger(cfg)
+	pcfg, err := buildPipelineConfig(cfg, logger)
+	if err != nil {
+		return usageErr(err)
+	}
+	if srcLoc.isS3() {
+		pcfg.SourceURI = func(key string) string { return "s3://" + key }
+	} else {
+		pcfg.HashETag = true
+	}
+	p, err := worker.NewPipeline(pcfg, out)
+	if err != nil {
+		return err
+	}
+	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun}
+	if enqueue != "" {
+		c, err := a.aws(ctx, cfg, &clients)
+		if err != nil {
+			return err
+		}
+		q := c.sqs()
+		opts.Enqueue = func(ctx context.Context, objs []storage.ObjectInfo) error { return sendEvents(ctx, q, enqueue, objs) }
+	}
+	var bar *progressbar.ProgressBar
+	opts.OnPlanned = func(s worker.ReindexSummary) {
+		fmt.Fprintln(a.stderr, planLine(s, f.dryRun))
+		if !f.dryRun && isTerminal(a.stderr) && s.ToDo().Bytes > 0 {
+			bar = progressbar.NewOptions64(s.ToDo().Bytes, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
+				progressbar.OptionSetDescription("reindexing"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		}
+	}
+	opts.OnDone = func(o storage.ObjectInfo, action worker.ReindexAction, res worker.Result, err error) {
+		if bar != nil {
+			_ = bar.Add64(o.Size)
+		}
+		switch {
+		case err != nil:
+			fmt.Fprintf(a.stderr, "failed: %s: %v\n", o.Key, err)
+		case res.Failure != nil:
+			fmt.Fprintf(a.stderr, "failed: %s: %s: %s\n", o.Key, res.Failure.Reason, res.Failure.Error)
+		}
+	}
+	sum, err := p.Reindex(ctx, opts)
+	if bar != nil {
+		_ = bar.Finish()
+	}
+	if !f.dryRun {
+		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued, %d removed, %d failed in %s\n",
+			sum.Processed, sum.Enqueued, sum.Removed, sum.Failed, sum.Elapsed.Round(time.Millisecond))
+	}
+	if err != nil {
+		return &exitError{code: exitFailures, err: err}
+	}
+	if sum.Failed > 0 {
+		return &exitError{code: exitFailures, err: fmt.Errorf("%d sources failed", sum.Failed)}
+	}
+	return nil
+}
+
+func planLine(s worker.ReindexSummary, dry bool) string {
+	var parts []string
+	for _, a := range []worker.ReindexAction{worker.ReindexNew, worker.ReindexChanged, worker.ReindexStale, worker.ReindexForced, worker.ReindexUnchanged, worker.ReindexOrphan} {
+		c := s.Planned[a]
+		if a == worker.ReindexOrphan {
+			parts = append(parts, fmt.Sprintf("%s (removed) %d", a, c.Sources))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s %d (%.1f MB)", a, c.Sources, float64(c.Bytes)/1e6))
+	}
+	head := "plan"
+	if dry {
+		head = "dry run"
+	}
+	return head + ": " + strings.Join(parts, ", ")
+}
+
+// sendEvents enqueues one synthetic S3 event per object, ten per SendMessageBatch call.
+// Entries the queue rejects are an error (nothing is silently dropped).
+func sendEvents(ctx context.Context, q *sqs.Client, queueURL string, objs []storage.ObjectInfo) error {
+	entries := make([]types.SendMessageBatchRequestEntry, 0, len(objs))
+	for i, o := range objs {
+		bucket, key, _ := strings.Cut(o.Key, "/")
+		entries = append(entries, types.SendMessageBatchRequestEntry{
+			Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(worker.SyntheticCreated(bucket, key, o.ETag, o.Size)),
+		})
+	}
+	out, err := q.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
+	if err != nil {
+		return err
+	}
+	if len(out.Failed) > 0 {
+		return fmt.Errorf("%d of %d events rejected: %s", len(out.Failed), len(entries), aws.ToString(out.Failed[0].Message))
+	}
+	return nil
+}
