@@ -76,19 +76,33 @@ func (s ReindexSummary) ToDo() ReindexCount {
 // removing one source never touches another with identical content.
 //
 // It is resumable: every processed source commits its state, so an interrupted reindex
-// run again skips what it finished. Memory holds the state listing (a name per source).
+// run again skips what it finished. Memory holds both listings (a key and a state name per
+// source), which is what lets them run side by side.
 func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSummary, error) {
 	start := time.Now()
 	sum := ReindexSummary{Planned: map[ReindexAction]ReindexCount{}}
-	states, err := p.listStates(ctx, opts.Prefix)
-	if err != nil {
+	// The two listings are independent: run them side by side, then classify.
+	var states map[string][]string
+	var objs []storage.ObjectInfo
+	lg, lctx := errgroup.WithContext(ctx)
+	lg.Go(func() error {
+		var err error
+		states, err = p.listStates(lctx, opts.Prefix)
+		return err
+	})
+	lg.Go(func() error {
+		return opts.Source.List(lctx, opts.Prefix, true, func(o storage.ObjectInfo) error {
+			if hasSuffix(o.Key, opts.Suffixes) {
+				objs = append(objs, o)
+			}
+			return nil
+		})
+	})
+	if err := lg.Wait(); err != nil {
 		return sum, err
 	}
 	var todo []plannedSource
-	err = opts.Source.List(ctx, opts.Prefix, true, func(o storage.ObjectInfo) error {
-		if !hasSuffix(o.Key, opts.Suffixes) {
-			return nil
-		}
+	for _, o := range objs {
 		sp := SourcePath(o.Key)
 		names := states[sp]
 		delete(states, sp)
@@ -100,11 +114,8 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		if action != ReindexUnchanged {
 			todo = append(todo, plannedSource{obj: o, action: action})
 		}
-		return nil
-	})
-	if err != nil {
-		return sum, err
 	}
+	objs = nil
 	// Sources in the state that the listing did not return. The state listing is by
 	// folder, so a candidate is an orphan only when its recorded key falls under the
 	// prefix and suffixes of this reindex (one GET per candidate, never per source).
@@ -188,7 +199,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 			return nil
 		})
 	}
-	err = g.Wait()
+	err := g.Wait()
 	sum.Elapsed = time.Since(start)
 	return sum, err
 }
