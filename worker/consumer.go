@@ -26,6 +26,11 @@ type SQS interface {
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
 }
 
+// statter is implemented by sources that can tell whether an object exists now.
+type statter interface {
+	Stat(ctx context.Context, key string) (storage.ObjectInfo, error)
+}
+
 // ConsumerConfig drives the SQS consumer.
 type ConsumerConfig struct {
 	QueueURL string
@@ -120,15 +125,29 @@ func (c *Consumer) Run(receiveCtx, workCtx context.Context) error {
 			slots++
 		}
 		start := time.Now()
-		out, err := c.sqs.ReceiveMessage(receiveCtx, &sqs.ReceiveMessageInput{
+		// The poll is not cancelled when stopping: a long poll abandoned mid-way can have
+		// been handed messages that would then stay invisible for a whole visibility
+		// timeout. It ends within WaitTime; what it brings after a stop is handed back.
+		pollCtx, cancelPoll := context.WithTimeout(context.WithoutCancel(receiveCtx), c.cfg.WaitTime+30*time.Second)
+		out, err := c.sqs.ReceiveMessage(pollCtx, &sqs.ReceiveMessageInput{
 			QueueUrl:                    aws.String(c.cfg.QueueURL),
 			MaxNumberOfMessages:         int32(slots),
 			WaitTimeSeconds:             int32(c.cfg.WaitTime / time.Second),
 			VisibilityTimeout:           int32(c.cfg.Visibility / time.Second),
 			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
 		})
+		cancelPoll()
 		if c.metrics != nil {
 			c.metrics.Receive.Observe(time.Since(start).Seconds())
+		}
+		if err == nil && receiveCtx.Err() != nil {
+			for _, m := range out.Messages {
+				if verr := c.setVisibility(context.WithoutCancel(receiveCtx), m, 0); verr != nil {
+					c.log.Warn("could not hand back a message received while stopping", "message_id", aws.ToString(m.MessageId), "error", verr)
+				}
+			}
+			c.sem.Release(int64(slots))
+			return nil
 		}
 		if err != nil {
 			c.sem.Release(int64(slots))
@@ -294,6 +313,18 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 	}
 	start := time.Now()
 	if ev.Kind == ObjectRemoved {
+		// A removal is acted on only when the object is really gone: a source processed
+		// without an event (run, reindex) has no sequencer in its state to compare with,
+		// and S3 answers reads after deletes consistently.
+		if st, ok := c.src.(statter); ok {
+			if _, err := st.Stat(ctx, source); err == nil {
+				log.Info("object exists: removal event is stale, outputs kept")
+				c.documents("skipped", "")
+				return nil
+			} else if !errors.Is(err, storage.ErrNotFound) {
+				return err
+			}
+		}
 		if err := c.p.Remove(ctx, source, ev.Sequencer); err != nil {
 			return err
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -114,7 +115,11 @@ func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {
 	if cfg.DrainTimeout == 0 {
 		cfg.DrainTimeout = 30 * time.Second
 	}
-	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, nil, worker.NewMetrics(prometheus.NewRegistry()))
+	var logger *slog.Logger
+	if os.Getenv("WORKER_TEST_LOGS") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
+	}
+	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, logger, worker.NewMetrics(prometheus.NewRegistry()))
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -276,7 +281,11 @@ func TestWorkerDuplicatesAndOrder(t *testing.T) {
 	if err != nil || !bytes.Equal(first, again) || !st1.Processed.Equal(st2.Processed) {
 		t.Fatalf("duplicate or older event changed the outputs (err %v)", err)
 	}
-	// a newer removal deletes; the older creation delivered late then changes nothing
+	// a newer removal (the object is really gone) deletes; the older creation delivered
+	// late then changes nothing
+	if _, err := e.s3.DeleteObject(context.Background(), &s3.DeleteObjectInput{Bucket: aws.String("uploads"), Key: aws.String("doc.txt")}); err != nil {
+		t.Fatal(err)
+	}
 	e.send(s3Event("ObjectRemoved:Delete", "doc.txt", "0000000003"))
 	wait(1)
 	if e.exists(text) || e.exists("text/uploads/doc.txt.txt") {
@@ -288,6 +297,7 @@ func TestWorkerDuplicatesAndOrder(t *testing.T) {
 		t.Fatal("an older creation event resurrected a removed source")
 	}
 	// a newer creation processes again
+	e.put("doc.txt", []byte("version four of the document"))
 	e.send(s3Event("ObjectCreated:Put", "doc.txt", "0000000004"))
 	wait(1)
 	if !e.exists(text) {

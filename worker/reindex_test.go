@@ -260,3 +260,41 @@ func localConfig(t *testing.T) worker.PipelineConfig {
 	c.HashETag = true
 	return c
 }
+
+func TestReindexBesideWorkerConverges(t *testing.T) {
+	e := newEnv(t, 30*time.Second, 0, nil)
+	ctx := context.Background()
+	for i := 0; i < 20; i++ {
+		e.put(fmt.Sprintf("live/doc%02d.txt", i), []byte(fmt.Sprintf("first version of %d", i)))
+	}
+	e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"})
+	// every object is overwritten; S3 sends its events while a reindex runs too
+	for i := 0; i < 20; i++ {
+		key := fmt.Sprintf("live/doc%02d.txt", i)
+		e.put(key, []byte(fmt.Sprintf("second version of %d", i)))
+		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%016X", 100+i)))
+	}
+	stop := serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
+	e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"})
+	eventually(t, 60*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
+	stop()
+	for i := 0; i < 20; i++ {
+		src := fmt.Sprintf("uploads/live/doc%02d.txt", i)
+		text, err := e.out.Get(ctx, "text/"+src+".txt")
+		if err != nil || string(text) != fmt.Sprintf("second version of %d", i) {
+			t.Fatalf("%s: text %q (%v): not the newest version", src, text, err)
+		}
+	}
+	if s := e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"}); s.ToDo().Sources != 0 {
+		t.Fatalf("not converged: %v", s.Planned)
+	}
+	// A late removal event older than the last write must not delete a live object's
+	// outputs, whoever processed it last (a reindex leaves no sequencer to compare with).
+	stop = serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
+	e.send(s3Event("ObjectRemoved:Delete", "live/doc03.txt", "0000000000000001"))
+	eventually(t, 30*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
+	stop()
+	if !e.exists("chunks/uploads/live/doc03.txt.jsonl") {
+		t.Fatal("a stale removal event deleted the outputs of an existing object")
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -190,5 +191,31 @@ func TestVersionAndHelp(t *testing.T) {
 		if code != 0 || !strings.Contains(stdout, "Examples:") && !strings.Contains(stdout, "Available Commands") {
 			t.Errorf("%v: exit %d:\n%s", args, code, stdout)
 		}
+	}
+}
+
+func TestReindexLocal(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	for i := 0; i < 3; i++ {
+		os.WriteFile(filepath.Join(src, fmt.Sprintf("n%d.txt", i)), []byte(fmt.Sprintf("note number %d", i)), 0o644)
+	}
+	out := t.TempDir()
+	code, _, stderr := cli(t, nil, "reindex", src, "--out", out, "--dry-run")
+	if code != 0 || !strings.Contains(stderr, "dry run: new 3") {
+		t.Fatalf("dry run: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = cli(t, nil, "reindex", src, "--out", out)
+	if code != 0 || !strings.Contains(stderr, "reindex: 3 processed") {
+		t.Fatalf("reindex: exit %d: %s", code, stderr)
+	}
+	os.Remove(filepath.Join(src, "n1.txt"))
+	code, _, stderr = cli(t, nil, "reindex", src, "--out", out)
+	if code != 0 || !strings.Contains(stderr, "unchanged 2") || !strings.Contains(stderr, "1 removed") {
+		t.Fatalf("after a delete: exit %d: %s", code, stderr)
+	}
+	code, _, stderr = cli(t, nil, "reindex", src, "--out", out, "--enqueue", "http://127.0.0.1:1/q")
+	if code != exitUsage || !strings.Contains(stderr, "--enqueue needs an s3:// SRC") {
+		t.Fatalf("enqueue on a folder: exit %d: %s", code, stderr)
 	}
 }
