@@ -127,9 +127,16 @@ func (a *app) versionCommand() *cobra.Command {
 	}
 }
 
-// buildVersion is the module version stamped by the Go toolchain (a tag, or a pseudo-version
+// version is stamped at link time by release builds (-ldflags "-X main.version=v1.2.3",
+// see deploy/Dockerfile); it is the only package-level variable, and only the linker sets it.
+var version string
+
+// buildVersion is the stamped version, else the module version stamped by the Go toolchain (a tag, or a pseudo-version
 // of the commit), or "devel" for a build from a work tree without VCS information.
 func buildVersion() string {
+	if version != "" {
+		return version
+	}
 	info, ok := debug.ReadBuildInfo()
 	if !ok || info.Main.Version == "" || info.Main.Version == "(devel)" {
 		if ok {

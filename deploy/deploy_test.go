@@ -1,0 +1,538 @@
+// Package deploy_test checks the deployment files against each other and against the
+// code: manifests parse into the Kubernetes API types, Terraform parses as HCL, timeouts
+// are consistent, and the worker's IAM policy grants exactly the actions of the SDK
+// operations the code calls.
+package deploy_test
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/json"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// documents splits a YAML file into its documents.
+func documents(t *testing.T, path string) [][]byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for _, d := range bytes.Split(b, []byte("\n---\n")) {
+		if len(bytes.TrimSpace(d)) > 0 {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+func strict(t *testing.T, doc []byte, v any) {
+	t.Helper()
+	if err := yaml.UnmarshalStrict(doc, v); err != nil {
+		t.Fatalf("%T: %v", v, err)
+	}
+}
+
+// scaledObject holds the fields of KEDA's ScaledObject that we use (KEDA's types are not
+// among the Kubernetes API types).
+type scaledObject struct {
+	APIVersion string `json:"apiVersion"`
+	Kind       string `json:"kind"`
+	Metadata   struct {
+		Name      string `json:"name"`
+		Namespace string `json:"namespace"`
+	} `json:"metadata"`
+	Spec struct {
+		ScaleTargetRef struct {
+			Name string `json:"name"`
+		} `json:"scaleTargetRef"`
+		MinReplicaCount int `json:"minReplicaCount"`
+		MaxReplicaCount int `json:"maxReplicaCount"`
+		PollingInterval int `json:"pollingInterval"`
+		CooldownPeriod  int `json:"cooldownPeriod"`
+		Triggers        []struct {
+			Type              string            `json:"type"`
+			Metadata          map[string]string `json:"metadata"`
+			AuthenticationRef struct {
+				Name string `json:"name"`
+			} `json:"authenticationRef"`
+		} `json:"triggers"`
+	} `json:"spec"`
+}
+
+// workerSettings are the worker timings of the ConfigMap's docingest.yaml.
+type workerSettings struct {
+	Worker struct {
+		WaitTime          string `json:"wait_time"`
+		VisibilityTimeout string `json:"visibility_timeout"`
+		Heartbeat         string `json:"heartbeat"`
+		DrainTimeout      string `json:"drain_timeout"`
+		MetricsAddr       string `json:"metrics_addr"`
+	} `json:"worker"`
+}
+
+func dur(t *testing.T, s string) time.Duration {
+	t.Helper()
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+type manifests struct {
+	deploy   appsv1.Deployment
+	config   corev1.ConfigMap
+	settings workerSettings
+	sa       corev1.ServiceAccount
+	pdb      policyv1.PodDisruptionBudget
+	cron     batchv1.CronJob
+	scaled   scaledObject
+}
+
+func loadManifests(t *testing.T) manifests {
+	var m manifests
+	strict(t, documents(t, "k8s/worker.yaml")[0], &m.deploy)
+	strict(t, documents(t, "k8s/configmap.yaml")[0], &m.config)
+	strict(t, documents(t, "k8s/serviceaccount.yaml")[0], &m.sa)
+	strict(t, documents(t, "k8s/pdb.yaml")[0], &m.pdb)
+	strict(t, documents(t, "k8s/reindex-cronjob.yaml")[0], &m.cron)
+	keda := documents(t, "k8s/keda-scaledobject.yaml")
+	if err := yaml.Unmarshal(keda[0], &m.scaled); err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal([]byte(m.config.Data["docingest.yaml"]), &m.settings); err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestKubernetesManifests(t *testing.T) {
+	m := loadManifests(t)
+	w := m.settings.Worker
+	drain, wait, hb, vis := dur(t, w.DrainTimeout), dur(t, w.WaitTime), dur(t, w.Heartbeat), dur(t, w.VisibilityTimeout)
+	pod := m.deploy.Spec.Template.Spec
+	if pod.TerminationGracePeriodSeconds == nil || time.Duration(*pod.TerminationGracePeriodSeconds)*time.Second <= drain+wait {
+		t.Errorf("terminationGracePeriodSeconds must exceed drain_timeout (%s) plus one long poll (%s)", drain, wait)
+	}
+	if hb >= vis {
+		t.Errorf("heartbeat %s must be below the visibility timeout %s", hb, vis)
+	}
+	if pod.ServiceAccountName != m.sa.Name || m.sa.Annotations["eks.amazonaws.com/role-arn"] == "" {
+		t.Error("the worker must run as the IRSA service account")
+	}
+	c := pod.Containers[0]
+	if c.ReadinessProbe == nil || c.ReadinessProbe.HTTPGet == nil || c.ReadinessProbe.HTTPGet.Path != "/readyz" {
+		t.Error("readiness must probe /readyz")
+	}
+	if c.LivenessProbe == nil || c.LivenessProbe.HTTPGet == nil || c.LivenessProbe.HTTPGet.Path != "/healthz" {
+		t.Error("liveness must probe /healthz")
+	}
+	if len(c.Ports) == 0 || c.Ports[0].Name != "metrics" || ":"+itoa(int(c.Ports[0].ContainerPort)) != w.MetricsAddr {
+		t.Errorf("metrics port %v does not match worker.metrics_addr %q", c.Ports, w.MetricsAddr)
+	}
+	if c.Resources.Requests.Memory().IsZero() || c.Resources.Limits.Memory().IsZero() || c.Resources.Requests.Cpu().IsZero() {
+		t.Error("requests and limits must be set")
+	}
+	if pod.SecurityContext == nil || pod.SecurityContext.RunAsNonRoot == nil || !*pod.SecurityContext.RunAsNonRoot {
+		t.Error("the worker must run as non-root")
+	}
+	queue := envOf(c, "QUEUE_URL")
+	if len(m.scaled.Spec.Triggers) != 1 || m.scaled.Spec.Triggers[0].Type != "aws-sqs-queue" ||
+		m.scaled.Spec.Triggers[0].Metadata["queueURL"] != queue || m.scaled.Spec.ScaleTargetRef.Name != m.deploy.Name {
+		t.Errorf("the ScaledObject must scale the worker Deployment on its queue %q: %+v", queue, m.scaled.Spec)
+	}
+	if m.scaled.Spec.MaxReplicaCount < 1 || m.scaled.Spec.Triggers[0].Metadata["queueLength"] == "" {
+		t.Error("the ScaledObject needs a maximum and a queue length per replica")
+	}
+	for k, v := range m.pdb.Spec.Selector.MatchLabels {
+		if m.deploy.Spec.Template.Labels[k] != v {
+			t.Errorf("the PodDisruptionBudget does not select the worker pods (%s=%s)", k, v)
+		}
+	}
+	job := m.cron.Spec.JobTemplate.Spec.Template.Spec
+	if job.Containers[0].Args[0] != "reindex" || job.ServiceAccountName != m.sa.Name || m.cron.Spec.ConcurrencyPolicy != batchv1.ForbidConcurrent {
+		t.Error("the CronJob must run one reindex at a time as the worker's service account")
+	}
+	if !slices.Contains(job.Containers[0].Args, queue) {
+		t.Error("the reindex must enqueue onto the workers' queue")
+	}
+	// The ConfigMap's configuration is accepted by docingest itself.
+	cfg := filepath.Join(t.TempDir(), "docingest.yaml")
+	os.WriteFile(cfg, []byte(m.config.Data["docingest.yaml"]), 0o644)
+	if out, err := exec.Command("go", "run", "../cmd/docingest", "config", "print", "--config", cfg).CombinedOutput(); err != nil {
+		t.Fatalf("docingest rejects the ConfigMap's configuration: %v\n%s", err, out)
+	}
+}
+
+func envOf(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+// terraform holds the parsed .tf files.
+type terraform struct {
+	blocks []*hclsyntax.Block
+	vars   map[string]cty.Value
+}
+
+func loadTerraform(t *testing.T) terraform {
+	t.Helper()
+	files, _ := filepath.Glob("terraform/*.tf")
+	if len(files) == 0 {
+		t.Fatal("no terraform files")
+	}
+	tf := terraform{vars: map[string]cty.Value{}}
+	for _, f := range files {
+		src, _ := os.ReadFile(f)
+		file, diags := hclsyntax.ParseConfig(src, f, hcl.InitialPos)
+		if diags.HasErrors() {
+			t.Fatalf("%s: %v", f, diags)
+		}
+		tf.blocks = append(tf.blocks, file.Body.(*hclsyntax.Body).Blocks...)
+	}
+	for _, b := range tf.find("variable") {
+		if a, ok := b.Body.Attributes["default"]; ok {
+			v, _ := a.Expr.Value(nil)
+			tf.vars[b.Labels[0]] = v
+		} else {
+			tf.vars[b.Labels[0]] = cty.StringVal("REQUIRED-" + b.Labels[0])
+		}
+	}
+	return tf
+}
+
+func (tf terraform) find(typ string, labels ...string) []*hclsyntax.Block {
+	var out []*hclsyntax.Block
+	for _, b := range tf.blocks {
+		if b.Type == typ && len(b.Labels) >= len(labels) && slices.Equal(b.Labels[:len(labels)], labels) {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func (tf terraform) one(t *testing.T, typ string, labels ...string) *hclsyntax.Block {
+	t.Helper()
+	bs := tf.find(typ, labels...)
+	if len(bs) != 1 {
+		t.Fatalf("want one %s %v, found %d", typ, labels, len(bs))
+	}
+	return bs[0]
+}
+
+func (tf terraform) eval(t *testing.T, e hclsyntax.Expression) cty.Value {
+	t.Helper()
+	v, diags := e.Value(&hcl.EvalContext{Variables: map[string]cty.Value{"var": cty.ObjectVal(tf.vars)}})
+	if diags.HasErrors() {
+		t.Fatalf("%v", diags)
+	}
+	return v
+}
+
+// refs returns the "type.name" roots of the references in an expression.
+func refs(e hclsyntax.Expression) []string {
+	var out []string
+	for _, tr := range e.Variables() {
+		if len(tr) >= 2 {
+			if attr, ok := tr[1].(hcl.TraverseAttr); ok {
+				out = append(out, tr.RootName()+"."+attr.Name)
+			}
+		}
+	}
+	return out
+}
+
+func TestTerraform(t *testing.T) {
+	tf := loadTerraform(t)
+	m := loadManifests(t)
+	queue := tf.one(t, "resource", "aws_sqs_queue", "uploads")
+	secs, _ := tf.eval(t, queue.Body.Attributes["visibility_timeout_seconds"].Expr).AsBigFloat().Int64()
+	vis := time.Duration(secs) * time.Second
+	w := m.settings.Worker
+	if vis < dur(t, w.DrainTimeout)+dur(t, w.Heartbeat) {
+		t.Errorf("queue visibility %s must cover drain_timeout %s plus a heartbeat %s", vis, w.DrainTimeout, w.Heartbeat)
+	}
+	if vis != dur(t, w.VisibilityTimeout) {
+		t.Errorf("queue visibility %s differs from worker.visibility_timeout %s", vis, w.VisibilityTimeout)
+	}
+	redrive, ok := queue.Body.Attributes["redrive_policy"]
+	if !ok || !slices.Contains(refs(redrive.Expr), "aws_sqs_queue.dlq") {
+		t.Error("the queue has no redrive policy to the DLQ")
+	}
+	notif := tf.one(t, "resource", "aws_s3_bucket_notification", "input")
+	if q := notif.Body.Blocks[0]; q.Type != "queue" || !slices.Contains(refs(q.Body.Attributes["queue_arn"].Expr), "aws_sqs_queue.uploads") {
+		t.Error("the input bucket does not notify the queue")
+	}
+	pab := tf.one(t, "resource", "aws_s3_bucket_public_access_block", "output")
+	for _, k := range []string{"block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"} {
+		if v := tf.eval(t, pab.Body.Attributes[k].Expr); !v.True() {
+			t.Errorf("output bucket: %s is not true", k)
+		}
+	}
+	sse := tf.one(t, "resource", "aws_s3_bucket_server_side_encryption_configuration", "output")
+	if def := sse.Body.Blocks[0].Body.Blocks[0]; tf.eval(t, def.Body.Attributes["sse_algorithm"].Expr).AsString() != "aws:kms" {
+		t.Error("outputs are not encrypted with SSE-KMS")
+	}
+	for _, o := range []string{"queue_url", "worker_role_arn", "ground_truth_role_arn"} {
+		tf.one(t, "output", o)
+	}
+}
+
+// iamTable is deploy/iam-actions.json.
+type iamTable struct {
+	Operations []struct {
+		Service, Operation, Action, Via string
+	}
+	ExtraActions []struct {
+		Action, Reason string
+	} `json:"extra_actions"`
+	WildcardResources []struct {
+		Action, Reason string
+	} `json:"wildcard_resources"`
+}
+
+func loadTable(t *testing.T) iamTable {
+	t.Helper()
+	b, err := os.ReadFile("iam-actions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tab iamTable
+	if err := json.Unmarshal(b, &tab); err != nil {
+		t.Fatal(err)
+	}
+	return tab
+}
+
+func TestWorkerPolicyMatchesTable(t *testing.T) {
+	tf := loadTerraform(t)
+	tab := loadTable(t)
+	want := map[string]bool{}
+	for _, o := range tab.Operations {
+		want[o.Action] = true
+	}
+	for _, x := range tab.ExtraActions {
+		if x.Reason == "" {
+			t.Errorf("%s: extra action without a reason", x.Action)
+		}
+		want[x.Action] = true
+	}
+	wildcardOK := map[string]bool{}
+	for _, x := range tab.WildcardResources {
+		wildcardOK[x.Action] = x.Reason != ""
+	}
+	allowedRoots := map[string]bool{
+		"aws_s3_bucket.input": true, "aws_s3_bucket.output": true, "aws_sqs_queue.uploads": true,
+		"aws_kms_key.output": true, "aws_iam_role.ground_truth": true, "var.output_prefix": true,
+	}
+	got := map[string]bool{}
+	doc := tf.one(t, "data", "aws_iam_policy_document", "worker")
+	for _, st := range doc.Body.Blocks {
+		if st.Type != "statement" {
+			continue
+		}
+		actions := tf.evalStrings(t, st.Body.Attributes["actions"].Expr)
+		res := st.Body.Attributes["resources"].Expr
+		for _, a := range actions {
+			if strings.Contains(a, "*") {
+				t.Errorf("wildcard action %q", a)
+			}
+			got[a] = true
+		}
+		roots := refs(res)
+		if len(roots) == 0 {
+			for _, a := range actions {
+				if !wildcardOK[a] {
+					t.Errorf("statement %v: resources are not scoped to the project's buckets, queue, key or role", actions)
+				}
+			}
+		}
+		for _, r := range roots {
+			if !allowedRoots[r] {
+				t.Errorf("statement %v: resource %s is not one of the project's", actions, r)
+			}
+		}
+		if lit, ok := res.(*hclsyntax.TupleConsExpr); ok {
+			for _, e := range lit.Exprs {
+				if tmpl, ok := e.(*hclsyntax.TemplateExpr); ok && len(tmpl.Parts) == 1 {
+					if v, _ := tmpl.Parts[0].Value(nil); v.Type() == cty.String && v.AsString() == "*" {
+						t.Errorf("statement %v: resource \"*\"", actions)
+					}
+				}
+			}
+		}
+	}
+	for a := range want {
+		if !got[a] {
+			t.Errorf("the worker policy lacks %s", a)
+		}
+	}
+	for a := range got {
+		if !want[a] {
+			t.Errorf("the worker policy grants %s, which no operation in the table needs", a)
+		}
+	}
+}
+
+func (tf terraform) evalStrings(t *testing.T, e hclsyntax.Expression) []string {
+	t.Helper()
+	v := tf.eval(t, e)
+	var out []string
+	for it := v.ElementIterator(); it.Next(); {
+		_, s := it.Element()
+		out = append(out, s.AsString())
+	}
+	return out
+}
+
+// TestTableMatchesCode finds every S3 and SQS client operation the production code calls
+// (method calls whose name is an operation of the SDK clients, and their paginators) and
+// compares them with the table's direct operations.
+func TestTableMatchesCode(t *testing.T) {
+	ops := map[string]bool{}
+	for _, typ := range []reflect.Type{reflect.TypeOf(&s3.Client{}), reflect.TypeOf(&sqs.Client{})} {
+		for i := 0; i < typ.NumMethod(); i++ {
+			ops[typ.Method(i).Name] = true
+		}
+	}
+	delete(ops, "Options")
+	called := map[string]string{}
+	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage"} {
+		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pkgs {
+			for name, f := range p.Files {
+				ast.Inspect(f, func(n ast.Node) bool {
+					call, ok := n.(*ast.CallExpr)
+					if !ok {
+						return true
+					}
+					sel, ok := call.Fun.(*ast.SelectorExpr)
+					if !ok {
+						return true
+					}
+					op := sel.Sel.Name
+					if p, ok := strings.CutPrefix(op, "New"); ok && strings.HasSuffix(p, "Paginator") {
+						op = strings.TrimSuffix(p, "Paginator")
+					}
+					if ops[op] && sel.Sel.Name != "New" {
+						called[op] = name
+					}
+					return true
+				})
+			}
+		}
+	}
+	tab := loadTable(t)
+	direct := map[string]bool{}
+	for _, o := range tab.Operations {
+		if o.Via == "direct" {
+			direct[o.Operation] = true
+		}
+	}
+	for op, file := range called {
+		if !direct[op] {
+			t.Errorf("%s calls %s, which deploy/iam-actions.json does not list", file, op)
+		}
+	}
+	for op := range direct {
+		if _, ok := called[op]; !ok {
+			t.Errorf("deploy/iam-actions.json lists %s, which the code no longer calls", op)
+		}
+	}
+}
+
+func TestDockerfile(t *testing.T) {
+	b, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var froms []string
+	user := ""
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			froms = append(froms, f[1])
+		case "USER":
+			user = f[1]
+		}
+	}
+	if len(froms) < 2 {
+		t.Fatal("not a multi-stage build")
+	}
+	last := froms[len(froms)-1]
+	if !strings.HasPrefix(last, "gcr.io/distroless/static") && last != "scratch" {
+		t.Errorf("final stage %s is neither distroless/static nor scratch", last)
+	}
+	if user == "" || strings.HasPrefix(user, "0") || user == "root" {
+		t.Errorf("runs as %q, not a non-root user", user)
+	}
+	for _, want := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "./cmd/docingest"} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("the build lacks %q", want)
+		}
+	}
+}
+
+// TestStaticBuild builds the binary the Dockerfile builds and checks it is static and
+// stamped with its version.
+func TestStaticBuild(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "docingest")
+	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=v9.9.9-test", "-o", bin, "../cmd/docingest")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
+	}
+	f, err := elf.Open(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("the binary needs a dynamic loader: not static")
+		}
+	}
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Fatalf("the binary links %v", libs)
+	}
+	out, err := exec.Command(bin, "version").Output()
+	if err != nil || !strings.HasPrefix(string(out), "docingest v9.9.9-test") {
+		t.Fatalf("version: %q %v", out, err)
+	}
+}

@@ -1,0 +1,112 @@
+# The worker's role, assumed by its Kubernetes service account (IRSA). Its actions are
+# exactly those of deploy/iam-actions.json, the table from the SDK operations the code
+# calls to IAM actions, which deploy/deploy_test.go checks against the code and this file.
+data "aws_iam_policy_document" "worker_trust" {
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+    principals {
+      type        = "Federated"
+      identifiers = [var.oidc_provider_arn]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_provider_url}:sub"
+      values   = ["system:serviceaccount:${var.k8s_namespace}:${var.k8s_service_account}"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "${var.oidc_provider_url}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "worker" {
+  name               = "${var.name}-worker"
+  assume_role_policy = data.aws_iam_policy_document.worker_trust.json
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid       = "ReadSources"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.input.arn}/*"]
+  }
+  statement {
+    sid       = "ListSourcesAndOutputs"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.input.arn, aws_s3_bucket.output.arn]
+  }
+  statement {
+    sid       = "WriteOutputs"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+    resources = ["${aws_s3_bucket.output.arn}/${var.output_prefix}*"]
+  }
+  statement {
+    sid       = "Queue"
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"]
+    resources = [aws_sqs_queue.uploads.arn]
+  }
+  statement {
+    sid       = "OutputKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.output.arn]
+  }
+  statement {
+    sid       = "PassGroundTruthRole"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.ground_truth.arn]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["sagemaker.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name   = "${var.name}-worker"
+  role   = aws_iam_role.worker.id
+  policy = data.aws_iam_policy_document.worker.json
+}
+
+# The role SageMaker Ground Truth assumes to read labeling manifests and write results
+# under labeling/ of the output prefix (the labeling issue's jobs use it).
+data "aws_iam_policy_document" "ground_truth_trust" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["sagemaker.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "ground_truth" {
+  name               = "${var.name}-ground-truth"
+  assume_role_policy = data.aws_iam_policy_document.ground_truth_trust.json
+}
+
+data "aws_iam_policy_document" "ground_truth" {
+  statement {
+    sid       = "LabelingData"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${aws_s3_bucket.output.arn}/${var.output_prefix}labeling/*"]
+  }
+  statement {
+    sid       = "ListLabelingData"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.output.arn]
+  }
+  statement {
+    sid       = "OutputKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.output.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ground_truth" {
+  name   = "${var.name}-ground-truth"
+  role   = aws_iam_role.ground_truth.id
+  policy = data.aws_iam_policy_document.ground_truth.json
+}

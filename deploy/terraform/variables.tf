@@ -1,0 +1,85 @@
+variable "name" {
+  description = "Prefix of every resource name."
+  type        = string
+  default     = "docingest"
+}
+
+variable "region" {
+  description = "AWS region of the buckets, queue and key."
+  type        = string
+  default     = "eu-west-1"
+}
+
+variable "input_bucket_name" {
+  description = "Bucket documents are uploaded to (created here)."
+  type        = string
+}
+
+variable "output_bucket_name" {
+  description = "Bucket outputs are written to (created here)."
+  type        = string
+}
+
+variable "output_prefix" {
+  description = "Prefix of the outputs in the output bucket, ending in a slash (the worker's --out s3://BUCKET/PREFIX)."
+  type        = string
+  default     = "v1/"
+}
+
+variable "visibility_timeout_seconds" {
+  description = "Queue visibility timeout. The worker sets its own on receive (worker.visibility_timeout) and renews it; this must cover worker.drain_timeout plus one heartbeat."
+  type        = number
+  default     = 300
+}
+
+variable "max_receive_count" {
+  description = "Receives before a message moves to the dead-letter queue."
+  type        = number
+  default     = 5
+}
+
+variable "oidc_provider_arn" {
+  description = "ARN of the EKS cluster's OIDC provider (IAM roles for service accounts)."
+  type        = string
+}
+
+variable "oidc_provider_url" {
+  description = "URL of the EKS cluster's OIDC provider, without https://."
+  type        = string
+}
+
+variable "k8s_namespace" {
+  description = "Namespace of the worker's service account."
+  type        = string
+  default     = "docingest"
+}
+
+variable "k8s_service_account" {
+  description = "Name of the worker's service account."
+  type        = string
+  default     = "docingest"
+}
+
+variable "reindex_schedule" {
+  description = "EventBridge Scheduler expression for a reindex run as an ECS task (empty: no schedule; the Kubernetes CronJob is the other way)."
+  type        = string
+  default     = ""
+}
+
+variable "reindex_ecs_cluster_arn" {
+  description = "ECS cluster that runs the scheduled reindex task (with reindex_schedule)."
+  type        = string
+  default     = ""
+}
+
+variable "reindex_task_definition_arn" {
+  description = "ECS task definition of `docingest reindex` (with reindex_schedule)."
+  type        = string
+  default     = ""
+}
+
+variable "reindex_subnets" {
+  description = "Subnets of the scheduled reindex task."
+  type        = list(string)
+  default     = []
+}
