@@ -18,7 +18,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
@@ -72,28 +71,10 @@ func newEnv(t *testing.T, visibility time.Duration, maxReceives int, tweak func(
 	return e
 }
 
-func newEnvConfig(emb *embedders.Hashing) worker.PipelineConfig {
-	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
-	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 200, Overlap: 20}, Sizer: emb.Tokenizer()}
-	return worker.PipelineConfig{
-		Detect: extractors.Detect,
-		Extractors: map[string]worker.Extractor{
-			extractors.FormatText:     extractors.TextExtractor{Limits: lim},
-			extractors.FormatMarkdown: extractors.MarkdownExtractor{Limits: lim},
-			extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},
-			extractors.FormatPDF:      extractors.PDFExtractor{Limits: lim},
-			extractors.FormatDOCX:     extractors.DOCXExtractor{Limits: lim},
-			extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
-			extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
-		},
-		ChunkerFor:  func(string, string) worker.Chunker { return chunker },
-		Tokenizer:   "words",
-		Embedder:    emb,
-		EmbedBatch:  16,
-		Fingerprint: "fp-test",
-		Limits:      worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: 30 * time.Second},
-		SourceURI:   func(k string) string { return "s3://" + k },
-	}
+func newEnvConfig(*embedders.Hashing) worker.PipelineConfig {
+	c := worker.TestingConfig("fp-test")
+	c.SourceURI = func(k string) string { return "s3://" + k }
+	return c
 }
 
 func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {

@@ -29,9 +29,18 @@ import (
 // cmd/docingest does with its defaults.
 func testConfig(t testing.TB, fp string) PipelineConfig {
 	t.Helper()
+	c := TestingConfig(fp)
+	c.Limits.PDFTimeoutBase = 30 * time.Second
+	c.HashETag = true
+	return c
+}
+
+// TestingConfig is the pipeline configuration every test of this package (and of
+// worker_test, through this test file) starts from.
+func TestingConfig(fp string) PipelineConfig {
 	emb, err := embedders.NewHashing(embedders.DefaultHashing())
 	if err != nil {
-		t.Fatal(err)
+		panic(err)
 	}
 	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 200, Overlap: 20}, Sizer: emb.Tokenizer()}
@@ -51,8 +60,7 @@ func testConfig(t testing.TB, fp string) PipelineConfig {
 		Embedder:    emb,
 		EmbedBatch:  16,
 		Fingerprint: fp,
-		Limits:      Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: 30 * time.Second, PDFTimeoutBase: 30 * time.Second},
-		HashETag:    true,
+		Limits:      Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: 30 * time.Second},
 	}
 }
 

@@ -45,65 +45,17 @@ it does not redo what it finished.`,
 }
 
 func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue string, suffixes []string) error {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return err
-	}
-	if cmd.Flags().Changed("concurrency") {
-		cfg.Run.Concurrency = f.concurrency
-	}
-	if err := cfg.Validate(); err != nil {
-		return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
-	}
-	ctx := cmd.Context()
-	srcLoc, err := parseLocation("SRC", srcArg)
-	if err != nil {
-		return err
-	}
-	outLoc, err := parseLocation("--out", f.out)
-	if err != nil {
-		return err
-	}
-	if enqueue != "" && !srcLoc.isS3() {
+	if enqueue != "" && !strings.HasPrefix(srcArg, "s3://") {
 		return usageErr(errors.New("--enqueue needs an s3:// SRC: workers read sources from S3"))
 	}
-	var clients *awsClients
-	var src worker.Source
-	prefix := ""
-	if srcLoc.isS3() {
-		c, err := a.aws(ctx, cfg, &clients)
-		if err != nil {
-			return err
-		}
-		src = storage.NewS3Buckets(c.s3())
-		prefix = srcLoc.bucket + "/" + srcLoc.prefix
-	} else {
-		if !outLoc.isS3() {
-			srcLoc.local.Exclude(outLoc.local.Root())
-		}
-		src = srcLoc.local
-	}
-	out, err := a.store(ctx, cfg, outLoc, &clients)
+	j, err := a.openBatch(cmd, srcArg, f)
 	if err != nil {
 		return err
 	}
-	logger := a.logger(cfg)
-	pcfg, err := buildPipelineConfig(cfg, logger)
-	if err != nil {
-		return usageErr(err)
-	}
-	if srcLoc.isS3() {
-		pcfg.SourceURI = func(key string) string { return "s3://" + key }
-	} else {
-		pcfg.HashETag = true
-	}
-	p, err := worker.NewPipeline(pcfg, out)
-	if err != nil {
-		return err
-	}
+	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
 	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun}
 	if enqueue != "" {
-		c, err := a.aws(ctx, cfg, &clients)
+		c, err := a.aws(ctx, cfg, &j.clients)
 		if err != nil {
 			return err
 		}

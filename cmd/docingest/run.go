@@ -110,66 +110,84 @@ func (a *app) aws(ctx context.Context, cfg Config, clients **awsClients) (*awsCl
 	return *clients, nil
 }
 
-func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool) error {
+// batchJob is what run, failed retry and reindex share: the configuration with the
+// flags applied, the source, the output store and the pipeline wired for them.
+type batchJob struct {
+	cfg     Config
+	src     worker.Source
+	prefix  string // listing prefix of src ("bucket/prefix" for S3)
+	clients *awsClients
+	p       *worker.Pipeline
+}
+
+// openBatch loads and checks the configuration, opens SRC and DST (a folder or an S3
+// prefix each) and builds the pipeline. A local SRC must be a folder that does not lie
+// inside a local DST; a local DST inside SRC is left out of SRC's listings.
+func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJob, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if cmd.Flags().Changed("concurrency") {
 		cfg.Run.Concurrency = f.concurrency
 	}
 	if err := cfg.Validate(); err != nil {
-		return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+		return nil, usageErr(fmt.Errorf("invalid configuration:\n%w", err))
 	}
 	ctx := cmd.Context()
 	srcLoc, err := parseLocation("SRC", srcArg)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	outLoc, err := parseLocation("--out", f.out)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var clients *awsClients
-	var src worker.Source
-	prefix := ""
+	j := &batchJob{cfg: cfg}
 	if srcLoc.isS3() {
-		c, err := a.aws(ctx, cfg, &clients)
+		c, err := a.aws(ctx, cfg, &j.clients)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		src = storage.NewS3Buckets(c.s3())
-		prefix = srcLoc.bucket + "/" + srcLoc.prefix
+		j.src = storage.NewS3Buckets(c.s3())
+		j.prefix = srcLoc.bucket + "/" + srcLoc.prefix
 	} else {
 		if st, err := os.Stat(srcLoc.local.Root()); err != nil || !st.IsDir() {
-			return usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
+			return nil, usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
 		}
 		if !outLoc.isS3() {
 			if rel, err := filepath.Rel(outLoc.local.Root(), srcLoc.local.Root()); err == nil && !strings.HasPrefix(rel, "..") {
-				return usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
+				return nil, usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
 			}
 			srcLoc.local.Exclude(outLoc.local.Root())
 		}
-		src = srcLoc.local
+		j.src = srcLoc.local
 	}
-	out, err := a.store(ctx, cfg, outLoc, &clients)
+	out, err := a.store(ctx, cfg, outLoc, &j.clients)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	logger := a.logger(cfg)
-	pcfg, err := buildPipelineConfig(cfg, logger)
+	pcfg, err := buildPipelineConfig(cfg, a.logger(cfg))
 	if err != nil {
-		return usageErr(err)
+		return nil, usageErr(err)
 	}
 	if srcLoc.isS3() {
 		pcfg.SourceURI = func(key string) string { return "s3://" + key }
 	} else {
 		pcfg.HashETag = true // local change tokens are size+mtime; records carry the content MD5
 	}
-	p, err := worker.NewPipeline(pcfg, out)
+	if j.p, err = worker.NewPipeline(pcfg, out); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool) error {
+	j, err := a.openBatch(cmd, srcArg, f)
 	if err != nil {
 		return err
 	}
+	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
 	progress := a.newProgress(ctx, src, prefix, f.dryRun)
 	var failedDocs atomic.Int64
 	opts := worker.BatchOptions{
