@@ -154,18 +154,6 @@ func depth(t *testing.T, c *sqs.Client, queue string) int {
 	return n
 }
 
-// eventually polls cond until it holds or the timeout passes.
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func (e *env) exists(key string) bool {
 	_, err := e.out.Get(context.Background(), key)
 	return err == nil
@@ -203,7 +191,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	}
 	e.send(`{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"uploads"}`)
 	stop := serve(t, e.consumer(worker.ConsumerConfig{}))
-	eventually(t, 60*time.Second, "every output and an empty queue", func() bool {
+	emulators.Eventually(t, 60*time.Second, "every output and an empty queue", func() bool {
 		for k := range keys {
 			if !e.exists("chunks/uploads/" + worker.SourcePath(k) + ".jsonl") {
 				return false
@@ -301,7 +289,7 @@ func TestWorkerPoisonAndDLQ(t *testing.T) {
 	e.send(s3Event("ObjectCreated:Put", "bad.csv", "01"))
 	e.send(s3Event("ObjectCreated:Put", "good.txt", "02"))
 	stop := serve(t, e.consumer(worker.ConsumerConfig{Visibility: 2 * time.Second, Heartbeat: time.Second}))
-	eventually(t, 60*time.Second, "the poison message in the DLQ", func() bool {
+	emulators.Eventually(t, 60*time.Second, "the poison message in the DLQ", func() bool {
 		return depth(t, e.sqs, e.dlq) == 1 && depth(t, e.sqs, e.queue) == 0
 	})
 	stop()
@@ -369,7 +357,7 @@ func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
 	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2, Visibility: 2 * time.Second, Heartbeat: 500 * time.Millisecond})
 	c.OnMessage = func(string, bool, error) { deletes.Add(1) }
 	stop := serve(t, c)
-	eventually(t, 60*time.Second, "all documents", func() bool { return deletes.Load() == 5 && depth(t, e.sqs, e.queue) == 0 })
+	emulators.Eventually(t, 60*time.Second, "all documents", func() bool { return deletes.Load() == 5 && depth(t, e.sqs, e.queue) == 0 })
 	stop()
 	if m := g.max.Load(); m != 2 {
 		t.Fatalf("at most %d documents at once, want exactly the bound of 2", m)
@@ -400,7 +388,7 @@ func TestWorkerShutdownDrains(t *testing.T) {
 		}
 	}
 	stop := serve(t, c)
-	eventually(t, 30*time.Second, "two documents in flight", func() bool { return g.now.Load() == 2 })
+	emulators.Eventually(t, 30*time.Second, "two documents in flight", func() bool { return g.now.Load() == 2 })
 	if err := stop(); err != nil { // SIGTERM: stop receiving, drain
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
+	"github.com/docingest/docingest/internal/emulators"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 )
@@ -66,7 +67,7 @@ func TestReindexEnqueue1000(t *testing.T) {
 		t.Fatalf("%d messages in the queue, want %d", d, n)
 	}
 	stop := serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 8}))
-	eventually(t, 120*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
+	emulators.Eventually(t, 120*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
 	stop()
 	files := 0
 	e.out.List(context.Background(), "chunks/", true, func(storage.ObjectInfo) error { files++; return nil })
@@ -276,7 +277,7 @@ func TestReindexBesideWorkerConverges(t *testing.T) {
 	}
 	stop := serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
 	e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"})
-	eventually(t, 60*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
+	emulators.Eventually(t, 60*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
 	stop()
 	for i := 0; i < 20; i++ {
 		src := fmt.Sprintf("uploads/live/doc%02d.txt", i)
@@ -292,7 +293,7 @@ func TestReindexBesideWorkerConverges(t *testing.T) {
 	// outputs, whoever processed it last (a reindex leaves no sequencer to compare with).
 	stop = serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
 	e.send(s3Event("ObjectRemoved:Delete", "live/doc03.txt", "0000000000000001"))
-	eventually(t, 30*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
+	emulators.Eventually(t, 30*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
 	stop()
 	if !e.exists("chunks/uploads/live/doc03.txt.jsonl") {
 		t.Fatal("a stale removal event deleted the outputs of an existing object")

@@ -103,7 +103,7 @@ func TestWorkerCrashSafety(t *testing.T) {
 	}
 
 	first := start()
-	eventually(t, 120*time.Second, "a few documents done", func() bool { return chunkFiles() >= 4 })
+	emulators.Eventually(t, 120*time.Second, "a few documents done", func() bool { return chunkFiles() >= 4 })
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestWorkerCrashSafety(t *testing.T) {
 	t.Logf("killed with %d of %d documents written", done, n)
 
 	second := start()
-	eventually(t, 180*time.Second, "every document and an empty queue", func() bool {
+	emulators.Eventually(t, 180*time.Second, "every document and an empty queue", func() bool {
 		if chunkFiles() < n {
 			return false
 		}
@@ -202,17 +202,6 @@ func tail(s string, n int) string {
 	return s
 }
 
-func eventually(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
 func TestWorkerServesHealthAndMetrics(t *testing.T) {
 	sqsURL := emulators.Fauxqs(t)
 	q := emulators.SQSClient(sqsURL)
@@ -241,7 +230,7 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 		b.ReadFrom(resp.Body)
 		return resp.StatusCode, b.String()
 	}
-	eventually(t, 30*time.Second, "/readyz", func() bool { code, _ := get("/readyz"); return code == 200 })
+	emulators.Eventually(t, 30*time.Second, "/readyz", func() bool { code, _ := get("/readyz"); return code == 200 })
 	if code, _ := get("/healthz"); code != 200 {
 		t.Fatalf("/healthz: %d", code)
 	}

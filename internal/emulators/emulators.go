@@ -243,3 +243,17 @@ func Queue(t testing.TB, c *sqs.Client, visibility time.Duration, maxReceives in
 	}
 	return aws.ToString(q.QueueUrl), dlq
 }
+
+// Eventually polls cond until it holds, failing the test when timeout passes first. It is
+// for state held by another process or server (a queue's depth, objects in a bucket),
+// which cannot be waited on directly.
+func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
