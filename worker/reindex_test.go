@@ -218,15 +218,12 @@ func TestReindexLocalFolder(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "skip.bin"), []byte("not selected"), 0o644)
 	outDir := t.TempDir()
 	out, _ := storage.NewLocal(outDir)
-	e := &env{t: t}
-	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
-	_ = emb
-	cfg := localConfig(t)
+	cfg := worker.TestingConfig("fp-local")
+	cfg.HashETag = true
 	p, err := worker.NewPipeline(cfg, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.pipeline = p
 	local, _ := storage.NewLocal(src)
 	run := func() worker.ReindexSummary {
 		s, err := p.Reindex(context.Background(), worker.ReindexOptions{Source: local, Suffixes: []string{".md"}, Concurrency: 2})
@@ -250,52 +247,5 @@ func TestReindexLocalFolder(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(outDir, "chunks", "skip.bin.jsonl")); err == nil {
 		t.Fatal("suffix filter ignored")
-	}
-}
-
-func localConfig(t *testing.T) worker.PipelineConfig {
-	e := &env{t: t}
-	_ = e
-	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
-	c := newEnvConfig(emb)
-	c.HashETag = true
-	return c
-}
-
-func TestReindexBesideWorkerConverges(t *testing.T) {
-	e := newEnv(t, 30*time.Second, 0, nil)
-	ctx := context.Background()
-	for i := 0; i < 20; i++ {
-		e.put(fmt.Sprintf("live/doc%02d.txt", i), []byte(fmt.Sprintf("first version of %d", i)))
-	}
-	e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"})
-	// every object is overwritten; S3 sends its events while a reindex runs too
-	for i := 0; i < 20; i++ {
-		key := fmt.Sprintf("live/doc%02d.txt", i)
-		e.put(key, []byte(fmt.Sprintf("second version of %d", i)))
-		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%016X", 100+i)))
-	}
-	stop := serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
-	e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"})
-	emulators.Eventually(t, 60*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
-	stop()
-	for i := 0; i < 20; i++ {
-		src := fmt.Sprintf("uploads/live/doc%02d.txt", i)
-		text, err := e.out.Get(ctx, "text/"+src+".txt")
-		if err != nil || string(text) != fmt.Sprintf("second version of %d", i) {
-			t.Fatalf("%s: text %q (%v): not the newest version", src, text, err)
-		}
-	}
-	if s := e.reindex(worker.ReindexOptions{Prefix: "uploads/live/"}); s.ToDo().Sources != 0 {
-		t.Fatalf("not converged: %v", s.Planned)
-	}
-	// A late removal event older than the last write must not delete a live object's
-	// outputs, whoever processed it last (a reindex leaves no sequencer to compare with).
-	stop = serve(t, e.consumer(worker.ConsumerConfig{MaxInFlight: 4}))
-	e.send(s3Event("ObjectRemoved:Delete", "live/doc03.txt", "0000000000000001"))
-	emulators.Eventually(t, 30*time.Second, "the queue drained", func() bool { return depth(t, e.sqs, e.queue) == 0 })
-	stop()
-	if !e.exists("chunks/uploads/live/doc03.txt.jsonl") {
-		t.Fatal("a stale removal event deleted the outputs of an existing object")
 	}
 }
