@@ -65,6 +65,11 @@ type LimitsConfig struct {
 	DocumentTimeout   Duration `yaml:"document_timeout"`
 	PDFTimeoutBase    Duration `yaml:"pdf_timeout_base"`
 	PDFTimeoutPerPage Duration `yaml:"pdf_timeout_per_page"`
+	// PDFIsolation runs PDF extraction in a child process (killed at the time limit or
+	// the memory cap); false runs it in process.
+	PDFIsolation bool `yaml:"pdf_isolation"`
+	// PDFMemoryBytes caps the resident memory of a PDF child.
+	PDFMemoryBytes ByteSize `yaml:"pdf_memory_bytes"`
 }
 
 type ChunkingConfig struct {
@@ -103,6 +108,8 @@ func DefaultConfig() Config {
 			DocumentTimeout:   Duration(120 * time.Second),
 			PDFTimeoutBase:    Duration(30 * time.Second),
 			PDFTimeoutPerPage: Duration(50 * time.Millisecond),
+			PDFIsolation:      true,
+			PDFMemoryBytes:    256 << 20,
 		},
 		Chunking:  ChunkingConfig{Strategy: "recursive", Unit: "tokens", MaxSize: 256, Overlap: 32},
 		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64},
@@ -143,6 +150,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.PDFTimeoutBase <= 0 {
 		bad("limits.pdf_timeout_base", "must be positive, got %s", c.Limits.PDFTimeoutBase)
+	}
+	if c.Limits.PDFIsolation && c.Limits.PDFMemoryBytes < 32<<20 {
+		bad("limits.pdf_memory_bytes", "must be at least 32MiB, got %d", c.Limits.PDFMemoryBytes)
 	}
 	if c.Limits.PDFTimeoutPerPage < 0 {
 		bad("limits.pdf_timeout_per_page", "must not be negative, got %s", c.Limits.PDFTimeoutPerPage)

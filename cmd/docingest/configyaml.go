@@ -18,6 +18,8 @@ var configDocs = map[string]string{
 	"limits.document_timeout":     "time limit for extracting one document (other than PDF)",
 	"limits.pdf_timeout_base":     "time limit for a PDF: this much ...",
 	"limits.pdf_timeout_per_page": "... plus this much per page",
+	"limits.pdf_isolation":        "extract PDFs in a child process, killed at the time limit or the memory cap (false: in process, where a hang cannot be stopped)",
+	"limits.pdf_memory_bytes":     "resident memory cap of a PDF child",
 	"chunking":                    "how text is cut into chunks",
 	"chunking.strategy":           "fixed | recursive | sentence | markdown",
 	"chunking.unit":               "tokens (of the embedder's tokenizer) | chars (Unicode code points)",

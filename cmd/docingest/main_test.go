@@ -8,7 +8,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -217,5 +219,28 @@ func TestReindexLocal(t *testing.T) {
 	code, _, stderr = cli(t, nil, "reindex", src, "--out", out, "--enqueue", "http://127.0.0.1:1/q")
 	if code != exitUsage || !strings.Contains(stderr, "--enqueue needs an s3:// SRC") {
 		t.Fatalf("enqueue on a folder: exit %d: %s", code, stderr)
+	}
+}
+
+// A PDF that hangs the PDF library forever is killed in its child process at the time
+// limit; the run records it and goes on.
+func TestRunKillsHungPDF(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "hangs.pdf"), pdftest.SelfPrevXrefPDF(), 0o644)
+	os.WriteFile(filepath.Join(src, "fine.pdf"), pdftest.TextPDF("%PDF-1.4", []string{"A fine PDF."}), 0o644)
+	out := t.TempDir()
+	env := []string{"DOCINGEST_LIMITS_PDF_TIMEOUT_BASE=2s", "DOCINGEST_LIMITS_PDF_TIMEOUT_PER_PAGE=0s"}
+	start := time.Now()
+	code, _, stderr := cli(t, env, "run", src, "--out", out)
+	if code != exitFailures || !strings.Contains(stderr, "failed: hangs.pdf: timeout") || !strings.Contains(stderr, "1 processed") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if d := time.Since(start); d > 30*time.Second {
+		t.Fatalf("took %s", d)
+	}
+	text, err := os.ReadFile(filepath.Join(out, "text", "fine.pdf.txt"))
+	if err != nil || string(text) != "A fine PDF." {
+		t.Fatalf("fine.pdf: %q %v", text, err)
 	}
 }

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
+	"os/exec"
+	"strconv"
 
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
@@ -38,6 +42,26 @@ func chunkerTable(cfg chunkers.Config, sz chunkers.Sizer) map[string]worker.Chun
 		"recursive": chunkers.Recursive{Config: cfg, Sizer: sz},
 		"sentence":  chunkers.Sentence{Config: cfg, Sizer: sz},
 		"markdown":  chunkers.Markdown{Config: cfg, Sizer: sz},
+	}
+}
+
+// isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self.
+func isolatedPDF(self string, cfg Config) worker.Extractor {
+	l := cfg.Limits
+	args := []string{"extract-pdf",
+		"--max-pages", strconv.Itoa(l.MaxPages),
+		"--max-text-bytes", strconv.FormatInt(int64(l.MaxTextBytes), 10),
+		"--max-input-bytes", strconv.FormatInt(int64(l.MaxObjectBytes), 10),
+		"--memory-limit", strconv.FormatInt(int64(l.PDFMemoryBytes)*3/4, 10),
+	}
+	return extractors.IsolatedPDF{
+		Command: func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, self, args...)
+			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+			return cmd
+		},
+		MaxRSS:    int64(l.PDFMemoryBytes),
+		MaxOutput: int64(l.MaxTextBytes)*2 + 16<<20, // JSON escaping and structure
 	}
 }
 
@@ -75,9 +99,17 @@ func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig
 		return worker.PipelineConfig{}, fmt.Errorf("chunking.strategy: unknown %q", cfg.Chunking.Strategy)
 	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
+	table := extractorTable(lim)
+	if cfg.Limits.PDFIsolation {
+		self, err := os.Executable()
+		if err != nil {
+			return worker.PipelineConfig{}, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
+		}
+		table[extractors.FormatPDF] = isolatedPDF(self, cfg)
+	}
 	return worker.PipelineConfig{
 		Detect:     extractors.Detect,
-		Extractors: extractorTable(lim),
+		Extractors: table,
 		PageHint: func(format string, data []byte) int {
 			if format == extractors.FormatPDF {
 				return min(extractors.PDFPageHint(data), cfg.Limits.MaxPages)

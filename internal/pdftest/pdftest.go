@@ -160,3 +160,13 @@ func BombPDF(n int) []byte {
 	}
 	return Build("%PDF-1.4", objs, "")
 }
+
+// SelfPrevXrefPDF returns a PDF whose trailer's /Prev points at its own cross-reference
+// table: ledongthuc/pdf follows it forever while opening the file.
+func SelfPrevXrefPDF() []byte {
+	good := TextPDF("%PDF-1.4", []string{"this file never opens"})
+	i := bytes.LastIndex(good, []byte("startxref\n"))
+	var off int
+	fmt.Sscan(string(good[i+len("startxref\n"):]), &off)
+	return bytes.Replace(good, []byte("trailer\n<< /Size"), []byte(fmt.Sprintf("trailer\n<< /Prev %d /Size", off)), 1)
+}

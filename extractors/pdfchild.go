@@ -1,0 +1,156 @@
+package extractors
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/docingest/docingest/document"
+)
+
+// childResult is what a PDF child writes on standard output: the document, or the
+// failure's reason and message.
+type childResult struct {
+	Doc    *document.Document `json:"doc,omitempty"`
+	Reason document.Reason    `json:"reason,omitempty"`
+	Error  string             `json:"error,omitempty"`
+}
+
+// ServePDFChild is the child side of IsolatedPDF: it reads one PDF from in (at most
+// maxInput bytes), extracts it with PDFExtractor under lim, and writes the result as JSON
+// to out. Failures of the document are results, not errors; the error return is for I/O.
+// `docingest extract-pdf` runs it.
+func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64) error {
+	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
+	if err != nil {
+		return err
+	}
+	var res childResult
+	if int64(len(data)) > maxInput {
+		res = childResult{Reason: document.ReasonTooLarge, Error: fmt.Sprintf("pdf: input over %d bytes", maxInput)}
+	} else if doc, err := (PDFExtractor{Limits: lim}).Extract(context.Background(), data); err != nil {
+		reason, _ := document.Classify(err)
+		res = childResult{Reason: reason, Error: err.Error()}
+	} else {
+		res = childResult{Doc: &doc}
+	}
+	return json.NewEncoder(out).Encode(res)
+}
+
+// IsolatedPDF extracts PDFs in a child process, because nothing in-process can stop a
+// goroutine stuck inside the PDF library (a self-referencing xref hangs it forever) or
+// bound its memory. The child is killed when ctx ends (the Pipeline's PDF deadline),
+// when its resident memory passes MaxRSS (polled from /proc; the child also runs with a
+// soft GOMEMLIMIT below it), or when its output passes MaxOutput. The parent never hangs
+// and never dies with it.
+type IsolatedPDF struct {
+	// Command returns the child command, e.g. the docingest binary with "extract-pdf".
+	// It must run ServePDFChild.
+	Command func(ctx context.Context) *exec.Cmd
+	// MaxRSS is the resident memory cap of the child in bytes (0: none).
+	MaxRSS int64
+	// MaxOutput caps the child's JSON output (the text cap plus structure).
+	MaxOutput int64
+}
+
+func (e IsolatedPDF) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	cmd := e.Command(ctx)
+	cmd.Stdin = bytes.NewReader(data)
+	out := &cappedBuffer{max: e.MaxOutput}
+	var stderr cappedBuffer
+	stderr.max = 64 << 10
+	cmd.Stdout, cmd.Stderr = out, &stderr
+	cmd.WaitDelay = time.Second
+	if err := cmd.Start(); err != nil {
+		return document.Document{}, fmt.Errorf("pdf: start the extraction child: %w", err)
+	}
+	var overMemory atomic.Bool
+	stopPoll := make(chan struct{})
+	if e.MaxRSS > 0 {
+		go pollRSS(cmd.Process, e.MaxRSS, &overMemory, stopPoll)
+	}
+	err := cmd.Wait()
+	close(stopPoll)
+	switch {
+	case overMemory.Load():
+		return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction exceeded the memory cap of %d MiB", e.MaxRSS>>20)
+	case ctx.Err() != nil:
+		return document.Document{}, ctx.Err()
+	case out.over:
+		return document.Document{}, document.Permanentf(document.ReasonTooLarge, "pdf: extracted text exceeds the output cap of %d bytes", e.MaxOutput)
+	case err != nil:
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
+			return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction ran out of memory")
+		}
+		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: extraction child failed (%v): %s", err, lastLine(msg))
+	}
+	var res childResult
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		return document.Document{}, fmt.Errorf("pdf: unreadable child output: %w", err)
+	}
+	if res.Doc == nil {
+		if res.Reason == "" {
+			res.Reason = document.ReasonCorrupt
+		}
+		return document.Document{}, document.Permanent(res.Reason, errors.New(res.Error))
+	}
+	return *res.Doc, nil
+}
+
+func pollRSS(p *os.Process, max int64, over *atomic.Bool, stop <-chan struct{}) {
+	t := time.NewTicker(25 * time.Millisecond)
+	defer t.Stop()
+	path := "/proc/" + strconv.Itoa(p.Pid) + "/status"
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		for _, l := range strings.Split(string(b), "\n") {
+			if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+				if kb, err := strconv.ParseInt(f[1], 10, 64); err == nil && kb<<10 > max {
+					over.Store(true)
+					_ = p.Kill()
+					return
+				}
+			}
+		}
+	}
+}
+
+// cappedBuffer keeps at most max bytes (0: no cap) and remembers whether more came.
+type cappedBuffer struct {
+	bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (c *cappedBuffer) Write(p []byte) (int, error) {
+	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
+		c.over = true
+		return 0, errors.New("output over the cap")
+	}
+	return c.Buffer.Write(p)
+}
+
+func lastLine(s string) string {
+	if i := strings.LastIndexByte(s, '\n'); i >= 0 {
+		return s[i+1:]
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package extractors
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/internal/pdftest"
+)
+
+// TestMain lets the test binary serve as the PDF child: IsolatedPDF runs it again with
+// DOCINGEST_TEST_PDF_CHILD=1, as docingest runs itself with extract-pdf.
+func TestMain(m *testing.M) {
+	if os.Getenv("DOCINGEST_TEST_PDF_CHILD") == "1" {
+		if err := ServePDFChild(os.Stdin, os.Stdout, Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}, 100<<20); err != nil {
+			os.Exit(2)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+func isolated(maxRSS int64) IsolatedPDF {
+	return IsolatedPDF{
+		Command: func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "DOCINGEST_TEST_PDF_CHILD=1")
+			return cmd
+		},
+		MaxRSS:    maxRSS,
+		MaxOutput: 64 << 20,
+	}
+}
+
+func TestIsolatedPDF(t *testing.T) {
+	t.Parallel()
+	ex := isolated(0)
+	doc, err := extractSafely(t, ex, pdftest.TextPDF("%PDF-1.4", []string{"Hello from the child."}, []string{"Second page."}), "text")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Text != "Hello from the child.\n\nSecond page." || len(doc.Pages) != 2 || doc.Format != "pdf" {
+		t.Fatalf("doc %+v", doc)
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		want document.Reason
+	}{
+		"encrypted":        {pdftest.EncryptedPDF(), document.ReasonEncrypted},
+		"image only":       {pdftest.ImageOnlyPDF(), document.ReasonNoTextLayer},
+		"cyclic page tree": {pdftest.CyclicPageTreePDF(), document.ReasonCorrupt},
+		"garbage":          {[]byte("%PDF-1.4 this is not a pdf"), document.ReasonCorrupt},
+	} {
+		_, err := extractSafely(t, ex, tc.data, name)
+		wantPermanent(t, err, name, tc.want)
+	}
+}
+
+// The hang that cannot be stopped in process: the child is killed at the deadline, the
+// caller gets the deadline error (the Pipeline records it as a timeout) and goes on.
+func TestIsolatedPDFHangIsKilled(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	_, err := isolated(0).Extract(ctx, pdftest.SelfPrevXrefPDF())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("error %v, want the deadline", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("returned after %s", d)
+	}
+}
+
+func TestIsolatedPDFMemoryCap(t *testing.T) {
+	t.Parallel()
+	// 200 MiB of text operators: far more runs than fit in 64 MiB.
+	_, err := isolated(64<<20).Extract(context.Background(), pdftest.BombPDF(200<<20))
+	wantPermanent(t, err, "memory", document.ReasonMemory)
+	if !strings.Contains(err.Error(), "64 MiB") {
+		t.Errorf("the error does not name the cap: %v", err)
+	}
+}
