@@ -173,8 +173,9 @@ func FoldWhitespace(s string) string {
 }
 
 // RemoveRepeatedLines removes running heads and footers: lines among the first or last
-// two lines of a page that recur, with digits ignored ("Page 3" matches "Page 14"), on at
-// least 60% of the pages (and at least three). pages holds each page's lines; the result
+// two lines of a page that recur, with numbers ignored ("Page 3" matches "Page 14"), on at
+// least 60% of the pages (and at least three); lines that carry a page number need only a
+// twentieth of the pages (and at least three). pages holds each page's lines; the result
 // has the same shape. Documents with fewer than three pages are returned unchanged.
 func RemoveRepeatedLines(pages [][]string) [][]string {
 	const edge = 2
@@ -192,12 +193,20 @@ func RemoveRepeatedLines(pages [][]string) [][]string {
 			}
 		}
 	}
+	// Edge lines with a page number in them are page furniture when they recur on at
+	// least 3 pages and a twentieth of them (front matter numbered i, ii, ... is short);
+	// other edge lines need 60% of the pages.
 	threshold := max(3, (len(pages)*6+9)/10)
+	numbered := max(3, (len(pages)+19)/20)
 	out := make([][]string, len(pages))
 	for p, lines := range pages {
 		drop := map[int]bool{}
 		for _, i := range edgeLines(lines, edge) {
-			if k := repeatKey(lines[i]); k != "" && counts[k] >= threshold {
+			k := repeatKey(lines[i])
+			if k == "" {
+				continue
+			}
+			if counts[k] >= threshold || (strings.Contains(k, "#") && counts[k] >= numbered) {
 				drop[i] = true
 			}
 		}
@@ -240,8 +249,8 @@ func edgeLines(lines []string, n int) []int {
 	return idx
 }
 
-// repeatKey maps a line to the form compared across pages: trimmed, digits and roman page
-// numerals ignored, spaces folded.
+// repeatKey maps a line to the form compared across pages: trimmed, numbers (any number of
+// digits) and roman page numerals ignored, spaces folded.
 func repeatKey(line string) string {
 	var b strings.Builder
 	for _, f := range strings.Fields(line) {
@@ -251,10 +260,16 @@ func repeatKey(line string) string {
 		if b.Len() > 0 {
 			b.WriteByte(' ')
 		}
+		digits := false
 		for _, r := range f {
 			if unicode.IsDigit(r) {
-				r = '#'
+				if !digits { // a run of digits is one '#': page 7 and page 112 match
+					b.WriteByte('#')
+				}
+				digits = true
+				continue
 			}
+			digits = false
 			b.WriteRune(r)
 		}
 	}

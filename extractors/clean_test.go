@@ -1,6 +1,8 @@
 package extractors
 
 import (
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -49,6 +51,39 @@ func TestRemoveRepeatedLines(t *testing.T) {
 	want := [][]string{{"Intro text"}, {"More text"}, {"", "Even more", "Page 3"}, {"Closing words"}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatal(diff)
+	}
+	// page numbers of different widths are one running head
+	var many [][]string
+	for i := 1; i <= 120; i++ {
+		many = append(many, []string{"Manual " + strconv.Itoa(i), "body " + strings.Repeat("y", i)})
+	}
+	for i, p := range RemoveRepeatedLines(many) {
+		if len(p) != 1 || !strings.HasPrefix(p[0], "body") {
+			t.Fatalf("page %d kept %v", i+1, p)
+		}
+	}
+	// numbered front matter (i, ii, ...) on a twentieth of the pages is a running head; an
+	// unnumbered line on as few pages is not
+	var book [][]string
+	for i := 1; i <= 40; i++ {
+		head := "Guide " + strconv.Itoa(i) + " / 40"
+		if i <= 5 {
+			head = "Guide " + []string{"i", "ii", "iii", "iv", "v"}[i-1]
+		}
+		body := "text " + strings.Repeat("y", i)
+		if i <= 5 {
+			body = "Contents"
+		}
+		book = append(book, []string{head, body})
+	}
+	for i, p := range RemoveRepeatedLines(book) {
+		want := "text " + strings.Repeat("y", i+1)
+		if i < 5 {
+			want = "Contents"
+		}
+		if len(p) != 1 || p[0] != want {
+			t.Fatalf("page %d: %v, want [%s]", i+1, p, want)
+		}
 	}
 	short := [][]string{{"Title", "a"}, {"Title", "b"}}
 	if diff := cmp.Diff(short, RemoveRepeatedLines(short)); diff != "" {
