@@ -24,20 +24,15 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			format := Detect(name, data)
 			var ex extractor
-			switch Detect(name, data) {
-			case FormatPDF:
-				ex = PDFExtractor{lim}
-			case FormatHTML:
-				ex = HTMLExtractor{lim}
-			case FormatDOCX:
-				ex = DOCXExtractor{lim}
-			case FormatMarkdown:
-				ex = MarkdownExtractor{lim}
-			case FormatCSV:
-				ex = CSVExtractor{lim}
-			case FormatJSON:
-				ex = JSONExtractor{lim}
+			for _, fc := range formatCases() { // the conformance suite's table of extractors
+				if fc.format == format {
+					ex = fc.make(lim)
+				}
+			}
+			if ex == nil {
+				t.Fatalf("no extractor for format %q", format)
 			}
 			doc, err := ex.Extract(context.Background(), data)
 			if err != nil {

@@ -340,17 +340,24 @@ func (g *gate) Extract(ctx context.Context, data []byte) (document.Document, err
 	return g.inner.Extract(ctx, data)
 }
 
-func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
-	g := &gate{hold: 3 * time.Second}
-	e := newEnv(t, 2*time.Second, 0, func(c *worker.PipelineConfig) {
+// gatedEnv is an env whose text extractor is a gate holding each document for hold, with
+// n text documents uploaded and their events queued (keys d0.txt, d1.txt, ...).
+func gatedEnv(t *testing.T, hold, visibility time.Duration, n int) (*env, *gate) {
+	g := &gate{hold: hold}
+	e := newEnv(t, visibility, 0, func(c *worker.PipelineConfig) {
 		g.inner = c.Extractors[extractors.FormatText]
 		c.Extractors[extractors.FormatText] = g
 	})
-	for i := 0; i < 5; i++ {
-		key := fmt.Sprintf("slow%d.txt", i)
-		e.put(key, []byte("slow document number "+fmt.Sprint(i)))
+	for i := 0; i < n; i++ {
+		key := fmt.Sprintf("d%d.txt", i)
+		e.put(key, []byte("document "+fmt.Sprint(i)))
 		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
 	}
+	return e, g
+}
+
+func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
+	e, g := gatedEnv(t, 3*time.Second, 2*time.Second, 5)
 	var deletes atomic.Int64
 	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2, Visibility: 2 * time.Second, Heartbeat: 500 * time.Millisecond})
 	c.OnMessage = func(string, bool, error) { deletes.Add(1) }
@@ -368,16 +375,7 @@ func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
 }
 
 func TestWorkerShutdownDrains(t *testing.T) {
-	g := &gate{hold: 2 * time.Second}
-	e := newEnv(t, 30*time.Second, 0, func(c *worker.PipelineConfig) {
-		g.inner = c.Extractors[extractors.FormatText]
-		c.Extractors[extractors.FormatText] = g
-	})
-	for i := 0; i < 6; i++ {
-		key := fmt.Sprintf("d%d.txt", i)
-		e.put(key, []byte("document "+fmt.Sprint(i)))
-		e.send(s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
-	}
+	e, g := gatedEnv(t, 2*time.Second, 30*time.Second, 6)
 	var deleted atomic.Int64
 	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2})
 	c.OnMessage = func(_ string, d bool, _ error) {
