@@ -63,7 +63,7 @@ func benchChunker(b *testing.B, c chunker) {
 	b.ResetTimer()
 	var n int
 	for b.Loop() {
-		spans, _ := c.Chunk(doc)
+		spans, _ := c.Chunk(context.Background(), doc)
 		n = len(spans)
 	}
 	b.ReportMetric(float64(n), "chunks")

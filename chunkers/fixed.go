@@ -1,6 +1,10 @@
 package chunkers
 
-import "github.com/docingest/docingest/document"
+import (
+	"context"
+
+	"github.com/docingest/docingest/document"
+)
 
 // Fixed cuts windows of exactly Max units (the last may be shorter), each starting Overlap
 // units before the previous one ends. It ignores structure: the cheapest strategy, and
@@ -11,7 +15,7 @@ type Fixed struct {
 	Sizer Sizer
 }
 
-func (c Fixed) Chunk(doc document.Document) ([]document.Span, error) {
+func (c Fixed) Chunk(_ context.Context, doc document.Document) ([]document.Span, error) {
 	return c.split(doc.Text, 0, len(doc.Text), nil), nil
 }
 

@@ -1,6 +1,7 @@
 package chunkers
 
 import (
+	"context"
 	"testing"
 
 	"github.com/docingest/docingest/document"
@@ -14,20 +15,23 @@ func fuzzChunker(f *testing.F, st strategy) {
 	f.Add("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 7, 6, false)
 	f.Add("   \n\n\t ", 3, 0, true)
 	f.Add("\xff\xfe broken \xc3 utf8 \xe2\x82", 4, 2, false)
+	f.Add("Tokenization of unaffable words; naïve café.", 6, 2, true)
 	f.Fuzz(func(t *testing.T, text string, max, overlap int, words bool) {
 		max = 1 + abs(max)%200
 		overlap = abs(overlap) % max
 		cfg := Config{Max: max, Overlap: overlap}
-		var sz Sizer = CharSizer{}
+		// the unit: characters, words, or WordPiece pieces (picked by the length)
+		sizers := []Sizer{CharSizer{}, embedders.WordTokenizer{}, wordpieceSizer}
+		var sz Sizer = sizers[len(text)%3]
 		if words {
-			sz = embedders.WordTokenizer{}
+			sz = sizers[1+len(text)%2]
 		}
 		doc := document.Document{Text: text}
-		spans, err := st.make(cfg, sz).Chunk(doc)
+		spans, err := st.make(cfg, sz).Chunk(context.Background(), doc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := checkSpans(doc, spans, cfg, sz, st); err != nil {
+		if err := checkStrategy(doc, spans, cfg, sz, st); err != nil {
 			t.Fatalf("max=%d overlap=%d %s: %v", max, overlap, sz.Name(), err)
 		}
 	})
@@ -52,7 +56,9 @@ func strategyNamed(name string) strategy {
 	panic(name)
 }
 
-func FuzzChunkFixed(f *testing.F)     { fuzzChunker(f, strategyNamed("fixed")) }
-func FuzzChunkRecursive(f *testing.F) { fuzzChunker(f, strategyNamed("recursive")) }
-func FuzzChunkSentence(f *testing.F)  { fuzzChunker(f, strategyNamed("sentence")) }
-func FuzzChunkMarkdown(f *testing.F)  { fuzzChunker(f, strategyNamed("markdown")) }
+func FuzzChunkFixed(f *testing.F)        { fuzzChunker(f, strategyNamed("fixed")) }
+func FuzzChunkRecursive(f *testing.F)    { fuzzChunker(f, strategyNamed("recursive")) }
+func FuzzChunkSentence(f *testing.F)     { fuzzChunker(f, strategyNamed("sentence")) }
+func FuzzChunkMarkdown(f *testing.F)     { fuzzChunker(f, strategyNamed("markdown")) }
+func FuzzChunkSemantic(f *testing.F)     { fuzzChunker(f, strategyNamed("semantic")) }
+func FuzzChunkHierarchical(f *testing.F) { fuzzChunker(f, strategyNamed("hierarchical")) }

@@ -1,6 +1,10 @@
 package chunkers
 
-import "github.com/docingest/docingest/document"
+import (
+	"context"
+
+	"github.com/docingest/docingest/document"
+)
 
 // Markdown splits a document under its headings: every heading starts a section, no chunk
 // crosses from one section into the next, and each chunk carries the path of headings
@@ -12,7 +16,7 @@ type Markdown struct {
 	Sizer Sizer
 }
 
-func (c Markdown) Chunk(doc document.Document) ([]document.Span, error) {
+func (c Markdown) Chunk(_ context.Context, doc document.Document) ([]document.Span, error) {
 	inner := Sentence(c)
 	var out []document.Span
 	bounds := make([]int, 0, len(doc.Headings)+2)

@@ -1,6 +1,10 @@
 package chunkers
 
-import "github.com/docingest/docingest/document"
+import (
+	"context"
+
+	"github.com/docingest/docingest/document"
+)
 
 // Recursive packs as much text as fits in Max units and ends each chunk at the coarsest
 // boundary it can: a paragraph, else a line, else a sentence, else a word, else a unit
@@ -16,7 +20,7 @@ type Recursive struct {
 	Sizer Sizer
 }
 
-func (c Recursive) Chunk(doc document.Document) ([]document.Span, error) {
+func (c Recursive) Chunk(_ context.Context, doc document.Document) ([]document.Span, error) {
 	return c.split(doc.Text, 0, len(doc.Text), nil), nil
 }
 

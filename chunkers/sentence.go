@@ -1,6 +1,10 @@
 package chunkers
 
-import "github.com/docingest/docingest/document"
+import (
+	"context"
+
+	"github.com/docingest/docingest/document"
+)
 
 // Sentence packs whole sentences up to Max units. A sentence longer than Max is cut by the
 // recursive strategy (words, then unit boundaries) into pieces that pack like sentences.
@@ -11,7 +15,7 @@ type Sentence struct {
 	Sizer Sizer
 }
 
-func (c Sentence) Chunk(doc document.Document) ([]document.Span, error) {
+func (c Sentence) Chunk(_ context.Context, doc document.Document) ([]document.Span, error) {
 	return c.split(doc.Text, 0, len(doc.Text), nil), nil
 }
 

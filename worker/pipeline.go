@@ -34,13 +34,15 @@ func (f ExtractorFunc) Extract(ctx context.Context, data []byte) (document.Docum
 
 // Chunker cuts a document's text into spans.
 type Chunker interface {
-	Chunk(doc document.Document) ([]document.Span, error)
+	Chunk(ctx context.Context, doc document.Document) ([]document.Span, error)
 }
 
 // ChunkerFunc adapts a function to Chunker.
-type ChunkerFunc func(doc document.Document) ([]document.Span, error)
+type ChunkerFunc func(ctx context.Context, doc document.Document) ([]document.Span, error)
 
-func (f ChunkerFunc) Chunk(doc document.Document) ([]document.Span, error) { return f(doc) }
+func (f ChunkerFunc) Chunk(ctx context.Context, doc document.Document) ([]document.Span, error) {
+	return f(ctx, doc)
+}
 
 // Embedder turns texts into vectors, one per text, all of one dimension.
 type Embedder interface {
@@ -194,7 +196,7 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 		return p.fail(ctx, obj, res, meta, attempts, err)
 	}
 	t := time.Now()
-	spans, err := p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(doc)
+	spans, err := p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(ctx, doc)
 	res.Chunk = time.Since(t)
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err))
