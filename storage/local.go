@@ -28,6 +28,9 @@ type ObjectInfo struct {
 	Modified  time.Time
 	// Sequencer is the S3 event sequencer that named this version, when an event did.
 	Sequencer string
+	// SidecarETag is the change token of the object's metadata sidecar
+	// (<key>.metadata.json), when a listing found one.
+	SidecarETag string
 }
 
 // Local is a folder on the local file system.
@@ -150,6 +153,21 @@ func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("local store: open %s: %w", key, err)
 	}
 	return f, nil
+}
+
+// OpenInfo returns the object's content with its size and change token (the token List
+// reports), so that a reader learns the version it read.
+func (l *Local) OpenInfo(ctx context.Context, key string) (io.ReadCloser, ObjectInfo, error) {
+	rc, err := l.Open(ctx, key)
+	if err != nil {
+		return nil, ObjectInfo{}, err
+	}
+	info, err := rc.(*os.File).Stat()
+	if err != nil {
+		rc.Close()
+		return nil, ObjectInfo{}, fmt.Errorf("local store: stat %s: %w", key, err)
+	}
+	return rc, ObjectInfo{Key: key, Size: info.Size(), ETag: fmt.Sprintf("%x-%x", info.Size(), info.ModTime().UnixNano()), Modified: info.ModTime()}, nil
 }
 
 // Get returns the whole object.

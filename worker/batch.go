@@ -112,7 +112,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
-	listErr := opts.Source.List(gctx, opts.Prefix, true, func(obj storage.ObjectInfo) error {
+	join := newSidecarJoin(func(obj storage.ObjectInfo) error {
 		mu.Lock()
 		sum.Listed++
 		mu.Unlock()
@@ -160,6 +160,10 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		})
 		return nil
 	})
+	listErr := opts.Source.List(gctx, opts.Prefix, true, join.add)
+	if listErr == nil {
+		listErr = join.flush()
+	}
 	werr := g.Wait()
 	sum.Elapsed = time.Since(start)
 	if listErr != nil {
@@ -180,7 +184,7 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 		return ActionProcess, nil
 	}
 	dir := stateDir(obj.Key)
-	want := stateName(p.cfg.Fingerprint, obj.ETag)
+	want := stateName(p.cfg.Fingerprint, changeToken(obj.ETag, obj.SidecarETag))
 	var samePipeline []string
 	found := false
 	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
@@ -209,6 +213,9 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 	var st State
 	if err := json.Unmarshal(body, &st); err != nil || st.SHA256 == "" {
 		return ActionProcess, nil // unreadable state: redo the source
+	}
+	if st.SidecarETag != obj.SidecarETag {
+		return ActionProcess, nil // the metadata changed
 	}
 	sum, err := hashSource(ctx, opts.Source, obj.Key)
 	if err != nil {

@@ -285,8 +285,11 @@ func (c *Consumer) process(ctx context.Context, id, body string, receives int, l
 // event applies one object event, unless the state shows a newer (or the same) event for
 // that source was applied already.
 func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
-	source := ev.Bucket + "/" + ev.Key
 	log = log.With("bucket", ev.Bucket, "key", ev.Key, "event", ev.Name)
+	if !c.p.cfg.NoSidecars && IsSidecar(ev.Key) {
+		return c.sidecarEvent(ctx, ev, receives, log)
+	}
+	source := ev.Bucket + "/" + ev.Key
 	st, found, err := c.p.CurrentState(ctx, source)
 	if err != nil {
 		return err
@@ -304,9 +307,15 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 	// twice does not process twice.
 	if found && ev.Sequencer == "" && ev.Kind == ObjectCreated && ev.ETag != "" && st.ETag == ev.ETag &&
 		st.Pipeline == c.p.Fingerprint() && st.Status != statusDeleted {
-		log.Info("version already processed by this pipeline: nothing to do")
-		c.documents("skipped", "")
-		return nil
+		same, err := c.sidecarUnchanged(ctx, source, st)
+		if err != nil {
+			return err
+		}
+		if same {
+			log.Info("version already processed by this pipeline: nothing to do")
+			c.documents("skipped", "")
+			return nil
+		}
 	}
 	if ev.Sequencer == "" && found {
 		ev.Sequencer = st.Sequencer // keep the ordering the last real event established
@@ -335,7 +344,12 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 	// Read the object as it is now (not the version the event named): when events for a
 	// key race, every worker converges on the newest content. Size, ETag and version come
 	// with the content.
-	obj := storage.ObjectInfo{Key: source, Sequencer: ev.Sequencer}
+	return c.processSource(ctx, storage.ObjectInfo{Key: source, Sequencer: ev.Sequencer}, receives, log)
+}
+
+// processSource runs one source through the pipeline and counts the outcome.
+func (c *Consumer) processSource(ctx context.Context, obj storage.ObjectInfo, receives int, log *slog.Logger) error {
+	start := time.Now()
 	res, err := c.p.Process(ctx, c.src, obj, receives)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -421,4 +435,48 @@ func (c *Consumer) backoff(receives int) time.Duration {
 	}
 	d = d/2 + time.Duration(rand.Int64N(int64(d/2)+1)) // jitter: half to full
 	return max(d, time.Second)
+}
+
+// sidecarUnchanged reports whether the source's metadata sidecar is the one its state was
+// made with (a HEAD when the state records one and the source can answer it).
+func (c *Consumer) sidecarUnchanged(ctx context.Context, source string, st State) (bool, error) {
+	sc, ok := c.src.(statter)
+	if !ok {
+		return st.SidecarETag == "", nil
+	}
+	info, err := sc.Stat(ctx, source+SidecarSuffix)
+	if errors.Is(err, storage.ErrNotFound) {
+		return st.SidecarETag == "", nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return info.ETag == st.SidecarETag, nil
+}
+
+// sidecarEvent reprocesses the source a metadata sidecar describes, when the sidecar was
+// written or removed; the sidecar itself is never a source.
+func (c *Consumer) sidecarEvent(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
+	source := ev.Bucket + "/" + SidecarSource(ev.Key)
+	st, found, err := c.p.CurrentState(ctx, source)
+	if err != nil {
+		return err
+	}
+	if found && st.Status != statusDeleted && st.Pipeline == c.p.Fingerprint() &&
+		ev.Kind == ObjectCreated && ev.ETag != "" && ev.ETag == st.SidecarETag {
+		log.Info("metadata sidecar already applied: nothing to do")
+		c.documents("skipped", "")
+		return nil
+	}
+	if found && st.Status == statusDeleted {
+		log.Info("metadata sidecar of a removed source: nothing to do")
+		c.documents("skipped", "")
+		return nil
+	}
+	obj := storage.ObjectInfo{Key: source}
+	if found {
+		obj.Sequencer = st.Sequencer // the sidecar's sequencer orders another key
+	}
+	log.Info("metadata sidecar changed: reprocessing its source", "source", source)
+	return c.processSource(ctx, obj, receives, log)
 }

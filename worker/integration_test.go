@@ -401,3 +401,32 @@ func TestWorkerShutdownDrains(t *testing.T) {
 		t.Fatalf("%d outputs, %d messages left; want 2 and 4", n, depth(t, e.sqs, e.queue))
 	}
 }
+
+// TestWorkerSidecarEvents: a source's metadata sidecar is read with it, and an event for
+// the sidecar reprocesses the source instead of being taken for a document.
+func TestWorkerSidecarEvents(t *testing.T) {
+	e := newEnv(t, 30*time.Second, 0, nil)
+	e.put("in/doc.txt", []byte("Owls hunt at night."))
+	e.put("in/doc.txt"+worker.SidecarSuffix, []byte(`{"metadataAttributes": {"topic": "birds"}}`))
+	e.send(s3Event("ObjectCreated:Put", "in/doc.txt", "0A"))
+	stop := serve(t, e.consumer(worker.ConsumerConfig{}))
+	defer stop()
+	topic := func() any {
+		body, err := e.out.Get(context.Background(), "chunks/uploads/in/doc.txt.jsonl")
+		if err != nil {
+			return nil
+		}
+		var rec worker.ChunkRecord
+		json.Unmarshal(bytes.SplitN(body, []byte("\n"), 2)[0], &rec)
+		return rec.Metadata["topic"]
+	}
+	emulators.Eventually(t, 30*time.Second, "chunks with the sidecar's metadata", func() bool { return topic() == "birds" })
+	e.put("in/doc.txt"+worker.SidecarSuffix, []byte(`{"metadataAttributes": {"topic": "raptors"}}`))
+	e.send(s3Event("ObjectCreated:Put", "in/doc.txt"+worker.SidecarSuffix, "0B"))
+	emulators.Eventually(t, 30*time.Second, "chunks with the new metadata and an empty queue", func() bool {
+		return topic() == "raptors" && depth(t, e.sqs, e.queue) == 0
+	})
+	if e.exists("chunks/uploads/in/doc.txt.metadata.json.jsonl") || e.exists("failed/uploads/in/doc.txt.metadata.json.json") {
+		t.Fatal("the sidecar was processed as a document")
+	}
+}

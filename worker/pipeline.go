@@ -106,7 +106,9 @@ type PipelineConfig struct {
 	// HashETag makes the record's etag the MD5 of the content (as S3 reports for a
 	// single-part upload), for sources whose listing tokens are not content-derived.
 	HashETag bool
-	Logger   *slog.Logger
+	// NoSidecars turns off reading <key>.metadata.json beside each source.
+	NoSidecars bool
+	Logger     *slog.Logger
 	// Now is the clock for state records; nil means time.Now.
 	Now func() time.Time
 }
@@ -190,6 +192,18 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, err)
 	}
+	if !p.cfg.NoSidecars {
+		sc, err := readSidecar(ctx, src, obj.Key)
+		if sc != nil {
+			meta.sidecarETag, meta.attrs = sc.etag, sc.attrs
+		} else if obj.SidecarETag != "" && err == nil {
+			obj.SidecarETag = "" // removed since the listing
+		}
+		if err != nil {
+			return p.fail(ctx, obj, res, meta, attempts, err)
+		}
+		obj.SidecarETag = meta.sidecarETag
+	}
 	doc, err := p.extract(ctx, obj.Key, data, &res)
 	data = nil // let the bytes go before chunking
 	if err != nil {
@@ -218,6 +232,9 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 type sourceMeta struct {
 	sha256 string
 	etag   string
+	// the metadata sidecar's change token and attributes, when there is one
+	sidecarETag string
+	attrs       map[string]any
 }
 
 // fetch reads the object under the size cap. When the source reports metadata with the
@@ -409,6 +426,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 				Text:           texts[i],
 				Embedding:      vecs[i],
 				EmbeddingModel: model,
+				Metadata:       meta.attrs,
 				Pipeline:       p.cfg.Fingerprint,
 			}
 			if rec.HeadingPath == nil {
@@ -497,19 +515,20 @@ func (p *Pipeline) RecordTransient(ctx context.Context, key string, attempts int
 // after, and a success removes a failure record left by an earlier attempt.
 func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, status, reason string, chunks, attempts int) error {
 	st := State{
-		Schema:    1,
-		Source:    obj.Key,
-		ETag:      obj.ETag,
-		VersionID: obj.VersionID,
-		Sequencer: obj.Sequencer,
-		Size:      obj.Size,
-		SHA256:    meta.sha256,
-		Pipeline:  p.cfg.Fingerprint,
-		Status:    status,
-		Reason:    reason,
-		Chunks:    chunks,
-		Attempts:  attempts,
-		Processed: p.cfg.Now().UTC(),
+		Schema:      1,
+		Source:      obj.Key,
+		ETag:        obj.ETag,
+		VersionID:   obj.VersionID,
+		Sequencer:   obj.Sequencer,
+		SidecarETag: meta.sidecarETag,
+		Size:        obj.Size,
+		SHA256:      meta.sha256,
+		Pipeline:    p.cfg.Fingerprint,
+		Status:      status,
+		Reason:      reason,
+		Chunks:      chunks,
+		Attempts:    attempts,
+		Processed:   p.cfg.Now().UTC(),
 	}
 	return p.putState(ctx, st)
 }
@@ -520,7 +539,7 @@ func (p *Pipeline) putState(ctx context.Context, st State) error {
 		return err
 	}
 	dir := stateDir(st.Source)
-	name := stateName(st.Pipeline, st.ETag)
+	name := stateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
 	if st.Status == statusDeleted {
 		name = tombstoneName(st.Sequencer)
 	}

@@ -406,7 +406,11 @@ func (f fakeSource) List(ctx context.Context, prefix string, recursive bool, fn 
 }
 
 func (f fakeSource) Open(ctx context.Context, key string) (io.ReadCloser, error) {
-	return io.NopCloser(bytes.NewReader(f[key])), nil
+	data, ok := f[key]
+	if !ok {
+		return nil, storage.ErrNotFound
+	}
+	return io.NopCloser(bytes.NewReader(data)), nil
 }
 
 func TestOutputNeverLeavesItsFolder(t *testing.T) {

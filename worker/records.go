@@ -65,19 +65,21 @@ type FailureRecord struct {
 // State is state/<source>/<name>.json: what the last processing of a source saw and did.
 // It is the only output that holds wall-clock time.
 type State struct {
-	Schema    int       `json:"schema"`
-	Source    string    `json:"source"`
-	ETag      string    `json:"etag"`
-	VersionID string    `json:"version_id,omitempty"`
-	Sequencer string    `json:"sequencer,omitempty"`
-	Size      int64     `json:"size"`
-	SHA256    string    `json:"sha256"`
-	Pipeline  string    `json:"pipeline"`
-	Status    string    `json:"status"` // ok, failed or deleted
-	Reason    string    `json:"reason,omitempty"`
-	Chunks    int       `json:"chunks"`
-	Attempts  int       `json:"attempts,omitempty"`
-	Processed time.Time `json:"processed_at"`
+	Schema    int    `json:"schema"`
+	Source    string `json:"source"`
+	ETag      string `json:"etag"`
+	VersionID string `json:"version_id,omitempty"`
+	Sequencer string `json:"sequencer,omitempty"`
+	// SidecarETag is the change token of the metadata sidecar the outputs were made with.
+	SidecarETag string    `json:"sidecar_etag,omitempty"`
+	Size        int64     `json:"size"`
+	SHA256      string    `json:"sha256"`
+	Pipeline    string    `json:"pipeline"`
+	Status      string    `json:"status"` // ok, failed or deleted
+	Reason      string    `json:"reason,omitempty"`
+	Chunks      int       `json:"chunks"`
+	Attempts    int       `json:"attempts,omitempty"`
+	Processed   time.Time `json:"processed_at"`
 }
 
 const (

@@ -91,12 +91,16 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		return err
 	})
 	lg.Go(func() error {
-		return opts.Source.List(lctx, opts.Prefix, true, func(o storage.ObjectInfo) error {
+		join := newSidecarJoin(func(o storage.ObjectInfo) error {
 			if hasSuffix(o.Key, opts.Suffixes) {
 				objs = append(objs, o)
 			}
 			return nil
 		})
+		if err := opts.Source.List(lctx, opts.Prefix, true, join.add); err != nil {
+			return err
+		}
+		return join.flush()
 	})
 	if err := lg.Wait(); err != nil {
 		return sum, err
@@ -210,7 +214,7 @@ type plannedSource struct {
 }
 
 func (p *Pipeline) classify(o storage.ObjectInfo, names []string, force bool) ReindexAction {
-	want := stateName(p.cfg.Fingerprint, o.ETag)
+	want := stateName(p.cfg.Fingerprint, changeToken(o.ETag, o.SidecarETag))
 	fpPrefix := p.cfg.Fingerprint + "-"
 	var same, other bool
 	for _, n := range names {
