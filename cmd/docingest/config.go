@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/docingest/docingest/chunkers"
 	"os"
 	"reflect"
 	"strconv"
@@ -73,12 +74,60 @@ type LimitsConfig struct {
 }
 
 type ChunkingConfig struct {
-	// Strategy is fixed, recursive, sentence or markdown.
+	// Strategy is auto (markdown for Markdown documents, recursive for the others),
+	// fixed, recursive, sentence, markdown, semantic or hierarchical.
 	Strategy string `yaml:"strategy"`
-	// Unit is tokens (the embedder's tokenizer) or chars (Unicode code points).
+	// Unit is tokens (the embedder's own tokenizer), chars (Unicode code points) or
+	// wordpiece (BERT uncased WordPiece pieces, for chunks meant for a BERT-family model).
 	Unit    string `yaml:"unit"`
 	MaxSize int    `yaml:"max_size"`
 	Overlap int    `yaml:"overlap"`
+	// Semantic strategy: sentences on each side in the embedded window, and the
+	// breakpoint rule (percentile, standard_deviation or interquartile) with its amount
+	// (0: the mode's default, 95, 3 or 1.5).
+	SemanticBuffer          int     `yaml:"semantic_buffer_size"`
+	SemanticThreshold       string  `yaml:"semantic_threshold"`
+	SemanticThresholdAmount float64 `yaml:"semantic_threshold_amount"`
+	// Hierarchical strategy: the parents' size and overlap (children use max_size and
+	// overlap).
+	ParentSize    int `yaml:"parent_size"`
+	ParentOverlap int `yaml:"parent_overlap"`
+	// Overrides pick another strategy (and optionally sizes) for sources under a key
+	// prefix; the longest matching prefix wins.
+	Overrides []ChunkingOverride `yaml:"overrides"`
+}
+
+// ChunkingOverride applies to sources whose key starts with Prefix (the key as it appears
+// in the output layout: bucket/key for S3 sources, the relative path for local ones).
+type ChunkingOverride struct {
+	Prefix   string `yaml:"prefix"`
+	Strategy string `yaml:"strategy"`
+	MaxSize  int    `yaml:"max_size,omitempty"`
+	Overlap  *int   `yaml:"overlap,omitempty"`
+}
+
+// sizes returns the override's max size and overlap, inheriting what it leaves out.
+func (o ChunkingOverride) sizes(c ChunkingConfig) (int, int) {
+	size, overlap := c.MaxSize, c.Overlap
+	if o.MaxSize != 0 {
+		size = o.MaxSize
+		overlap = min(overlap, size-1)
+	}
+	if o.Overlap != nil {
+		overlap = *o.Overlap
+	}
+	return size, overlap
+}
+
+// semantic returns the semantic strategy's settings.
+func (c ChunkingConfig) semantic() chunkers.SemanticConfig {
+	sc := chunkers.DefaultSemantic()
+	sc.Buffer, sc.Threshold = c.SemanticBuffer, c.SemanticThreshold
+	sc.Amount = c.SemanticThresholdAmount
+	if sc.Amount == 0 {
+		sc.Amount = chunkers.DefaultAmount(sc.Threshold)
+	}
+	return sc
 }
 
 type EmbeddingConfig struct {
@@ -111,7 +160,8 @@ func DefaultConfig() Config {
 			PDFIsolation:      true,
 			PDFMemoryBytes:    256 << 20,
 		},
-		Chunking:  ChunkingConfig{Strategy: "recursive", Unit: "tokens", MaxSize: 256, Overlap: 32},
+		Chunking: ChunkingConfig{Strategy: "auto", Unit: "tokens", MaxSize: 256, Overlap: 32,
+			SemanticBuffer: 1, SemanticThreshold: "percentile", ParentSize: 1024, ParentOverlap: 0, Overrides: []ChunkingOverride{}},
 		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64},
 		Worker: WorkerConfig{
 			MaxInFlight: 4, WaitTime: Duration(20 * time.Second), VisibilityTimeout: Duration(5 * time.Minute),
@@ -122,7 +172,7 @@ func DefaultConfig() Config {
 	}
 }
 
-var strategies = []string{"fixed", "recursive", "sentence", "markdown"}
+var strategies = []string{"auto", "fixed", "recursive", "sentence", "markdown", "semantic", "hierarchical"}
 
 // Validate rejects bad values up front, naming the field.
 func (c *Config) Validate() error {
@@ -160,14 +210,39 @@ func (c *Config) Validate() error {
 	if !contains(strategies, c.Chunking.Strategy) {
 		bad("chunking.strategy", "must be one of %s, got %q", strings.Join(strategies, ", "), c.Chunking.Strategy)
 	}
-	if c.Chunking.Unit != "tokens" && c.Chunking.Unit != "chars" {
-		bad("chunking.unit", "must be tokens or chars, got %q", c.Chunking.Unit)
+	if c.Chunking.Unit != "tokens" && c.Chunking.Unit != "chars" && c.Chunking.Unit != "wordpiece" {
+		bad("chunking.unit", "must be tokens, chars or wordpiece, got %q", c.Chunking.Unit)
 	}
 	if c.Chunking.MaxSize < 1 {
 		bad("chunking.max_size", "must be at least 1, got %d", c.Chunking.MaxSize)
 	}
 	if c.Chunking.Overlap < 0 || (c.Chunking.MaxSize >= 1 && c.Chunking.Overlap >= c.Chunking.MaxSize) {
 		bad("chunking.overlap", "must be at least 0 and below chunking.max_size (%d), got %d", c.Chunking.MaxSize, c.Chunking.Overlap)
+	}
+	if err := c.Chunking.semantic().Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("chunking.semantic_%w", err))
+	}
+	if c.Chunking.ParentSize <= c.Chunking.MaxSize {
+		bad("chunking.parent_size", "must be above chunking.max_size (%d), got %d", c.Chunking.MaxSize, c.Chunking.ParentSize)
+	}
+	if c.Chunking.ParentOverlap < 0 || c.Chunking.ParentOverlap >= c.Chunking.ParentSize {
+		bad("chunking.parent_overlap", "must be at least 0 and below chunking.parent_size (%d), got %d", c.Chunking.ParentSize, c.Chunking.ParentOverlap)
+	}
+	for i, o := range c.Chunking.Overrides {
+		field := fmt.Sprintf("chunking.overrides[%d]", i)
+		if o.Prefix == "" {
+			bad(field+".prefix", "must not be empty")
+		}
+		if !contains(strategies, o.Strategy) {
+			bad(field+".strategy", "must be one of %s, got %q", strings.Join(strategies, ", "), o.Strategy)
+		}
+		size, overlap := o.sizes(c.Chunking)
+		if size < 1 {
+			bad(field+".max_size", "must be at least 1, got %d", size)
+		}
+		if overlap < 0 || overlap >= size {
+			bad(field+".overlap", "must be at least 0 and below its max_size (%d), got %d", size, overlap)
+		}
 	}
 	if c.Embedding.Provider != "hashing" {
 		bad("embedding.provider", "must be hashing (the only provider built so far), got %q", c.Embedding.Provider)

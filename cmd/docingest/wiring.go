@@ -11,16 +11,18 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/wordpiece"
 	"github.com/docingest/docingest/worker"
 )
 
 // pipelineVersion changes whenever extraction, cleaning or record code changes outputs in a
 // way the configuration does not show; it is part of the fingerprint.
-const pipelineVersion = "2026-11-25.2"
+const pipelineVersion = "2026-11-25.3"
 
 // extractorTable maps each format name extractors.Detect returns to its extractor.
 func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
@@ -35,14 +37,84 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 	}
 }
 
-// chunkerTable maps each strategy name to its chunker.
-func chunkerTable(cfg chunkers.Config, sz chunkers.Sizer) map[string]worker.Chunker {
-	return map[string]worker.Chunker{
-		"fixed":     chunkers.Fixed{Config: cfg, Sizer: sz},
-		"recursive": chunkers.Recursive{Config: cfg, Sizer: sz},
-		"sentence":  chunkers.Sentence{Config: cfg, Sizer: sz},
-		"markdown":  chunkers.Markdown{Config: cfg, Sizer: sz},
+// newChunker builds the named strategy ("auto" is resolved per document by chunkerFor).
+func newChunker(strategy string, cc ChunkingConfig, size chunkers.Config, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (worker.Chunker, error) {
+	if err := size.Validate(); err != nil {
+		return nil, fmt.Errorf("chunking.%w", err)
 	}
+	switch strategy {
+	case "fixed":
+		return chunkers.Fixed{Config: size, Sizer: sz}, nil
+	case "recursive":
+		return chunkers.Recursive{Config: size, Sizer: sz}, nil
+	case "sentence":
+		return chunkers.Sentence{Config: size, Sizer: sz}, nil
+	case "markdown":
+		return chunkers.Markdown{Config: size, Sizer: sz}, nil
+	case "semantic":
+		sc := cc.semantic()
+		sc.Batch = batch
+		return chunkers.Semantic{Config: size, Sizer: sz, Embedder: emb, Semantic: sc}, nil
+	case "hierarchical":
+		h := chunkers.Hierarchical{Config: size, Parent: chunkers.Config{Max: cc.ParentSize, Overlap: cc.ParentOverlap}, Sizer: sz}
+		if err := h.Validate(); err != nil {
+			return nil, fmt.Errorf("chunking: hierarchical: %w", err)
+		}
+		return h, nil
+	}
+	return nil, fmt.Errorf("chunking.strategy: unknown %q", strategy)
+}
+
+// chunkerFor returns the function that picks each document's chunker: the override with
+// the longest prefix of the source key, else the configured strategy; "auto" means
+// markdown for Markdown documents and recursive for the others.
+func chunkerFor(cc ChunkingConfig, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (func(format, key string) worker.Chunker, error) {
+	type rule struct {
+		prefix      string
+		auto        bool
+		one, md, rc worker.Chunker
+	}
+	build := func(prefix, strategy string, size chunkers.Config) (rule, error) {
+		r := rule{prefix: prefix, auto: strategy == "auto"}
+		var err error
+		if r.auto {
+			if r.md, err = newChunker("markdown", cc, size, sz, emb, batch); err != nil {
+				return r, err
+			}
+			r.rc, err = newChunker("recursive", cc, size, sz, emb, batch)
+			return r, err
+		}
+		r.one, err = newChunker(strategy, cc, size, sz, emb, batch)
+		return r, err
+	}
+	def, err := build("", cc.Strategy, chunkers.Config{Max: cc.MaxSize, Overlap: cc.Overlap})
+	if err != nil {
+		return nil, err
+	}
+	rules := []rule{def}
+	for i, o := range cc.Overrides {
+		size, overlap := o.sizes(cc)
+		r, err := build(o.Prefix, o.Strategy, chunkers.Config{Max: size, Overlap: overlap})
+		if err != nil {
+			return nil, fmt.Errorf("chunking.overrides[%d]: %w", i, err)
+		}
+		rules = append(rules, r)
+	}
+	return func(format, key string) worker.Chunker {
+		best := rules[0]
+		for _, r := range rules[1:] {
+			if strings.HasPrefix(key, r.prefix) && len(r.prefix) > len(best.prefix) {
+				best = r
+			}
+		}
+		switch {
+		case !best.auto:
+			return best.one
+		case format == extractors.FormatMarkdown:
+			return best.md
+		}
+		return best.rc
+	}, nil
 }
 
 // isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self.
@@ -87,16 +159,15 @@ func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig
 		return worker.PipelineConfig{}, fmt.Errorf("embedding: %w", err)
 	}
 	var sz chunkers.Sizer = chunkers.CharSizer{}
-	if cfg.Chunking.Unit == "tokens" {
+	switch cfg.Chunking.Unit {
+	case "tokens":
 		sz = emb.Tokenizer()
+	case "wordpiece":
+		sz = wordpiece.Default()
 	}
-	ccfg := chunkers.Config{Max: cfg.Chunking.MaxSize, Overlap: cfg.Chunking.Overlap}
-	if err := ccfg.Validate(); err != nil {
-		return worker.PipelineConfig{}, fmt.Errorf("chunking.%w", err)
-	}
-	chunker, ok := chunkerTable(ccfg, sz)[cfg.Chunking.Strategy]
-	if !ok {
-		return worker.PipelineConfig{}, fmt.Errorf("chunking.strategy: unknown %q", cfg.Chunking.Strategy)
+	pick, err := chunkerFor(cfg.Chunking, sz, emb, cfg.Embedding.BatchSize)
+	if err != nil {
+		return worker.PipelineConfig{}, err
 	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
 	table := extractorTable(lim)
@@ -116,7 +187,7 @@ func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig
 			}
 			return 0
 		},
-		ChunkerFor:  func(string, string) worker.Chunker { return chunker },
+		ChunkerFor:  pick,
 		Tokenizer:   sz.Name(),
 		Embedder:    emb,
 		EmbedBatch:  cfg.Embedding.BatchSize,
