@@ -123,6 +123,9 @@ func (l *Local) List(ctx context.Context, prefix string, recursive bool, fn func
 			return nil
 		}
 		info, err := os.Stat(p) // follows symbolic links to files
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil // a dangling symbolic link, or a file removed since the walk saw it
+		}
 		if err != nil {
 			return fmt.Errorf("local store: %s: %w", key, err)
 		}

@@ -109,3 +109,22 @@ func TestLocalPutFailureLeavesNothing(t *testing.T) {
 		t.Fatalf("left behind: %v", entries)
 	}
 }
+
+func TestLocalListSkipsDanglingLinks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.Symlink(filepath.Join(dir, "gone.js"), filepath.Join(dir, "b.js"))
+	os.Symlink(filepath.Join(dir, "a.txt"), filepath.Join(dir, "c.txt"))
+	l, err := NewLocal(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	if err := l.List(context.Background(), "", true, func(o ObjectInfo) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatalf("a dangling link stops the listing: %v", err)
+	}
+	if strings.Join(keys, ",") != "a.txt,c.txt" {
+		t.Fatalf("keys %v", keys)
+	}
+}

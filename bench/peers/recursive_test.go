@@ -106,7 +106,7 @@ func TestRecursiveVsLangchaingo(t *testing.T) {
 			return out
 		}),
 		measure("docingest recursive", text, size, runs, func(s string) []string {
-			spans, _ := ours.Chunk(document.Document{Text: s})
+			spans, _ := ours.Chunk(context.Background(), document.Document{Text: s})
 			out := make([]string, len(spans))
 			for i, sp := range spans {
 				out[i] = s[sp.Start:sp.End]
