@@ -122,3 +122,31 @@ func BenchmarkHashingEmbed(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(batch)*b.N)/b.Elapsed().Seconds(), "texts/s")
 }
+
+func benchHashing(b *testing.B, batch int) {
+	h, _ := NewHashing(DefaultHashing())
+	texts := benchTexts()
+	n := 0
+	for b.Loop() {
+		for at := 0; at < len(texts); at += batch {
+			if _, err := h.Embed(context.Background(), texts[at:min(len(texts), at+batch)]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		n += len(texts)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "texts/s")
+}
+
+func BenchmarkHashingBatch1(b *testing.B)  { benchHashing(b, 1) }
+func BenchmarkHashingBatch32(b *testing.B) { benchHashing(b, 32) }
+
+// benchTexts are short, as sentences and small chunks are: 6 to 36 tokens.
+func benchTexts() []string {
+	var texts []string
+	base := "Owls hunt at night. "
+	for i := 0; i < 256; i++ {
+		texts = append(texts, strings.Repeat(base, 1+i%6))
+	}
+	return texts
+}

@@ -7,8 +7,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/docingest/docingest/embedders"
 )
 
 // awsClients builds the SDK clients from the default chain (credentials, region, and
@@ -51,5 +54,21 @@ func (a *awsClients) sqs() *sqs.Client {
 		if a.c.SQSEndpoint != "" {
 			o.BaseEndpoint = aws.String(a.c.SQSEndpoint)
 		}
+	})
+}
+
+// bedrock returns a Bedrock runtime client that rides out throttling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME
+// points it elsewhere).
+func (a *awsClients) bedrock(e EmbeddingConfig) *bedrockruntime.Client {
+	return bedrockruntime.NewFromConfig(a.cfg, func(o *bedrockruntime.Options) {
+		o.Retryer = embedders.BedrockRetryer(e.MaxAttempts, e.MaxBackoff.D())()
+	})
+}
+
+// sagemaker returns a SageMaker runtime client with the same retry policy
+// (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points it elsewhere).
+func (a *awsClients) sagemaker(e EmbeddingConfig) *sagemakerruntime.Client {
+	return sagemakerruntime.NewFromConfig(a.cfg, func(o *sagemakerruntime.Options) {
+		o.Retryer = embedders.BedrockRetryer(e.MaxAttempts, e.MaxBackoff.D())()
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/docingest/docingest/chunkers"
+	"github.com/docingest/docingest/embedders"
 	"os"
 	"reflect"
 	"strconv"
@@ -131,12 +132,40 @@ func (c ChunkingConfig) semantic() chunkers.SemanticConfig {
 }
 
 type EmbeddingConfig struct {
-	// Provider is hashing (the local lexical default).
-	Provider     string `yaml:"provider"`
-	Dimensions   int    `yaml:"dimensions"`
-	CharNgramMin int    `yaml:"char_ngram_min"`
-	CharNgramMax int    `yaml:"char_ngram_max"`
-	BatchSize    int    `yaml:"batch_size"`
+	// Provider is hashing (the local lexical default), bedrock, sagemaker or onnx.
+	Provider string `yaml:"provider"`
+	// Dimensions of the hashing embedder's vectors, or of Titan Text Embeddings V2's
+	// (256, 512 or 1024).
+	Dimensions   int `yaml:"dimensions"`
+	CharNgramMin int `yaml:"char_ngram_min"`
+	CharNgramMax int `yaml:"char_ngram_max"`
+	// BatchSize is how many chunks go to the embedder per call.
+	BatchSize int `yaml:"batch_size"`
+	// Model is the Bedrock model id (amazon.titan-embed-text-v2:0, cohere.embed-english-v3,
+	// cohere.embed-multilingual-v3), or the name of the model a SageMaker endpoint serves.
+	Model string `yaml:"model"`
+	// Normalize asks Titan for unit vectors; InputType is Cohere's input_type.
+	Normalize bool   `yaml:"normalize"`
+	InputType string `yaml:"input_type"`
+	// Endpoint is the SageMaker endpoint name; Format its request shape (tei or
+	// jumpstart); MaxTokens its model's input limit; Tokenizer how chunks are sized for
+	// it (wordpiece for BERT-family models, or estimate).
+	Endpoint  string `yaml:"endpoint"`
+	Format    string `yaml:"format"`
+	MaxTokens int    `yaml:"max_tokens"`
+	Tokenizer string `yaml:"tokenizer"`
+	// Concurrency is how many model requests run at once; MaxAttempts bounds the retries
+	// of a throttled or failed request (with exponential back-off up to MaxBackoff).
+	Concurrency int      `yaml:"concurrency"`
+	MaxAttempts int      `yaml:"max_attempts"`
+	MaxBackoff  Duration `yaml:"max_backoff"`
+	// ModelDir is an ONNX sentence-transformer folder (model.onnx, tokenizer.json or
+	// vocab.txt); OnnxLibrary the onnxruntime shared library.
+	ModelDir    string `yaml:"model_dir"`
+	OnnxLibrary string `yaml:"onnx_library"`
+	// Cache is auto (on for every provider but hashing, which is cheaper than a read),
+	// on or off: vectors kept under cache/embeddings/ by model and text hash.
+	Cache string `yaml:"cache"`
 }
 
 type LogConfig struct {
@@ -162,7 +191,9 @@ func DefaultConfig() Config {
 		},
 		Chunking: ChunkingConfig{Strategy: "auto", Unit: "tokens", MaxSize: 256, Overlap: 32,
 			SemanticBuffer: 1, SemanticThreshold: "percentile", ParentSize: 1024, ParentOverlap: 0, Overrides: []ChunkingOverride{}},
-		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64},
+		Embedding: EmbeddingConfig{Provider: "hashing", Dimensions: 384, CharNgramMin: 3, CharNgramMax: 5, BatchSize: 64,
+			Normalize: true, InputType: "search_document", Format: "tei", MaxTokens: 512, Tokenizer: "estimate",
+			Concurrency: 4, MaxAttempts: 10, MaxBackoff: Duration(20 * time.Second), Cache: "auto"},
 		Worker: WorkerConfig{
 			MaxInFlight: 4, WaitTime: Duration(20 * time.Second), VisibilityTimeout: Duration(5 * time.Minute),
 			Heartbeat: Duration(time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(15 * time.Minute),
@@ -244,11 +275,35 @@ func (c *Config) Validate() error {
 			bad(field+".overlap", "must be at least 0 and below its max_size (%d), got %d", size, overlap)
 		}
 	}
-	if c.Embedding.Provider != "hashing" {
-		bad("embedding.provider", "must be hashing (the only provider built so far), got %q", c.Embedding.Provider)
+	e := c.Embedding
+	switch e.Provider {
+	case "hashing":
+		if e.Dimensions < 8 || e.Dimensions > 65536 {
+			bad("embedding.dimensions", "must be between 8 and 65536, got %d", e.Dimensions)
+		}
+	case "bedrock":
+		if err := (embedders.BedrockConfig{ModelID: e.Model, Dimensions: e.Dimensions, InputType: e.InputType, Concurrency: e.Concurrency}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("embedding.%w", err))
+		}
+	case "sagemaker":
+		if err := (embedders.SageMakerConfig{Endpoint: e.Endpoint, Format: e.Format, Model: e.Model, Batch: e.BatchSize, Concurrency: e.Concurrency, MaxTokens: e.MaxTokens}).Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("embedding.%w", err))
+		}
+		if e.Tokenizer != "wordpiece" && e.Tokenizer != "estimate" {
+			bad("embedding.tokenizer", "must be wordpiece or estimate, got %q", e.Tokenizer)
+		}
+	case "onnx":
+		if e.ModelDir == "" {
+			bad("embedding.model_dir", "required for the onnx provider: a folder with model.onnx and tokenizer.json or vocab.txt")
+		}
+	default:
+		bad("embedding.provider", "must be hashing, bedrock, sagemaker or onnx, got %q", e.Provider)
 	}
-	if c.Embedding.Dimensions < 8 || c.Embedding.Dimensions > 65536 {
-		bad("embedding.dimensions", "must be between 8 and 65536, got %d", c.Embedding.Dimensions)
+	if e.MaxAttempts < 1 || e.MaxAttempts > 100 {
+		bad("embedding.max_attempts", "must be between 1 and 100, got %d", e.MaxAttempts)
+	}
+	if e.Cache != "auto" && e.Cache != "on" && e.Cache != "off" {
+		bad("embedding.cache", "must be auto, on or off, got %q", e.Cache)
 	}
 	if c.Embedding.CharNgramMin < 1 || c.Embedding.CharNgramMax < c.Embedding.CharNgramMin || c.Embedding.CharNgramMax > 16 {
 		bad("embedding.char_ngram_min", "need 1 <= char_ngram_min <= char_ngram_max <= 16, got %d and %d", c.Embedding.CharNgramMin, c.Embedding.CharNgramMax)

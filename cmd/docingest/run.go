@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/schollz/progressbar/v3"
@@ -118,6 +119,7 @@ type batchJob struct {
 	prefix  string // listing prefix of src ("bucket/prefix" for S3)
 	clients *awsClients
 	p       *worker.Pipeline
+	em      *embedding
 }
 
 // openBatch loads and checks the configuration, opens SRC and DST (a folder or an S3
@@ -167,8 +169,13 @@ func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJo
 	if err != nil {
 		return nil, err
 	}
-	pcfg, err := buildPipelineConfig(cfg, a.logger(cfg))
+	pcfg, em, err := buildPipelineConfig(ctx, cfg, a.logger(cfg), out, func() (*awsClients, error) { return a.aws(ctx, cfg, &j.clients) })
 	if err != nil {
+		return nil, usageErr(err)
+	}
+	j.em = em
+	if err := worker.CheckEmbeddingModel(ctx, out, worker.ModelRecord{EmbeddingModel: em.emb.Model(), Dimensions: em.dims}, f.force, f.dryRun); err != nil {
+		em.Close()
 		return nil, usageErr(err)
 	}
 	if srcLoc.isS3() {
@@ -214,7 +221,11 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 	}
 	sum, err := p.RunBatch(ctx, opts)
 	progress.finish()
+	j.em.Close()
 	fmt.Fprintln(a.stderr, summaryLine(sum, f.dryRun))
+	if c := j.em.cache; c != nil && !f.dryRun {
+		fmt.Fprintln(a.stderr, cacheLine(c))
+	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
 			return &exitError{code: exitFailures, err: errors.New("interrupted: finished documents are kept, the rest will be processed by the next run")}
@@ -318,4 +329,13 @@ func (p *progress) finish() {
 	if p.bar != nil {
 		_ = p.bar.Finish()
 	}
+}
+
+// cacheLine reports the embedding cache's hit rate for the run summary.
+func cacheLine(c *embedders.Cached) string {
+	hits, misses := c.Stats()
+	if hits+misses == 0 {
+		return "embedding cache: no lookups"
+	}
+	return fmt.Sprintf("embedding cache: %.1f%% hits (%d of %d chunks; %d embedded by the model)", 100*float64(hits)/float64(hits+misses), hits, hits+misses, misses)
 }

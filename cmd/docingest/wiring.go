@@ -150,31 +150,117 @@ func fingerprint(cfg Config, model string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// buildPipelineConfig wires extractors, chunker and embedder from the configuration.
-func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig, error) {
-	emb, err := embedders.NewHashing(embedders.HashingConfig{
-		Dimensions: cfg.Embedding.Dimensions, MinN: cfg.Embedding.CharNgramMin, MaxN: cfg.Embedding.CharNgramMax,
-	})
-	if err != nil {
-		return worker.PipelineConfig{}, fmt.Errorf("embedding: %w", err)
+// embedding is the configured embedder with what chunking needs to know about it.
+type embedding struct {
+	emb worker.Embedder
+	// sizer counts in the model's own tokens where the tokenizer is known, else with the
+	// documented estimate; maxTokens is the model's input limit (0: none).
+	sizer     chunkers.Sizer
+	maxTokens int
+	dims      int
+	cache     *embedders.Cached
+	close     func()
+}
+
+// Close releases a local model.
+func (e *embedding) Close() {
+	if e != nil && e.close != nil {
+		e.close()
 	}
+}
+
+// estimateSizer sizes chunks for models whose tokenizer docingest does not have (Titan,
+// Cohere, endpoints of unknown models): one token per Unicode code point. Their
+// tokenizers give a token at least one character of natural text, so the estimate never
+// undercounts except on characters outside their vocabularies (some emoji, rare
+// ideographs), which may take two or three tokens each; the request then asks the model
+// not to truncate, so such a chunk fails loudly instead of being cut.
+type estimateSizer struct{ chunkers.CharSizer }
+
+func (estimateSizer) Name() string { return "estimate:chars" }
+
+// newEmbedding builds the configured embedder; aws builds the AWS configuration on first
+// need, and out is where the embedding cache lives.
+func newEmbedding(ctx context.Context, cfg Config, out worker.Store, aws func() (*awsClients, error)) (*embedding, error) {
+	e := cfg.Embedding
+	var res embedding
+	switch e.Provider {
+	case "hashing":
+		h, err := embedders.NewHashing(embedders.HashingConfig{Dimensions: e.Dimensions, MinN: e.CharNgramMin, MaxN: e.CharNgramMax})
+		if err != nil {
+			return nil, fmt.Errorf("embedding: %w", err)
+		}
+		res.emb, res.sizer, res.dims = h, h.Tokenizer(), h.Dimensions()
+	case "bedrock":
+		c, err := aws()
+		if err != nil {
+			return nil, err
+		}
+		b, err := embedders.NewBedrock(c.bedrock(e), embedders.BedrockConfig{ModelID: e.Model, Dimensions: e.Dimensions, Normalize: e.Normalize, InputType: e.InputType, Concurrency: e.Concurrency})
+		if err != nil {
+			return nil, fmt.Errorf("embedding.%w", err)
+		}
+		res.emb, res.sizer, res.maxTokens = b, estimateSizer{}, b.MaxTokens()
+	case "sagemaker":
+		c, err := aws()
+		if err != nil {
+			return nil, err
+		}
+		s, err := embedders.NewSageMaker(c.sagemaker(e), embedders.SageMakerConfig{Endpoint: e.Endpoint, Format: e.Format, Model: e.Model, Batch: e.BatchSize, Concurrency: e.Concurrency, MaxTokens: e.MaxTokens})
+		if err != nil {
+			return nil, fmt.Errorf("embedding.%w", err)
+		}
+		res.emb, res.sizer, res.maxTokens = s, estimateSizer{}, s.MaxTokens()
+		if e.Tokenizer == "wordpiece" {
+			res.sizer, res.maxTokens = wordpiece.Default(), s.MaxTokens()-2 // [CLS] and [SEP]
+		}
+	case "onnx":
+		o, err := embedders.NewONNX(embedders.ONNXConfig{Dir: e.ModelDir, Library: e.OnnxLibrary, Batch: e.BatchSize})
+		if err != nil {
+			return nil, fmt.Errorf("embedding: %w", err)
+		}
+		res.emb, res.sizer, res.maxTokens, res.dims, res.close = o, o.Tokenizer(), o.MaxTokens()-2, o.Dimensions(), o.Close
+	default:
+		return nil, fmt.Errorf("embedding.provider: unknown %q", e.Provider)
+	}
+	if e.Cache == "on" || e.Cache == "auto" && e.Provider != "hashing" {
+		res.cache = embedders.NewCached(res.emb, out)
+		res.emb = res.cache
+	}
+	return &res, nil
+}
+
+// buildPipelineConfig wires extractors, chunker and embedder from the configuration.
+func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, out worker.Store, aws func() (*awsClients, error)) (worker.PipelineConfig, *embedding, error) {
+	em, err := newEmbedding(ctx, cfg, out, aws)
+	if err != nil {
+		return worker.PipelineConfig{}, nil, err
+	}
+	emb := em.emb
 	var sz chunkers.Sizer = chunkers.CharSizer{}
 	switch cfg.Chunking.Unit {
 	case "tokens":
-		sz = emb.Tokenizer()
+		sz = em.sizer
 	case "wordpiece":
 		sz = wordpiece.Default()
 	}
+	if em.maxTokens > 0 && cfg.Chunking.Unit == "tokens" {
+		for _, size := range chunkSizes(cfg.Chunking) {
+			if size > em.maxTokens {
+				return worker.PipelineConfig{}, nil, fmt.Errorf("chunking.max_size: %d %s is over the model's input limit of %d tokens; chunks would be cut by the model", size, sz.Name(), em.maxTokens)
+			}
+		}
+	}
 	pick, err := chunkerFor(cfg.Chunking, sz, emb, cfg.Embedding.BatchSize)
 	if err != nil {
-		return worker.PipelineConfig{}, err
+		return worker.PipelineConfig{}, nil, err
 	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
 	table := extractorTable(lim)
 	if cfg.Limits.PDFIsolation {
 		self, err := os.Executable()
 		if err != nil {
-			return worker.PipelineConfig{}, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
+			return worker.PipelineConfig{}, nil, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
 		}
 		table[extractors.FormatPDF] = isolatedPDF(self, cfg)
 	}
@@ -199,5 +285,20 @@ func buildPipelineConfig(cfg Config, logger *slog.Logger) (worker.PipelineConfig
 			PDFTimeoutPerPage: cfg.Limits.PDFTimeoutPerPage.D(),
 		},
 		Logger: logger,
-	}, nil
+	}, em, nil
+}
+
+// chunkSizes lists every chunk size the configuration can produce.
+func chunkSizes(cc ChunkingConfig) []int {
+	sizes := []int{cc.MaxSize}
+	hier := cc.Strategy == "hierarchical"
+	for _, o := range cc.Overrides {
+		size, _ := o.sizes(cc)
+		sizes = append(sizes, size)
+		hier = hier || o.Strategy == "hierarchical"
+	}
+	if hier {
+		sizes = append(sizes, cc.ParentSize)
+	}
+	return sizes
 }

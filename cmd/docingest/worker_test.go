@@ -25,8 +25,10 @@ import (
 
 func TestMain(m *testing.M) {
 	// The pipeline runs PDF extraction as "<this binary> extract-pdf": answer it as
-	// docingest would, instead of running the tests again.
-	if len(os.Args) > 1 && os.Args[1] == "extract-pdf" {
+	// docingest would, instead of running the tests again. cliProcess runs the whole
+	// command line in a process of its own the same way (for settings that only the
+	// process environment carries, like the AWS SDK's).
+	if len(os.Args) > 1 && os.Args[1] == "extract-pdf" || os.Getenv("DOCINGEST_TEST_AS_CLI") == "1" {
 		os.Exit(execute(context.Background(), os.Args[1:], os.Stdout, os.Stderr, os.Environ()))
 	}
 	code := m.Run()

@@ -85,8 +85,12 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	if err != nil {
 		return err
 	}
-	pcfg, err := buildPipelineConfig(cfg, logger)
+	pcfg, em, err := buildPipelineConfig(ctx, cfg, logger, store, func() (*awsClients, error) { return c, nil })
 	if err != nil {
+		return usageErr(err)
+	}
+	defer em.Close()
+	if err := worker.CheckEmbeddingModel(ctx, store, worker.ModelRecord{EmbeddingModel: em.emb.Model(), Dimensions: em.dims}, false, false); err != nil {
 		return usageErr(err)
 	}
 	pcfg.SourceURI = func(key string) string { return "s3://" + key }
@@ -97,6 +101,13 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := worker.NewMetrics(reg)
+	if cache := em.cache; cache != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docingest_embedding_cache_hits_total", Help: "Chunks whose vector came from the embedding cache."},
+				func() float64 { h, _ := cache.Stats(); return float64(h) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docingest_embedding_cache_misses_total", Help: "Chunks the model embedded (not in the cache)."},
+				func() float64 { _, m := cache.Stats(); return float64(m) }))
+	}
 	w := cfg.Worker
 	consumer, err := worker.NewConsumer(worker.ConsumerConfig{
 		QueueURL: w.QueueURL, MaxInFlight: w.MaxInFlight, WaitTime: w.WaitTime.D(),
