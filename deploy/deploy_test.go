@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"go/ast"
 	"go/parser"
 	"go/token"
@@ -21,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/hashicorp/hcl/v2"
 	"github.com/hashicorp/hcl/v2/hclsyntax"
@@ -353,6 +355,7 @@ func TestWorkerPolicyMatchesTable(t *testing.T) {
 	allowedRoots := map[string]bool{
 		"aws_s3_bucket.input": true, "aws_s3_bucket.output": true, "aws_sqs_queue.uploads": true,
 		"aws_kms_key.output": true, "aws_iam_role.ground_truth": true, "var.output_prefix": true,
+		"var.region": true, "var.bedrock_embedding_model": true, "var.sagemaker_embedding_endpoint": true, "data.aws_caller_identity": true,
 	}
 	got := map[string]bool{}
 	doc := tf.one(t, "data", "aws_iam_policy_document", "worker")
@@ -419,14 +422,15 @@ func (tf terraform) evalStrings(t *testing.T, e hclsyntax.Expression) []string {
 // compares them with the table's direct operations.
 func TestTableMatchesCode(t *testing.T) {
 	ops := map[string]bool{}
-	for _, typ := range []reflect.Type{reflect.TypeOf(&s3.Client{}), reflect.TypeOf(&sqs.Client{})} {
+	for _, typ := range []reflect.Type{reflect.TypeOf(&s3.Client{}), reflect.TypeOf(&sqs.Client{}),
+		reflect.TypeOf(&bedrockruntime.Client{}), reflect.TypeOf(&sagemakerruntime.Client{})} {
 		for i := 0; i < typ.NumMethod(); i++ {
 			ops[typ.Method(i).Name] = true
 		}
 	}
 	delete(ops, "Options")
 	called := map[string]string{}
-	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage"} {
+	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage", "../embedders"} {
 		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -498,6 +502,9 @@ func TestDockerfile(t *testing.T) {
 	last := froms[len(froms)-1]
 	if !strings.HasPrefix(last, "gcr.io/distroless/static") && last != "scratch" {
 		t.Errorf("final stage %s is neither distroless/static nor scratch", last)
+	}
+	if !strings.Contains(string(b), "FROM gcr.io/distroless/cc-debian12:nonroot AS worker-onnx") || !strings.Contains(string(b), "-tags onnx") {
+		t.Error("no worker-onnx target built with -tags onnx on distroless/cc")
 	}
 	if user == "" || strings.HasPrefix(user, "0") || user == "root" {
 		t.Errorf("runs as %q, not a non-root user", user)

@@ -48,6 +48,16 @@ data "aws_iam_policy_document" "worker" {
     resources = [aws_sqs_queue.uploads.arn]
   }
   statement {
+    sid       = "EmbedWithBedrock"
+    actions   = ["bedrock:InvokeModel"]
+    resources = ["arn:aws:bedrock:${var.region}::foundation-model/${var.bedrock_embedding_model}"]
+  }
+  statement {
+    sid       = "EmbedWithSageMaker"
+    actions   = ["sagemaker:InvokeEndpoint"]
+    resources = ["arn:aws:sagemaker:${var.region}:${data.aws_caller_identity.current.account_id}:endpoint/${var.sagemaker_embedding_endpoint}"]
+  }
+  statement {
     sid       = "OutputKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.output.arn]

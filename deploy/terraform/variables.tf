@@ -83,3 +83,15 @@ variable "reindex_subnets" {
   type        = list(string)
   default     = []
 }
+
+variable "bedrock_embedding_model" {
+  description = "Bedrock model the worker may invoke when embedding.provider is bedrock (embedding.model)."
+  type        = string
+  default     = "amazon.titan-embed-text-v2:0"
+}
+
+variable "sagemaker_embedding_endpoint" {
+  description = "SageMaker endpoint the worker may invoke when embedding.provider is sagemaker (embedding.endpoint)."
+  type        = string
+  default     = "docingest-embeddings"
+}
