@@ -1,7 +1,9 @@
 package storage
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -11,11 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
 // ErrNotFound is returned (wrapped) for keys that hold no object.
 var ErrNotFound = fs.ErrNotExist
+
+// ErrPrecondition is returned by a conditional write that found the object not as the
+// writer expected (present when it should be absent, or changed since it was read).
+var ErrPrecondition = errors.New("precondition failed")
 
 // ObjectInfo describes one stored object as a listing reports it.
 type ObjectInfo struct {
@@ -258,4 +265,46 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// GetVersion returns a small object with its version tag (the MD5 of its content).
+func (l *Local) GetVersion(ctx context.Context, key string) ([]byte, string, error) {
+	b, err := l.Get(ctx, key)
+	if err != nil {
+		return nil, "", err
+	}
+	sum := md5.Sum(b)
+	return b, hex.EncodeToString(sum[:]), nil
+}
+
+// PutIf writes a small object only if it does not exist (ifMatch "") or still has the
+// version ifMatch, under an exclusive lock on the folder (flock), so writers in several
+// processes on one machine serialise; the loser gets ErrPrecondition.
+func (l *Local) PutIf(ctx context.Context, key string, body []byte, ifMatch string) error {
+	if err := os.MkdirAll(l.root, 0o755); err != nil {
+		return fmt.Errorf("local store: %w", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(l.root, tmpPrefix+"lock"), os.O_RDWR|os.O_CREATE, 0o644) // listings skip it
+	if err != nil {
+		return fmt.Errorf("local store: lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return fmt.Errorf("local store: lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	_, tag, err := l.GetVersion(ctx, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if ifMatch != "" {
+			return fmt.Errorf("local store: %s is gone: %w", key, ErrPrecondition)
+		}
+	case err != nil:
+		return err
+	case ifMatch == "":
+		return fmt.Errorf("local store: %s exists: %w", key, ErrPrecondition)
+	case tag != ifMatch:
+		return fmt.Errorf("local store: %s changed: %w", key, ErrPrecondition)
+	}
+	return l.Put(ctx, key, bytes.NewReader(body))
 }

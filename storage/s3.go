@@ -181,6 +181,9 @@ func s3Err(op, bucket, key string, err error) error {
 	if errors.As(err, &nsk) || errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NoSuchBucket")) {
 		return fmt.Errorf("s3: %s s3://%s/%s: %w (%v)", op, bucket, key, ErrNotFound, err)
 	}
+	if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
+		return fmt.Errorf("s3: %s s3://%s/%s: %w (%v)", op, bucket, key, ErrPrecondition, err)
+	}
 	return fmt.Errorf("s3: %s s3://%s/%s: %w", op, bucket, key, err)
 }
 
@@ -248,3 +251,40 @@ func (b *S3Buckets) Stat(ctx context.Context, key string) (ObjectInfo, error) {
 	}
 	return info, nil
 }
+
+// GetVersion returns a small object with its ETag, for a later PutIf.
+func (s *S3) GetVersion(ctx context.Context, key string) ([]byte, string, error) {
+	out, err := s.client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key)})
+	if err != nil {
+		return nil, "", s3Err("get", s.bucket, s.prefix+key, err)
+	}
+	defer out.Body.Close()
+	b, err := io.ReadAll(out.Body)
+	if err != nil {
+		return nil, "", fmt.Errorf("s3: read s3://%s/%s%s: %w", s.bucket, s.prefix, key, err)
+	}
+	return b, aws.ToString(out.ETag), nil
+}
+
+// PutIf writes a small object only if it does not exist (ifMatch "": If-None-Match: *) or
+// if its ETag is still ifMatch: S3's conditional writes, so that of two writers racing
+// exactly one succeeds; the other gets ErrPrecondition.
+func (s *S3) PutIf(ctx context.Context, key string, body []byte, ifMatch string) error {
+	in := &s3.PutObjectInput{Bucket: aws.String(s.bucket), Key: aws.String(s.prefix + key), Body: bytes.NewReader(body)}
+	if ifMatch == "" {
+		in.IfNoneMatch = aws.String("*")
+	} else {
+		in.IfMatch = aws.String(ifMatch)
+	}
+	if s.opts.KMSKeyID != "" {
+		in.ServerSideEncryption = types.ServerSideEncryptionAwsKms
+		in.SSEKMSKeyId = aws.String(s.opts.KMSKeyID)
+	}
+	if _, err := s.client.PutObject(ctx, in); err != nil {
+		return s3Err("conditional put", s.bucket, s.prefix+key, err)
+	}
+	return nil
+}
+
+// URI returns the s3:// address of a key of this store.
+func (s *S3) URI(key string) string { return "s3://" + s.bucket + "/" + s.prefix + key }

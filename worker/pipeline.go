@@ -108,7 +108,10 @@ type PipelineConfig struct {
 	HashETag bool
 	// NoSidecars turns off reading <key>.metadata.json beside each source.
 	NoSidecars bool
-	Logger     *slog.Logger
+	// Labeler, when set, classifies every chunk (labeling issue): confident ones go to
+	// labeled/auto/, uncertain ones to the labeling spool.
+	Labeler Labeler
+	Logger  *slog.Logger
 	// Now is the clock for state records; nil means time.Now.
 	Now func() time.Time
 }
@@ -393,6 +396,11 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
 	model := p.cfg.Embedder.Model()
 	texts := make([]string, 0, p.cfg.EmbedBatch)
+	var session LabelSession
+	var inputs []LabelInput
+	if p.cfg.Labeler != nil {
+		session = p.cfg.Labeler.Begin(obj.Key)
+	}
 	var line []byte
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
@@ -408,6 +416,16 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 		}
 		if len(vecs) != len(batch) {
 			return fmt.Errorf("embed %s: %d vectors for %d texts", obj.Key, len(vecs), len(batch))
+		}
+		var labels []ChunkLabel
+		if session != nil {
+			inputs = inputs[:0]
+			for i := range batch {
+				inputs = append(inputs, LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i]})
+			}
+			if labels, err = session.Label(ctx, inputs); err != nil {
+				return fmt.Errorf("label %s: %w", obj.Key, err)
+			}
 		}
 		for i, s := range batch {
 			idx := b + i
@@ -429,6 +447,9 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 				Metadata:       meta.attrs,
 				Pipeline:       p.cfg.Fingerprint,
 			}
+			if labels != nil {
+				rec.Label = &labels[i]
+			}
 			if rec.HeadingPath == nil {
 				rec.HeadingPath = doc.HeadingPath(s.Start)
 				if rec.HeadingPath == nil {
@@ -445,6 +466,11 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 			if _, err := w.Write(line); err != nil {
 				return err
 			}
+		}
+	}
+	if session != nil {
+		if err := session.Finish(ctx); err != nil {
+			return fmt.Errorf("label %s: %w", obj.Key, err)
 		}
 	}
 	return nil
@@ -487,6 +513,11 @@ func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result,
 	for _, k := range []string{textKey(obj.Key), chunksKey(obj.Key)} {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return res, fmt.Errorf("remove stale output of %s: %w", obj.Key, err)
+		}
+	}
+	if p.cfg.Labeler != nil {
+		if err := p.cfg.Labeler.Remove(ctx, obj.Key); err != nil {
+			return res, fmt.Errorf("remove stale labels of %s: %w", obj.Key, err)
 		}
 	}
 	if meta == nil {
@@ -612,6 +643,11 @@ func (p *Pipeline) Remove(ctx context.Context, source, sequencer string) error {
 	for _, k := range []string{textKey(source), chunksKey(source), failedKey(source)} {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return fmt.Errorf("remove outputs of %s: %w", source, err)
+		}
+	}
+	if p.cfg.Labeler != nil {
+		if err := p.cfg.Labeler.Remove(ctx, source); err != nil {
+			return fmt.Errorf("remove labels of %s: %w", source, err)
 		}
 	}
 	return p.putState(ctx, State{

@@ -37,6 +37,7 @@ type ChunkRecord struct {
 	EmbeddingModel string         `json:"embedding_model"`
 	ParentID       string         `json:"parent_id,omitempty"`
 	Metadata       map[string]any `json:"metadata,omitempty"`
+	Label          *ChunkLabel    `json:"label,omitempty"`
 	Pipeline       string         `json:"pipeline"`
 }
 

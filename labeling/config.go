@@ -1,0 +1,162 @@
+package labeling
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Class is one label a chunk can get.
+type Class struct {
+	Name        string   `yaml:"name"`
+	Description string   `yaml:"description"`
+	Examples    []string `yaml:"examples,omitempty"`
+}
+
+// Config is the labeling section of the configuration file.
+type Config struct {
+	Enabled bool `yaml:"enabled"`
+	// Attribute is the label attribute name in the Ground Truth manifests.
+	Attribute  string  `yaml:"attribute"`
+	MultiLabel bool    `yaml:"multi_label"`
+	Classes    []Class `yaml:"classes"`
+	// Measure is least_confidence, margin or entropy; chunks whose uncertainty is above
+	// Threshold go to humans.
+	Measure   string  `yaml:"measure"`
+	Threshold float64 `yaml:"threshold"`
+	// Budget: items per labeling job and per UTC day.
+	MaxItemsPerJob int `yaml:"max_items_per_job"`
+	MaxItemsPerDay int `yaml:"max_items_per_day"`
+	// NearDuplicate is the cosine similarity of embeddings above which two items of a job
+	// count as one (humans label the first; the label is applied to both).
+	NearDuplicate float64 `yaml:"near_duplicate_similarity"`
+	// KeepLabeledData keeps human labels when their source is deleted.
+	KeepLabeledData bool         `yaml:"keep_labeled_data"`
+	Redact          RedactConfig `yaml:"redact"`
+	GroundTruth     GTConfig     `yaml:"ground_truth"`
+}
+
+// GTConfig is how labeling jobs are created in SageMaker Ground Truth.
+type GTConfig struct {
+	// JobPrefix starts every job name.
+	JobPrefix   string `yaml:"job_prefix"`
+	WorkteamARN string `yaml:"workteam_arn"`
+	// RoleARN is the execution role Ground Truth assumes (reads the manifest, writes the
+	// output under the output prefix).
+	RoleARN string `yaml:"role_arn"`
+	// TaskPriceUSD is paid per task to a public workforce (Mechanical Turk); required for
+	// the public workteam, ignored for private ones.
+	TaskPriceUSD            float64  `yaml:"task_price_usd"`
+	WorkersPerObject        int      `yaml:"workers_per_object"`
+	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds"`
+	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds"`
+	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks"`
+	MaxRuntimeSeconds       int      `yaml:"max_runtime_seconds"`
+	TaskTitle               string   `yaml:"task_title"`
+	TaskDescription         string   `yaml:"task_description"`
+	TaskKeywords            []string `yaml:"task_keywords"`
+	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds"`
+	KMSKeyID                string   `yaml:"kms_key_id,omitempty"`
+}
+
+// DefaultConfig is labeling off, with the settings it would use.
+func DefaultConfig() Config {
+	return Config{
+		Attribute: "label", Measure: LeastConfidence, Threshold: 0.5,
+		MaxItemsPerJob: 500, MaxItemsPerDay: 2000, NearDuplicate: 0.97, KeepLabeledData: true,
+		Classes: []Class{}, Redact: AllRedactions(),
+		GroundTruth: GTConfig{
+			JobPrefix: "docingest", WorkersPerObject: 1, TaskTimeLimitSeconds: 300, TaskAvailabilitySeconds: 864000,
+			MaxConcurrentTasks: 1000, MaxRuntimeSeconds: 864000, TaskTitle: "Classify a passage of text",
+			TaskDescription: "Read the passage and choose the category that fits it best.", TaskKeywords: []string{"text", "classification"},
+			DispatchIntervalSeconds: 600,
+		},
+	}
+}
+
+var (
+	attrName  = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,126}$`)
+	jobPrefix = regexp.MustCompile(`^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$`)
+)
+
+// Validate names the bad field, relative to the labeling section.
+func (c Config) Validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("labeling.%s: %s", field, fmt.Sprintf(format, args...)))
+	}
+	if !c.Enabled {
+		return nil
+	}
+	if !attrName.MatchString(c.Attribute) || strings.HasSuffix(c.Attribute, "-metadata") || strings.HasSuffix(c.Attribute, "-ref") {
+		bad("attribute", "must be letters, digits and hyphens, not ending in -metadata or -ref, got %q", c.Attribute)
+	}
+	if len(c.Classes) < 2 {
+		bad("classes", "need at least two classes, got %d", len(c.Classes))
+	}
+	seen := map[string]bool{}
+	for i, cl := range c.Classes {
+		if cl.Name == "" || seen[cl.Name] {
+			bad(fmt.Sprintf("classes[%d].name", i), "must be set and unique, got %q", cl.Name)
+		}
+		seen[cl.Name] = true
+		if cl.Description == "" && len(cl.Examples) == 0 {
+			bad(fmt.Sprintf("classes[%d]", i), "needs a description or examples to start from")
+		}
+	}
+	if c.Measure != LeastConfidence && c.Measure != Margin && c.Measure != Entropy {
+		bad("measure", "must be least_confidence, margin or entropy, got %q", c.Measure)
+	}
+	if c.Threshold <= 0 || c.Threshold >= 1 {
+		bad("threshold", "must be between 0 and 1, got %g", c.Threshold)
+	}
+	if c.MaxItemsPerJob < 1 || c.MaxItemsPerJob > 100000 {
+		bad("max_items_per_job", "must be between 1 and 100000, got %d", c.MaxItemsPerJob)
+	}
+	if c.MaxItemsPerDay < c.MaxItemsPerJob {
+		bad("max_items_per_day", "must be at least max_items_per_job (%d), got %d", c.MaxItemsPerJob, c.MaxItemsPerDay)
+	}
+	if c.NearDuplicate <= 0 || c.NearDuplicate > 1 {
+		bad("near_duplicate_similarity", "must be in (0, 1], got %g", c.NearDuplicate)
+	}
+	g := c.GroundTruth
+	if !jobPrefix.MatchString(g.JobPrefix) {
+		bad("ground_truth.job_prefix", "must be 1 to 31 letters, digits or hyphens, starting and ending with a letter or digit, got %q", g.JobPrefix)
+	}
+	if g.WorkersPerObject < 1 || g.WorkersPerObject > 9 {
+		bad("ground_truth.workers_per_object", "must be between 1 and 9, got %d", g.WorkersPerObject)
+	}
+	if g.TaskTimeLimitSeconds < 30 || g.TaskTimeLimitSeconds > 28800 {
+		bad("ground_truth.task_time_limit_seconds", "must be between 30 and 28800, got %d", g.TaskTimeLimitSeconds)
+	}
+	if g.TaskAvailabilitySeconds < 60 || g.TaskAvailabilitySeconds > 864000 {
+		bad("ground_truth.task_availability_seconds", "must be between 60 and 864000, got %d", g.TaskAvailabilitySeconds)
+	}
+	if g.MaxConcurrentTasks < 1 || g.MaxConcurrentTasks > 5000 {
+		bad("ground_truth.max_concurrent_tasks", "must be between 1 and 5000, got %d", g.MaxConcurrentTasks)
+	}
+	if g.MaxRuntimeSeconds < 1 || g.MaxRuntimeSeconds > 864000 {
+		bad("ground_truth.max_runtime_seconds", "must be between 1 and 864000, got %d", g.MaxRuntimeSeconds)
+	}
+	if isPublicWorkteam(g.WorkteamARN) && g.TaskPriceUSD <= 0 {
+		bad("ground_truth.task_price_usd", "a public workforce needs a price per task")
+	}
+	if g.DispatchIntervalSeconds < 10 {
+		bad("ground_truth.dispatch_interval_seconds", "must be at least 10, got %d", g.DispatchIntervalSeconds)
+	}
+	return errs
+}
+
+// ClassNames lists the classes in configuration order.
+func (c Config) ClassNames() []string {
+	out := make([]string, len(c.Classes))
+	for i, cl := range c.Classes {
+		out[i] = cl.Name
+	}
+	return out
+}
+
+// isPublicWorkteam reports the Mechanical Turk workforce's ARN.
+func isPublicWorkteam(arn string) bool {
+	return strings.HasSuffix(arn, ":workteam/public-crowd/default")
+}

@@ -1,0 +1,410 @@
+package labeling
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/docingest/docingest/storage"
+)
+
+// VersionedStore is an output prefix that supports conditional writes (S3 If-None-Match
+// and If-Match; a file lock for local folders) and names its objects by URI.
+type VersionedStore interface {
+	Store
+	GetVersion(ctx context.Context, key string) ([]byte, string, error)
+	PutIf(ctx context.Context, key string, body []byte, ifMatch string) error
+	URI(key string) string
+}
+
+// Dispatcher turns pending items into labeling jobs. Several may run at once (one per
+// worker, plus `docingest labeling submit`): a lease taken with a conditional write lets
+// one work at a time, and every job's items are claimed, under the job's deterministic
+// name, before the job is created, so a crash or a race never creates two jobs for the
+// same items and every item moves from pending to exactly one job.
+type Dispatcher struct {
+	Config  Config
+	Store   VersionedStore
+	Backend Backend
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
+	LeaseTTL time.Duration
+}
+
+// Claim is labeling/jobs/<job>/claim.json: the items a job took, written before the job
+// is created. It holds the items themselves, so a failed job gives them back.
+type Claim struct {
+	Job   string        `json:"job"`
+	Items []PendingItem `json:"items"`
+	// Keys are the pending items' keys, removed once the job exists.
+	Keys []string `json:"keys"`
+	// Duplicates maps an item (text hash) left out as a near-duplicate to the item whose
+	// human label it will get.
+	Duplicates map[string]string `json:"duplicates,omitempty"`
+	Claimed    string            `json:"claimed"`
+}
+
+// JobRecord is labeling/jobs/<job>/job.json, written once the service has the job.
+type JobRecord struct {
+	Job       string `json:"job"`
+	Items     int    `json:"items"`
+	Manifest  string `json:"manifest"`
+	Output    string `json:"output"`
+	Created   string `json:"created"`
+	Collected string `json:"collected,omitempty"`
+	Status    string `json:"status,omitempty"`
+}
+
+// SubmitResult says what a dispatch did.
+type SubmitResult struct {
+	Job    string `json:"job,omitempty"`
+	Items  int    `json:"items"`
+	Reason string `json:"reason,omitempty"` // why nothing was submitted
+}
+
+type lease struct {
+	Holder  string `json:"holder"`
+	Expires string `json:"expires"`
+}
+
+func (d *Dispatcher) now() time.Time {
+	if d.Now != nil {
+		return d.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (d *Dispatcher) log() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// acquire takes the dispatch lease, or reports that another dispatcher holds it.
+func (d *Dispatcher) acquire(ctx context.Context, holder string) (release func(), ok bool, err error) {
+	ttl := d.LeaseTTL
+	if ttl <= 0 {
+		ttl = 10 * time.Minute
+	}
+	body, _ := json.Marshal(lease{Holder: holder, Expires: d.now().Add(ttl).Format(time.RFC3339Nano)})
+	cur, tag, err := d.Store.GetVersion(ctx, leaseKey)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		err = d.Store.PutIf(ctx, leaseKey, body, "")
+	case err != nil:
+		return nil, false, err
+	default:
+		var l lease
+		_ = json.Unmarshal(cur, &l)
+		if exp, perr := time.Parse(time.RFC3339Nano, l.Expires); perr == nil && exp.After(d.now()) {
+			return nil, false, nil
+		}
+		err = d.Store.PutIf(ctx, leaseKey, body, tag) // take over an expired lease
+	}
+	if errors.Is(err, storage.ErrPrecondition) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("take the dispatch lease: %w", err)
+	}
+	return func() {
+		ctx := context.WithoutCancel(ctx)
+		cur, tag, err := d.Store.GetVersion(ctx, leaseKey)
+		if err != nil || !bytes.Equal(cur, body) {
+			return
+		}
+		expired, _ := json.Marshal(lease{Holder: holder, Expires: time.Unix(0, 0).UTC().Format(time.RFC3339Nano)})
+		_ = d.Store.PutIf(ctx, leaseKey, expired, tag)
+	}, true, nil
+}
+
+// Submit makes at most one labeling job from the pending items, within the budget.
+func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
+	if !strings.HasPrefix(d.Store.URI(""), "s3://") {
+		return SubmitResult{}, errors.New("labeling jobs read their manifest from S3: the output must be an s3:// prefix")
+	}
+	var rnd [8]byte
+	_, _ = rand.Read(rnd[:])
+	release, ok, err := d.acquire(ctx, hex.EncodeToString(rnd[:]))
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if !ok {
+		return SubmitResult{Reason: "another dispatcher is running"}, nil
+	}
+	defer release()
+	// Finish any job an earlier dispatcher claimed but did not create.
+	if res, done, err := d.resume(ctx); err != nil || done {
+		return res, err
+	}
+	today := d.now().Format("2006-01-02")
+	used, tag, err := d.budget(ctx, today)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-used)
+	if room <= 0 {
+		return SubmitResult{Reason: fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)}, nil
+	}
+	claim, err := d.choose(ctx, room, today, used)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if len(claim.Items) == 0 {
+		return SubmitResult{Reason: "no pending items"}, nil
+	}
+	body, _ := json.Marshal(claim)
+	if err := d.Store.PutIf(ctx, jobsDir+claim.Job+"/claim.json", body, ""); err != nil {
+		if errors.Is(err, storage.ErrPrecondition) {
+			return SubmitResult{Reason: "these items were claimed by another dispatcher"}, nil
+		}
+		return SubmitResult{}, fmt.Errorf("claim items: %w", err)
+	}
+	if err := d.spend(ctx, today, used, tag, len(claim.Items)); err != nil {
+		return SubmitResult{}, err
+	}
+	return d.create(ctx, claim)
+}
+
+// budget reads today's count of items sent.
+func (d *Dispatcher) budget(ctx context.Context, day string) (int, string, error) {
+	b, tag, err := d.Store.GetVersion(ctx, budgetDir+day+".json")
+	if errors.Is(err, storage.ErrNotFound) {
+		return 0, "", nil
+	}
+	if err != nil {
+		return 0, "", fmt.Errorf("read labeling budget: %w", err)
+	}
+	var v struct {
+		Items int `json:"items"`
+	}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return 0, "", fmt.Errorf("labeling budget %s: %w", day, err)
+	}
+	return v.Items, tag, nil
+}
+
+// spend adds n to today's count with a conditional write, re-reading on a conflict.
+func (d *Dispatcher) spend(ctx context.Context, day string, used int, tag string, n int) error {
+	for attempt := 0; attempt < 10; attempt++ {
+		body, _ := json.Marshal(map[string]any{"day": day, "items": used + n})
+		err := d.Store.PutIf(ctx, budgetDir+day+".json", body, tag)
+		if !errors.Is(err, storage.ErrPrecondition) {
+			return err
+		}
+		if used, tag, err = d.budget(ctx, day); err != nil {
+			return err
+		}
+	}
+	return errors.New("labeling budget: too many concurrent updates")
+}
+
+// choose picks up to room distinct texts from the pending items in key order, leaving out
+// texts a human labeled already and near-duplicates of chosen ones.
+//
+// The job's name is a hash of the claimed keys, the day and the day's count so far:
+// deterministic for a given spool and budget (a retry names the same job), and different
+// when the same items come back after a failed job.
+func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int) (Claim, error) {
+	human, err := LoadHumanLabels(ctx, d.Store)
+	if err != nil {
+		return Claim{}, err
+	}
+	var keys []string
+	if err := d.Store.List(ctx, pendingDir, true, func(o storage.ObjectInfo) error {
+		keys = append(keys, o.Key)
+		return nil
+	}); err != nil {
+		return Claim{}, fmt.Errorf("list pending items: %w", err)
+	}
+	sort.Strings(keys)
+	claim := Claim{Duplicates: map[string]string{}, Claimed: d.now().Format(time.RFC3339)}
+	chosen := map[string]int{} // text hash -> index in claim.Items
+	for _, k := range keys {
+		b, err := d.Store.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return Claim{}, err
+		}
+		var it PendingItem
+		if err := json.Unmarshal(b, &it); err != nil {
+			d.log().Warn("unreadable pending item left alone", "key", k, "error", err)
+			continue
+		}
+		if _, done := human[it.ID]; done {
+			if err := d.Store.Delete(ctx, k); err != nil {
+				return Claim{}, err
+			}
+			continue
+		}
+		if _, same := chosen[it.ID]; same { // the same text from another source
+			claim.Keys = append(claim.Keys, k)
+			continue
+		}
+		if rep := d.nearDuplicate(claim.Items, it); rep != "" {
+			claim.Duplicates[it.ID] = rep
+			claim.Keys = append(claim.Keys, k)
+			continue
+		}
+		if len(claim.Items) == room {
+			break
+		}
+		chosen[it.ID] = len(claim.Items)
+		claim.Items = append(claim.Items, it)
+		claim.Keys = append(claim.Keys, k)
+	}
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%d\n%s", day, used, strings.Join(claim.Keys, "\n"))))
+	claim.Job = d.Config.GroundTruth.JobPrefix + "-" + hex.EncodeToString(sum[:8])
+	return claim, nil
+}
+
+func (d *Dispatcher) nearDuplicate(items []PendingItem, it PendingItem) string {
+	if len(it.Embedding) == 0 {
+		return ""
+	}
+	for _, o := range items {
+		if len(o.Embedding) == len(it.Embedding) && cosine(o.Embedding, it.Embedding) >= d.Config.NearDuplicate {
+			return o.ID
+		}
+	}
+	return ""
+}
+
+func cosine(a, b []float32) float64 {
+	var dot, na, nb float64
+	for i := range a {
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	if na == 0 || nb == 0 {
+		return 0
+	}
+	return dot / math.Sqrt(na*nb)
+}
+
+// resume finishes a job that was claimed but not created (a dispatcher died between).
+func (d *Dispatcher) resume(ctx context.Context) (SubmitResult, bool, error) {
+	claims := map[string]bool{}
+	created := map[string]bool{}
+	err := d.Store.List(ctx, jobsDir, true, func(o storage.ObjectInfo) error {
+		rest := strings.TrimPrefix(o.Key, jobsDir)
+		job, file, ok := strings.Cut(rest, "/")
+		if !ok {
+			return nil
+		}
+		switch file {
+		case "claim.json":
+			claims[job] = true
+		case "job.json":
+			created[job] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return SubmitResult{}, false, fmt.Errorf("list labeling jobs: %w", err)
+	}
+	for job := range claims {
+		if created[job] {
+			continue
+		}
+		b, err := d.Store.Get(ctx, jobsDir+job+"/claim.json")
+		if err != nil {
+			return SubmitResult{}, false, err
+		}
+		var c Claim
+		if err := json.Unmarshal(b, &c); err != nil {
+			return SubmitResult{}, false, fmt.Errorf("claim of %s: %w", job, err)
+		}
+		d.log().Info("resuming a claimed labeling job", "job", job, "items", len(c.Items))
+		res, err := d.create(ctx, c)
+		return res, true, err
+	}
+	return SubmitResult{}, false, nil
+}
+
+// create writes the job's inputs, creates it, records it and removes its items from the
+// pending spool. Every step can be repeated: a crash anywhere is finished by resume.
+func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) {
+	dir := jobsDir + c.Job + "/"
+	var manifest bytes.Buffer
+	for _, it := range c.Items {
+		line, _ := json.Marshal(map[string]any{"source": it.Text, "docingest-id": it.ID, "docingest-source": it.Source,
+			"docingest-chunk-id": it.ChunkID, "docingest-redacted": it.Redacted})
+		manifest.Write(line)
+		manifest.WriteByte('\n')
+	}
+	cats := LabelCategories(d.Config)
+	files := map[string][]byte{"manifest.jsonl": manifest.Bytes(), "label-categories.json": cats, "template.liquid.html": []byte(Template(d.Config))}
+	for _, name := range []string{"manifest.jsonl", "label-categories.json", "template.liquid.html"} {
+		if err := d.Store.Put(ctx, dir+name, bytes.NewReader(files[name])); err != nil {
+			return SubmitResult{}, fmt.Errorf("write job %s: %w", c.Job, err)
+		}
+	}
+	spec := JobSpec{Name: c.Job, ManifestURI: d.Store.URI(dir + "manifest.jsonl"), CategoriesURI: d.Store.URI(dir + "label-categories.json"),
+		TemplateURI: d.Store.URI(dir + "template.liquid.html"), OutputURI: d.Store.URI(dir + "output/"), Items: len(c.Items)}
+	if err := d.Backend.CreateJob(ctx, spec); err != nil {
+		return SubmitResult{}, err
+	}
+	rec, _ := json.Marshal(JobRecord{Job: c.Job, Items: len(c.Items), Manifest: spec.ManifestURI, Output: spec.OutputURI, Created: d.now().Format(time.RFC3339)})
+	if err := d.Store.Put(ctx, dir+"job.json", bytes.NewReader(rec)); err != nil {
+		return SubmitResult{}, fmt.Errorf("record job %s: %w", c.Job, err)
+	}
+	for _, k := range c.Keys {
+		if err := d.Store.Delete(ctx, k); err != nil {
+			return SubmitResult{}, fmt.Errorf("move items of %s: %w", c.Job, err)
+		}
+	}
+	d.log().Info("labeling job created", "job", c.Job, "items", len(c.Items), "near_duplicates", len(c.Duplicates))
+	return SubmitResult{Job: c.Job, Items: len(c.Items)}, nil
+}
+
+// LabelCategories is the label category configuration file.
+func LabelCategories(cfg Config) []byte {
+	labels := make([]map[string]string, len(cfg.Classes))
+	for i, c := range cfg.Classes {
+		labels[i] = map[string]string{"label": c.Name}
+	}
+	b, _ := json.MarshalIndent(map[string]any{"document-version": "2018-11-28", "labels": labels}, "", "  ")
+	return b
+}
+
+// Template is the worker task UI: Crowd HTML Elements' crowd-classifier (single label) or
+// crowd-classifier-multi-select, with each class's description as instructions.
+func Template(cfg Config) string {
+	var short strings.Builder
+	for _, c := range cfg.Classes {
+		fmt.Fprintf(&short, "<p><strong>%s</strong>: %s</p>", htmlEscape(c.Name), htmlEscape(c.Description))
+	}
+	element := "crowd-classifier"
+	if cfg.MultiLabel {
+		element = "crowd-classifier-multi-select"
+	}
+	return fmt.Sprintf(`<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
+<crowd-form>
+  <%[1]s name="crowd-classifier" categories="{{ task.input.labels | to_json | escape }}" header="%[2]s">
+    <classification-target>{{ task.input.taskObject }}</classification-target>
+    <full-instructions header="Categories">%[3]s</full-instructions>
+    <short-instructions>%[3]s</short-instructions>
+  </%[1]s>
+</crowd-form>
+`, element, htmlEscape(cfg.GroundTruth.TaskTitle), short.String())
+}
+
+func htmlEscape(s string) string {
+	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
+}

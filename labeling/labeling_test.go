@@ -1,0 +1,506 @@
+package labeling
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/docingest/docingest/chunkers"
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/embedders"
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+)
+
+// classFiles are documents whose class is known by origin: two Debian manuals and three
+// free-software licences.
+var classFiles = map[string][]string{
+	"administration": {"../testdata/real/ch01.en.html", "../testdata/real/ch03.en.html"},
+	"packaging":      {"../testdata/real/developers-reference-resources.html", "../testdata/docs/developers-reference.pdf"},
+	"legal":          {"testdata/licences/GPL-3", "testdata/licences/Apache-2.0", "testdata/licences/MPL-2.0"},
+}
+
+func testConfig() Config {
+	c := DefaultConfig()
+	c.Enabled = true
+	c.Classes = []Class{
+		{Name: "administration", Description: "Running a Debian system: booting, services, packages installed with apt, network, files and users.",
+			Examples: []string{"Use systemctl to start and stop services at boot.", "The apt-get command installs packages from the archive."}},
+		{Name: "packaging", Description: "Making and maintaining Debian packages: developers, uploads, the archive, bugs and maintainers.",
+			Examples: []string{"A Debian developer uploads new package versions to the archive.", "Maintainers close bugs in the changelog of an upload."}},
+		{Name: "legal", Description: "Software licence terms: copyright, permission to copy and distribute, warranty and liability.",
+			Examples: []string{"You may convey verbatim copies of the Program's source code.", "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY APPLICABLE LAW."}},
+	}
+	c.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:111122223333:workteam/private-crowd/docs-team"
+	c.GroundTruth.RoleARN = "arn:aws:iam::111122223333:role/docingest-ground-truth"
+	return c
+}
+
+type labeledChunk struct {
+	text, class string
+}
+
+// smallClassFiles is a smaller set for the end-to-end test.
+var smallClassFiles = map[string][]string{
+	"administration": {"../testdata/real/ch03.en.html"},
+	"packaging":      {"../testdata/real/developers-reference-resources.html"},
+	"legal":          {"testdata/licences/Apache-2.0", "testdata/licences/MPL-2.0"},
+}
+
+// corpus extracts and chunks every class file (about 120 words a chunk), keeping chunks
+// of at least minTokens words.
+func corpus(t testing.TB, files map[string][]string, minTokens int) []labeledChunk {
+	var out []labeledChunk
+	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+	for _, class := range []string{"administration", "packaging", "legal"} {
+		files := files[class]
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var doc document.Document
+			switch extractors.Detect(f, data) {
+			case extractors.FormatHTML:
+				doc, err = extractors.HTMLExtractor{Limits: lim}.Extract(context.Background(), data)
+			case extractors.FormatPDF:
+				doc, err = extractors.PDFExtractor{Limits: lim}.Extract(context.Background(), data)
+			default:
+				doc, err = extractors.TextExtractor{Limits: lim}.Extract(context.Background(), data)
+			}
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			spans, _ := chunkers.Recursive{Config: chunkers.Config{Max: 120}, Sizer: embedders.WordTokenizer{}}.Chunk(context.Background(), doc)
+			for _, s := range spans {
+				if s.Tokens >= minTokens {
+					out = append(out, labeledChunk{doc.Text[s.Start:s.End], class})
+				}
+			}
+		}
+	}
+	return out
+}
+
+var features = Features{HashDims: 1024}
+
+// TestClassifierQuality trains from the descriptions and seeds alone, then reports the
+// share sent to humans and the accuracy of the automatic labels at the default threshold,
+// and again after humans labeled what was uncertain.
+func TestClassifierQuality(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	all := corpus(t, classFiles, 40)
+	// even chunks are the ones humans may label, odd ones are held out for scoring
+	var pool, held []labeledChunk
+	for i, it := range all {
+		if i%2 == 0 {
+			pool = append(pool, it)
+		} else {
+			held = append(held, it)
+		}
+	}
+	examples := make([]Example, len(held))
+	for i, it := range held {
+		examples[i] = Example{Text: it.text, Classes: []string{it.class}}
+	}
+	m, err := Train(DefaultTraining(cfg.ClassNames(), false, features), trainingSet(cfg, nil), "2026-11-25T00:00:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cold := Simulate(m, cfg.Measure, examples, []float64{cfg.Threshold})[0]
+	t.Logf("cold start (3 descriptions + 6 seeds), %d held-out chunks: %.0f%% to humans, auto-label accuracy %.1f%% (%d auto)", len(held), 100*cold.ToHumans, 100*cold.AutoAccuracy, cold.Auto)
+	// humans label the uncertain chunks of the pool; the retrained model is scored on the
+	// held-out chunks, which it never saw
+	human := map[string]HumanLabel{}
+	for _, it := range pool {
+		d := m.Decide(m.Probabilities(it.text, nil), cfg.Measure)
+		if d.Uncertainty > cfg.Threshold {
+			human[TextHash(it.text)] = HumanLabel{ID: TextHash(it.text), Classes: []string{it.class}, Text: it.text}
+		}
+	}
+	m2, err := Train(DefaultTraining(cfg.ClassNames(), false, features), trainingSet(cfg, human), "2026-11-25T00:00:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	warm := Simulate(m2, cfg.Measure, examples, []float64{cfg.Threshold})[0]
+	t.Logf("after %d human labels: %.0f%% of held-out chunks to humans, auto-label accuracy %.1f%% (%d auto)", len(human), 100*warm.ToHumans, 100*warm.AutoAccuracy, warm.Auto)
+	if cold.Auto == 0 || cold.AutoAccuracy < 0.8 {
+		t.Fatalf("cold start: %+v", cold)
+	}
+	if warm.ToHumans >= cold.ToHumans || warm.AutoAccuracy < 0.9 {
+		t.Fatalf("human labels did not help: cold %+v, warm %+v", cold, warm)
+	}
+}
+
+func TestTrainingIsDeterministic(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	exs := trainingSet(cfg, nil)
+	a, _ := Train(DefaultTraining(cfg.ClassNames(), false, features), exs, "x")
+	rev := append([]Example{}, exs...)
+	for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+		rev[i], rev[j] = rev[j], rev[i]
+	}
+	b, _ := Train(DefaultTraining(cfg.ClassNames(), false, features), rev, "x")
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if a.Version != b.Version || !bytes.Equal(ja, jb) {
+		t.Fatal("the same examples in another order gave another model")
+	}
+	if _, err := Train(DefaultTraining(cfg.ClassNames(), false, features), []Example{{Text: "x", Classes: []string{"nope"}}}, ""); err == nil {
+		t.Fatal("an unknown class was accepted")
+	}
+}
+
+func TestUncertaintyMeasures(t *testing.T) {
+	t.Parallel()
+	m := &Model{Classes: []string{"a", "b", "c"}}
+	for _, measure := range []string{LeastConfidence, Margin, Entropy} {
+		sure := m.Decide([]float64{0.98, 0.01, 0.01}, measure)
+		unsure := m.Decide([]float64{0.34, 0.33, 0.33}, measure)
+		if sure.Uncertainty > 0.2 || unsure.Uncertainty < 0.9 || sure.Classes[0] != "a" {
+			t.Errorf("%s: sure %.3f unsure %.3f", measure, sure.Uncertainty, unsure.Uncertainty)
+		}
+	}
+	multi := &Model{Classes: []string{"a", "b"}, MultiLabel: true}
+	d := multi.Decide([]float64{0.99, 0.55}, LeastConfidence)
+	if len(d.Classes) != 2 || d.Uncertainty < 0.8 || d.ConfidenceMap["b"] != 0.55 {
+		t.Errorf("multi-label: the least certain class must decide: %+v", d)
+	}
+}
+
+// s3Store is an output prefix in an in-process S3 emulator (gofakes3), and the client
+// the fake labeling service reads it with.
+func s3Store(t *testing.T) (*storage.S3, *s3.Client) {
+	ep := emulators.GoFakeS3(t)
+	c := emulators.S3Client(ep)
+	emulators.CreateBucket(t, c, "out")
+	return storage.NewS3(c, "out", "v1/", storage.S3Options{}), c
+}
+
+// pipelineFor wires the real pipeline (extractors, recursive chunker, hashing embedder)
+// with the labeler.
+func pipelineFor(t *testing.T, l *Labeler, out worker.Store) *worker.Pipeline {
+	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
+	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 120}, Sizer: embedders.WordTokenizer{}}
+	cfg := worker.PipelineConfig{
+		Detect: extractors.Detect,
+		Extractors: map[string]worker.Extractor{
+			extractors.FormatPDF: extractors.PDFExtractor{Limits: lim}, extractors.FormatHTML: extractors.HTMLExtractor{Limits: lim},
+			extractors.FormatText: extractors.TextExtractor{Limits: lim},
+		},
+		ChunkerFor: func(string, string) worker.Chunker { return chunker },
+		Tokenizer:  "words", Embedder: emb, EmbedBatch: 32, Fingerprint: "fp-" + l.Version(), HashETag: true, Labeler: l,
+		Limits: worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: time.Minute},
+	}
+	p, err := worker.NewPipeline(cfg, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func sourceFolder(t *testing.T, classFiles map[string][]string) string {
+	dir := t.TempDir()
+	for class, files := range classFiles {
+		os.MkdirAll(filepath.Join(dir, class), 0o755)
+		for _, f := range files {
+			b, _ := os.ReadFile(f)
+			name := filepath.Base(f)
+			if !strings.Contains(name, ".") {
+				name += ".txt"
+			}
+			os.WriteFile(filepath.Join(dir, class, name), b, 0o644)
+		}
+	}
+	return dir
+}
+
+func countKeys(t *testing.T, s Store, prefix string) int {
+	n := 0
+	if err := s.List(context.Background(), prefix, true, func(storage.ObjectInfo) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestLabelingEndToEnd: documents of three classes through the pipeline; the uncertain
+// chunks become one Ground Truth job whose request the fake service validates; collect
+// merges the human labels and retrains, and the next run sends fewer chunks to humans.
+func TestLabelingEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	out, s3c := s3Store(t)
+	cfg := testConfig()
+	cfg.MaxItemsPerJob, cfg.MaxItemsPerDay = 5000, 5000
+	// the oracle stands in for the human labelers: it knows each chunk's class by origin
+	classOf := map[string]string{}
+	red := NewRedactor(cfg.Redact)
+	for _, it := range corpus(t, smallClassFiles, 0) {
+		r, _ := red.Redact(it.text)
+		classOf[r] = it.class
+	}
+	src, err := storage.NewLocal(sourceFolder(t, smallClassFiles))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := func() time.Time { return time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC) }
+	l, err := NewLabeler(ctx, cfg, out, features, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := pipelineFor(t, l, out).RunBatch(ctx, worker.BatchOptions{Source: src, Concurrency: 2})
+	if err != nil || sum.Failed != 0 {
+		t.Fatalf("run: %+v %v", sum, err)
+	}
+	pending1 := countKeys(t, out, pendingDir)
+	auto := countKeys(t, out, "labeled/auto/")
+	if pending1 == 0 || auto == 0 {
+		t.Fatalf("%d pending, %d auto files", pending1, auto)
+	}
+	// chunk records carry their label
+	body, _ := out.Get(ctx, "chunks/legal/MPL-2.0.jsonl")
+	var rec worker.ChunkRecord
+	json.Unmarshal(bytes.SplitN(body, []byte("\n"), 2)[0], &rec)
+	if rec.Label == nil || rec.Label.Classifier != l.Version() || (rec.Label.Status != "auto" && rec.Label.Status != "pending") {
+		t.Fatalf("chunk label %+v", rec.Label)
+	}
+	// an auto record is in Ground Truth output-manifest form
+	autoBody, _ := out.Get(ctx, "labeled/auto/legal/MPL-2.0.jsonl")
+	var line map[string]any
+	json.Unmarshal(bytes.SplitN(autoBody, []byte("\n"), 2)[0], &line)
+	meta, _ := line["label-metadata"].(map[string]any)
+	if _, ok := line["label"].(float64); !ok || meta["human-annotated"] != "no" || meta["class-name"] == nil || meta["creation-date"] != "2026-11-25T12:00:00.000000" ||
+		!strings.HasPrefix(meta["job-name"].(string), "labeling-job/docingest-auto-") {
+		t.Fatalf("auto manifest line %v", line)
+	}
+
+	gt, client := newGTServer(t, s3c, nil)
+	gt.oracle = func(text string) string { return classOf[text] }
+	gt.throttle = 1 // the first request is throttled; the SDK retries
+	backend, err := NewGroundTruth(client, "eu-west-1", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Dispatcher{Config: cfg, Store: out, Backend: backend, Now: now}
+	res, err := d.Submit(ctx)
+	if err != nil || res.Job == "" {
+		t.Fatalf("submit: %+v %v", res, err)
+	}
+	if !regexp.MustCompile(`^docingest-[0-9a-f]{16}$`).MatchString(res.Job) || gt.creates != 1 || countKeys(t, out, pendingDir) != 0 {
+		t.Fatalf("job %q, %d creates, %d still pending", res.Job, gt.creates, countKeys(t, out, pendingDir))
+	}
+	req := gt.requests[len(gt.requests)-1]
+	if str(req, "LabelAttributeName") != "label" || str(req, "HumanTaskConfig", "WorkteamArn") != cfg.GroundTruth.WorkteamARN {
+		t.Fatalf("request %v", req)
+	}
+	cats, _ := out.Get(ctx, "labeling/jobs/"+res.Job+"/label-categories.json")
+	if !bytes.Contains(cats, []byte(`"document-version": "2018-11-28"`)) || !bytes.Contains(cats, []byte(`"label": "legal"`)) {
+		t.Fatalf("label categories %s", cats)
+	}
+	if again, _ := d.Submit(ctx); again.Job != "" || again.Reason != "no pending items" {
+		t.Fatalf("second submit: %+v", again)
+	}
+
+	col := &Collector{Config: cfg, Store: out, Backend: backend, Features: features, Now: now}
+	if results, m, err := col.Collect(ctx); err != nil || m != nil || results[0].Status != "InProgress" {
+		t.Fatalf("first collect: %+v %v %v", results, m, err)
+	}
+	results, m2, err := col.Collect(ctx)
+	if err != nil || m2 == nil || results[0].Status != "Completed" || results[0].Labels == 0 {
+		t.Fatalf("second collect: %+v %v", results, err)
+	}
+	t.Logf("job %s: %d items, %d human labels, %d failed", res.Job, res.Items, results[0].Labels, results[0].Failed)
+	if m2.Version == l.Version() || countKeys(t, out, "labeled/human/") != 1 {
+		t.Fatalf("classifier not retrained (%s) or dataset missing", m2.Version)
+	}
+	// the next run: the new classifier sends fewer chunks to humans (and none already labeled)
+	l2, err := NewLabeler(ctx, cfg, out, features, now)
+	if err != nil || l2.Version() != m2.Version {
+		t.Fatalf("reload: %v %s", err, l2.Version())
+	}
+	if _, err := pipelineFor(t, l2, out).RunBatch(ctx, worker.BatchOptions{Source: src, Concurrency: 2}); err != nil {
+		t.Fatal(err)
+	}
+	pending2 := countKeys(t, out, pendingDir)
+	t.Logf("pending items: %d with the cold-start classifier, %d after collecting (texts humans labeled are never sent again)", pending1, pending2)
+	if pending2 >= pending1/2 {
+		t.Fatalf("retrained classifier still sends %d of %d", pending2, pending1)
+	}
+	// new documents of the same topics: the retrained classifier sends fewer of their
+	// chunks to humans than the cold-start one would have
+	var fresh []Example
+	for _, it := range corpus(t, map[string][]string{"administration": {"../testdata/real/ch01.en.html"}, "legal": {"testdata/licences/GPL-3"}}, 0) {
+		fresh = append(fresh, Example{Text: it.text, Classes: []string{it.class}})
+	}
+	before := Simulate(l.Model(), cfg.Measure, fresh, []float64{cfg.Threshold})[0]
+	after := Simulate(l2.Model(), cfg.Measure, fresh, []float64{cfg.Threshold})[0]
+	t.Logf("%d chunks of unseen documents: %.0f%% to humans before collecting, %.0f%% after (auto-label accuracy %.1f%%)", len(fresh), 100*before.ToHumans, 100*after.ToHumans, 100*after.AutoAccuracy)
+	if after.ToHumans >= before.ToHumans {
+		t.Fatalf("before %+v after %+v", before, after)
+	}
+}
+
+// TestTwoDispatchersOneJob: concurrent dispatchers over the same pending items create one
+// job and move every item once.
+func TestTwoDispatchersOneJob(t *testing.T) {
+	ctx := context.Background()
+	out, s3c := s3Store(t)
+	cfg := testConfig()
+	for i := 0; i < 40; i++ {
+		it := PendingItem{ID: TextHash(string(rune('a'+i%26)) + strings.Repeat("x", i)), Source: "docs/a.txt", Text: strings.Repeat("word ", i+1), Predicted: []string{"legal"}}
+		b, _ := json.Marshal(it)
+		out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+	}
+	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
+	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+	var wg sync.WaitGroup
+	results := make([]SubmitResult, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d := &Dispatcher{Config: cfg, Store: out, Backend: backend}
+			results[i], errs[i] = d.Submit(ctx)
+		}()
+	}
+	wg.Wait()
+	jobs := 0
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatal(errs[i])
+		}
+		if results[i].Job != "" {
+			jobs++
+		}
+	}
+	if gt.creates != 1 || jobs != 1 || countKeys(t, out, pendingDir) != 0 {
+		t.Fatalf("%d jobs created, %d reported, %d items left: %+v", gt.creates, jobs, countKeys(t, out, pendingDir), results)
+	}
+	claim, _ := out.Get(ctx, "labeling/jobs/"+gt.requests[0]["LabelingJobName"].(string)+"/claim.json")
+	var c Claim
+	json.Unmarshal(claim, &c)
+	if len(c.Items) != 40 {
+		t.Fatalf("claim holds %d of 40 items", len(c.Items))
+	}
+	// the budget was spent once
+	if b, _ := out.Get(ctx, "labeling/budget/"+time.Now().UTC().Format("2006-01-02")+".json"); !bytes.Contains(b, []byte(`"items":40`)) {
+		t.Fatalf("budget %s", b)
+	}
+}
+
+// TestResumeAfterCrash: a dispatcher that claimed items and died before creating the job
+// is finished by the next, under the same name; a job that already exists is success.
+func TestResumeAfterCrash(t *testing.T) {
+	ctx := context.Background()
+	out, s3c := s3Store(t)
+	cfg := testConfig()
+	it := PendingItem{ID: "abc", Source: "a.txt", Text: "some text"}
+	claim := Claim{Job: "docingest-0123456789abcdef", Items: []PendingItem{it}, Keys: []string{pendingPrefix("a.txt") + "abc.json"}}
+	b, _ := json.Marshal(claim)
+	out.PutIf(ctx, "labeling/jobs/"+claim.Job+"/claim.json", b, "")
+	ib, _ := json.Marshal(it)
+	out.Put(ctx, claim.Keys[0], bytes.NewReader(ib))
+	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
+	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+	d := &Dispatcher{Config: cfg, Store: out, Backend: backend}
+	res, err := d.Submit(ctx)
+	if err != nil || res.Job != claim.Job || gt.creates != 1 {
+		t.Fatalf("%+v %v creates %d", res, err, gt.creates)
+	}
+	// a retry of the creation itself: ResourceInUse on our own name is success
+	if err := backend.CreateJob(ctx, JobSpec{Name: claim.Job, ManifestURI: out.URI("labeling/jobs/" + claim.Job + "/manifest.jsonl"),
+		CategoriesURI: out.URI("labeling/jobs/" + claim.Job + "/label-categories.json"), TemplateURI: out.URI("labeling/jobs/" + claim.Job + "/template.liquid.html"),
+		OutputURI: out.URI("labeling/jobs/" + claim.Job + "/output/"), Items: 1}); err != nil || gt.creates != 1 {
+		t.Fatalf("second create: %v (%d creates)", err, gt.creates)
+	}
+}
+
+// TestCollectRealManifest reads a Ground Truth output manifest shaped like the service's
+// (label-metadata objects, a job that completed with labeling errors).
+func TestCollectRealManifest(t *testing.T) {
+	ctx := context.Background()
+	out, _ := s3Store(t)
+	cfg := testConfig()
+	manifest, err := os.ReadFile("testdata/gt-output.manifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := "docingest-5c1d2e3f4a5b6c7d"
+	var items []PendingItem
+	for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
+		var rec map[string]any
+		json.Unmarshal(line, &rec)
+		items = append(items, PendingItem{ID: rec["docingest-id"].(string), Source: rec["docingest-source"].(string), Text: rec["source"].(string)})
+	}
+	claim := Claim{Job: job, Items: items, Duplicates: map[string]string{"dup0000000000000000000000000000a": items[0].ID}}
+	b, _ := json.Marshal(claim)
+	out.Put(ctx, "labeling/jobs/"+job+"/claim.json", bytes.NewReader(b))
+	rb, _ := json.Marshal(JobRecord{Job: job, Items: len(items), Created: "2026-11-24T09:00:00Z"})
+	out.Put(ctx, "labeling/jobs/"+job+"/job.json", bytes.NewReader(rb))
+	outKey := "labeling/jobs/" + job + "/output/" + job + "/manifests/output/output.manifest"
+	out.Put(ctx, outKey, bytes.NewReader(manifest))
+	backend := fakeBackend{status: JobStatus{Name: job, Status: "Completed", OutputURI: out.URI(outKey)}}
+	col := &Collector{Config: cfg, Store: out, Backend: backend, Features: features}
+	results, m, err := col.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(results) != 1 || results[0].Labels != 4 || results[0].Failed != 1 || m == nil {
+		t.Fatalf("%+v (the duplicate gets its representative's label)", results)
+	}
+	human, _ := LoadHumanLabels(ctx, out)
+	if h := human["dup0000000000000000000000000000a"]; len(h.Classes) != 1 || h.Classes[0] != human[items[0].ID].Classes[0] {
+		t.Fatalf("duplicate label %+v", h)
+	}
+	ds, _ := out.Get(ctx, "labeled/human/"+job+".jsonl")
+	if bytes.Count(ds, []byte("\n")) != 3 || !bytes.Contains(ds, []byte(`"human-annotated":"yes"`)) {
+		t.Fatalf("dataset %s", ds)
+	}
+	// collected once only
+	if results, _, _ := col.Collect(ctx); len(results) != 0 {
+		t.Fatalf("collected twice: %+v", results)
+	}
+}
+
+type fakeBackend struct{ status JobStatus }
+
+func (f fakeBackend) CreateJob(context.Context, JobSpec) error { return nil }
+func (f fakeBackend) DescribeJob(_ context.Context, name string) (JobStatus, error) {
+	return f.status, nil
+}
+func (f fakeBackend) ListJobs(context.Context, string) ([]JobStatus, error) {
+	return []JobStatus{f.status}, nil
+}
+
+func TestLambdaARNsAndPrice(t *testing.T) {
+	t.Parallel()
+	pre, acs, err := LambdaARNs("ap-southeast-2", true)
+	if err != nil || pre != "arn:aws:lambda:ap-southeast-2:454466003867:function:PRE-TextMultiClassMultiLabel" || acs != "arn:aws:lambda:ap-southeast-2:454466003867:function:ACS-TextMultiClassMultiLabel" {
+		t.Fatalf("%s %s %v", pre, acs, err)
+	}
+	if _, _, err := LambdaARNs("sa-east-1", false); err == nil {
+		t.Fatal("a region without Ground Truth was accepted")
+	}
+	p := price(0.036)
+	if *p.Dollars != 0 || *p.Cents != 3 || *p.TenthFractionsOfACent != 6 {
+		t.Fatalf("price %+v", p)
+	}
+	cfg := testConfig()
+	cfg.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
+	if errs := cfg.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "task_price_usd") {
+		t.Fatalf("public workforce without a price: %v", errs)
+	}
+}
