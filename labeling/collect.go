@@ -36,8 +36,8 @@ type CollectResult struct {
 	Returned int    `json:"returned_to_pending,omitempty"`
 }
 
-// Jobs lists the jobs this output prefix created, newest first.
-func Jobs(ctx context.Context, store Store) ([]JobRecord, error) {
+// JobRecords lists the jobs this output prefix created, newest first.
+func JobRecords(ctx context.Context, store Store) ([]JobRecord, error) {
 	var recs []JobRecord
 	err := store.List(ctx, jobsDir, true, func(o storage.ObjectInfo) error {
 		if !strings.HasSuffix(o.Key, "/job.json") || strings.Count(strings.TrimPrefix(o.Key, jobsDir), "/") != 1 {
@@ -66,7 +66,7 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 	if now == nil {
 		now = time.Now
 	}
-	jobs, err := Jobs(ctx, c.Store)
+	jobs, err := JobRecords(ctx, c.Store)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -76,7 +76,7 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 		if j.Collected != "" {
 			continue
 		}
-		st, err := c.Backend.DescribeJob(ctx, j.Job)
+		st, err := c.Backend.Status(ctx, j.Job)
 		if err != nil {
 			return results, nil, err
 		}

@@ -357,7 +357,7 @@ func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) 
 	}
 	spec := JobSpec{Name: c.Job, ManifestURI: d.Store.URI(dir + "manifest.jsonl"), CategoriesURI: d.Store.URI(dir + "label-categories.json"),
 		TemplateURI: d.Store.URI(dir + "template.liquid.html"), OutputURI: d.Store.URI(dir + "output/"), Items: len(c.Items)}
-	if err := d.Backend.CreateJob(ctx, spec); err != nil {
+	if err := d.Backend.Start(ctx, spec); err != nil {
 		return SubmitResult{}, err
 	}
 	rec, _ := json.Marshal(JobRecord{Job: c.Job, Items: len(c.Items), Manifest: spec.ManifestURI, Output: spec.OutputURI, Created: d.now().Format(time.RFC3339)})

@@ -19,9 +19,9 @@ import (
 type Backend interface {
 	// CreateJob creates the job; a job of that name that exists already is success (a
 	// retry, or another dispatcher that got there first with the same items).
-	CreateJob(ctx context.Context, spec JobSpec) error
-	DescribeJob(ctx context.Context, name string) (JobStatus, error)
-	ListJobs(ctx context.Context, prefix string) ([]JobStatus, error)
+	Start(ctx context.Context, spec JobSpec) error
+	Status(ctx context.Context, name string) (JobStatus, error)
+	Jobs(ctx context.Context, prefix string) ([]JobStatus, error)
 }
 
 // JobSpec is what a labeling job needs; the S3 URIs exist when CreateJob is called.
@@ -152,7 +152,7 @@ func (g *GroundTruth) Request(spec JobSpec) *sagemaker.CreateLabelingJobInput {
 	return in
 }
 
-func (g *GroundTruth) CreateJob(ctx context.Context, spec JobSpec) error {
+func (g *GroundTruth) Start(ctx context.Context, spec JobSpec) error {
 	_, err := g.client.CreateLabelingJob(ctx, g.Request(spec))
 	var inUse *smtypes.ResourceInUse
 	var api smithy.APIError
@@ -182,7 +182,7 @@ func statusFrom(name string, st smtypes.LabelingJobStatus, c *smtypes.LabelCount
 	return js
 }
 
-func (g *GroundTruth) DescribeJob(ctx context.Context, name string) (JobStatus, error) {
+func (g *GroundTruth) Status(ctx context.Context, name string) (JobStatus, error) {
 	out, err := g.client.DescribeLabelingJob(ctx, &sagemaker.DescribeLabelingJobInput{LabelingJobName: aws.String(name)})
 	if err != nil {
 		return JobStatus{}, fmt.Errorf("describe labeling job %s: %w", name, err)
@@ -190,7 +190,7 @@ func (g *GroundTruth) DescribeJob(ctx context.Context, name string) (JobStatus, 
 	return statusFrom(aws.ToString(out.LabelingJobName), out.LabelingJobStatus, out.LabelCounters, out.CreationTime, out.FailureReason, out.LabelingJobOutput), nil
 }
 
-func (g *GroundTruth) ListJobs(ctx context.Context, prefix string) ([]JobStatus, error) {
+func (g *GroundTruth) Jobs(ctx context.Context, prefix string) ([]JobStatus, error) {
 	var out []JobStatus
 	p := sagemaker.NewListLabelingJobsPaginator(g.client, &sagemaker.ListLabelingJobsInput{NameContains: aws.String(prefix), MaxResults: aws.Int32(100)})
 	for p.HasMorePages() {

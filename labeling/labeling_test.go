@@ -421,7 +421,7 @@ func TestResumeAfterCrash(t *testing.T) {
 		t.Fatalf("%+v %v creates %d", res, err, gt.creates)
 	}
 	// a retry of the creation itself: ResourceInUse on our own name is success
-	if err := backend.CreateJob(ctx, JobSpec{Name: claim.Job, ManifestURI: out.URI("labeling/jobs/" + claim.Job + "/manifest.jsonl"),
+	if err := backend.Start(ctx, JobSpec{Name: claim.Job, ManifestURI: out.URI("labeling/jobs/" + claim.Job + "/manifest.jsonl"),
 		CategoriesURI: out.URI("labeling/jobs/" + claim.Job + "/label-categories.json"), TemplateURI: out.URI("labeling/jobs/" + claim.Job + "/template.liquid.html"),
 		OutputURI: out.URI("labeling/jobs/" + claim.Job + "/output/"), Items: 1}); err != nil || gt.creates != 1 {
 		t.Fatalf("second create: %v (%d creates)", err, gt.creates)
@@ -477,11 +477,11 @@ func TestCollectRealManifest(t *testing.T) {
 
 type fakeBackend struct{ status JobStatus }
 
-func (f fakeBackend) CreateJob(context.Context, JobSpec) error { return nil }
-func (f fakeBackend) DescribeJob(_ context.Context, name string) (JobStatus, error) {
+func (f fakeBackend) Start(context.Context, JobSpec) error { return nil }
+func (f fakeBackend) Status(_ context.Context, name string) (JobStatus, error) {
 	return f.status, nil
 }
-func (f fakeBackend) ListJobs(context.Context, string) ([]JobStatus, error) {
+func (f fakeBackend) Jobs(context.Context, string) ([]JobStatus, error) {
 	return []JobStatus{f.status}, nil
 }
 

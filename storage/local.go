@@ -308,3 +308,8 @@ func (l *Local) PutIf(ctx context.Context, key string, body []byte, ifMatch stri
 	}
 	return l.Put(ctx, key, bytes.NewReader(body))
 }
+
+// URI returns the file:// address of a key of this folder.
+func (l *Local) URI(key string) string {
+	return "file://" + filepath.ToSlash(filepath.Join(l.root, key)) + map[bool]string{true: "/", false: ""}[key == "" || strings.HasSuffix(key, "/")]
+}

@@ -9,6 +9,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/docingest/docingest/embedders"
@@ -71,4 +72,10 @@ func (a *awsClients) sagemaker(e EmbeddingConfig) *sagemakerruntime.Client {
 	return sagemakerruntime.NewFromConfig(a.cfg, func(o *sagemakerruntime.Options) {
 		o.Retryer = embedders.BedrockRetryer(e.MaxAttempts, e.MaxBackoff.D())()
 	})
+}
+
+// groundTruth returns the SageMaker control-plane client labeling jobs are created with
+// (AWS_ENDPOINT_URL_SAGEMAKER points it elsewhere) and the region its Lambda ARNs are for.
+func (a *awsClients) groundTruth() (*sagemaker.Client, string) {
+	return sagemaker.NewFromConfig(a.cfg), a.cfg.Region
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
+	"github.com/docingest/docingest/labeling"
 	"os"
 	"reflect"
 	"strconv"
@@ -22,6 +23,7 @@ type Config struct {
 	Limits    LimitsConfig    `yaml:"limits"`
 	Chunking  ChunkingConfig  `yaml:"chunking"`
 	Embedding EmbeddingConfig `yaml:"embedding"`
+	Labeling  labeling.Config `yaml:"labeling"`
 	Worker    WorkerConfig    `yaml:"worker"`
 	AWS       AWSConfig       `yaml:"aws"`
 	Log       LogConfig       `yaml:"log"`
@@ -199,7 +201,8 @@ func DefaultConfig() Config {
 			Heartbeat: Duration(time.Minute), BackoffBase: Duration(10 * time.Second), BackoffMax: Duration(15 * time.Minute),
 			DrainTimeout: Duration(2 * time.Minute), MetricsAddr: ":9090",
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Labeling: labeling.DefaultConfig(),
+		Log:      LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -305,6 +308,7 @@ func (c *Config) Validate() error {
 	if e.Cache != "auto" && e.Cache != "on" && e.Cache != "off" {
 		bad("embedding.cache", "must be auto, on or off, got %q", e.Cache)
 	}
+	errs = append(errs, c.Labeling.Validate()...)
 	if c.Embedding.CharNgramMin < 1 || c.Embedding.CharNgramMax < c.Embedding.CharNgramMin || c.Embedding.CharNgramMax > 16 {
 		bad("embedding.char_ngram_min", "need 1 <= char_ngram_min <= char_ngram_max <= 16, got %d and %d", c.Embedding.CharNgramMin, c.Embedding.CharNgramMax)
 	}

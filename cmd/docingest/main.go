@@ -91,7 +91,7 @@ folder: text/, chunks/ (JSON Lines with embeddings), failed/ and state/.`,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML); default $DOCINGEST_CONFIG")
-	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
+	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
 	return root
 }
 

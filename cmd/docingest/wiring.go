@@ -12,10 +12,12 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/wordpiece"
 	"github.com/docingest/docingest/worker"
 )
@@ -139,13 +141,21 @@ func isolatedPDF(self string, cfg Config) worker.Extractor {
 
 // fingerprint hashes every setting that changes outputs, so that state written by another
 // configuration is recognised as stale.
-func fingerprint(cfg Config, model string) string {
+func fingerprint(cfg Config, model, classifier string) string {
 	var buf bytes.Buffer
+	var lab *labeling.Config
+	if cfg.Labeling.Enabled {
+		l := cfg.Labeling
+		l.GroundTruth = labeling.GTConfig{} // how jobs are run does not change outputs
+		lab = &l
+	}
 	_ = json.NewEncoder(&buf).Encode(struct {
-		Version  string
-		Chunking ChunkingConfig
-		Model    string
-	}{pipelineVersion, cfg.Chunking, model})
+		Version    string
+		Chunking   ChunkingConfig
+		Model      string
+		Labeling   *labeling.Config
+		Classifier string
+	}{pipelineVersion, cfg.Chunking, model, lab, classifier})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
 }
@@ -160,6 +170,7 @@ type embedding struct {
 	dims      int
 	cache     *embedders.Cached
 	close     func()
+	labeler   *labeling.Labeler
 }
 
 // Close releases a local model.
@@ -255,6 +266,15 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 	if err != nil {
 		return worker.PipelineConfig{}, nil, err
 	}
+	var labeler worker.Labeler
+	classifier := ""
+	if cfg.Labeling.Enabled {
+		l, err := labeling.NewLabeler(ctx, cfg.Labeling, out, classifierFeatures(cfg, em), time.Now)
+		if err != nil {
+			return worker.PipelineConfig{}, nil, fmt.Errorf("labeling: %w", err)
+		}
+		em.labeler, labeler, classifier = l, l, l.Version()
+	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
 	table := extractorTable(lim)
 	if cfg.Limits.PDFIsolation {
@@ -277,7 +297,8 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		Tokenizer:   sz.Name(),
 		Embedder:    emb,
 		EmbedBatch:  cfg.Embedding.BatchSize,
-		Fingerprint: fingerprint(cfg, emb.Model()),
+		Fingerprint: fingerprint(cfg, emb.Model(), classifier),
+		Labeler:     labeler,
 		Limits: worker.Limits{
 			MaxObjectBytes:    int64(cfg.Limits.MaxObjectBytes),
 			DocumentTimeout:   cfg.Limits.DocumentTimeout.D(),
@@ -286,6 +307,25 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		},
 		Logger: logger,
 	}, em, nil
+}
+
+// classifierFeatures are the labeling classifier's inputs: hashed n-grams always, and the
+// chunk's embedding when the embedder is a semantic model of known dimension.
+func classifierFeatures(cfg Config, em *embedding) labeling.Features {
+	f := labeling.Features{HashDims: 1024}
+	dims := em.dims
+	switch e := cfg.Embedding; {
+	case e.Provider == "hashing":
+		dims = 0 // lexical: the hashed n-grams already hold it
+	case e.Provider == "bedrock" && strings.Contains(e.Model, "titan"):
+		dims = e.Dimensions
+	case e.Provider == "bedrock":
+		dims = 1024 // Cohere Embed v3
+	}
+	if dims > 0 {
+		f.EmbeddingModel, f.EmbeddingDims = em.emb.Model(), dims
+	}
+	return f
 }
 
 // chunkSizes lists every chunk size the configuration can produce.

@@ -144,6 +144,11 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		}()
 		logger.Info("serving metrics", "addr", ln.Addr().String())
 	}
+	if cfg.Labeling.Enabled {
+		if err := a.startDispatcher(ctx, cfg, store, c); err != nil {
+			return err
+		}
+	}
 	memoryBudget(int64(cfg.Run.MemoryPerDocument)*int64(w.MaxInFlight), a.environ)
 	logger.Info("worker started", "queue_url", w.QueueURL, "out", out, "max_in_flight", w.MaxInFlight, "pipeline", p.Fingerprint())
 	err = consumer.Serve(ctx)

@@ -58,6 +58,16 @@ data "aws_iam_policy_document" "worker" {
     resources = ["arn:aws:sagemaker:${var.region}:${data.aws_caller_identity.current.account_id}:endpoint/${var.sagemaker_embedding_endpoint}"]
   }
   statement {
+    sid       = "LabelingJobs"
+    actions   = ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:AddTags"]
+    resources = ["arn:aws:sagemaker:${var.region}:${data.aws_caller_identity.current.account_id}:labeling-job/${var.name}-*"]
+  }
+  statement {
+    sid       = "ListLabelingJobs"
+    actions   = ["sagemaker:ListLabelingJobs"]
+    resources = ["*"]
+  }
+  statement {
     sid       = "OutputKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.output.arn]

@@ -1,0 +1,335 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/docingest/docingest/labeling"
+	"github.com/spf13/cobra"
+)
+
+// labelingEnv is what the labeling commands work with.
+type labelingEnv struct {
+	cfg     Config
+	store   labeling.VersionedStore
+	backend labeling.Backend
+}
+
+// versioned is the output store when it supports conditional writes.
+func versioned(s any) (labeling.VersionedStore, error) {
+	v, ok := s.(labeling.VersionedStore)
+	if !ok {
+		return nil, errors.New("this output does not support conditional writes")
+	}
+	return v, nil
+}
+
+func (a *app) labelingEnv(cmd *cobra.Command, out string, needBackend bool) (*labelingEnv, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+	}
+	if !cfg.Labeling.Enabled {
+		return nil, usageErr(errors.New("labeling.enabled is false: configure labeling (classes, ground_truth) first"))
+	}
+	loc, err := parseLocation("--out", out)
+	if err != nil {
+		return nil, err
+	}
+	if needBackend && !loc.isS3() {
+		return nil, usageErr(errors.New("--out: labeling jobs read their manifest from S3 and write their results there: the output must be an s3:// prefix"))
+	}
+	var clients *awsClients
+	st, err := a.store(cmd.Context(), cfg, loc, &clients)
+	if err != nil {
+		return nil, err
+	}
+	env := &labelingEnv{cfg: cfg}
+	if env.store, err = versioned(st); err != nil {
+		return nil, err
+	}
+	if needBackend {
+		c, err := a.aws(cmd.Context(), cfg, &clients)
+		if err != nil {
+			return nil, err
+		}
+		client, region := c.groundTruth()
+		if env.backend, err = labeling.NewGroundTruth(client, region, cfg.Labeling); err != nil {
+			return nil, usageErr(err)
+		}
+	}
+	return env, nil
+}
+
+// labelingFeatures builds the classifier's features as the pipeline does.
+func (a *app) labelingFeatures(ctx context.Context, cfg Config, store labeling.VersionedStore) (labeling.Features, error) {
+	var clients *awsClients
+	em, err := newEmbedding(ctx, cfg, store, func() (*awsClients, error) { return a.aws(ctx, cfg, &clients) })
+	if err != nil {
+		return labeling.Features{}, err
+	}
+	defer em.Close()
+	return classifierFeatures(cfg, em), nil
+}
+
+func (a *app) labelingCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "labeling",
+		Short: "Labeling jobs: list, inspect, submit, collect, simulate",
+		Long: `Chunks the classifier is unsure of wait under labeling/pending/ in the output; 'submit'
+turns them into a SageMaker Ground Truth labeling job (the worker does it on a timer),
+'collect' brings finished jobs' human labels into labeled/human/ and retrains the
+classifier, 'simulate' shows what a threshold would cost and how accurate the automatic
+labels would be, before any money is spent.`,
+	}
+	var out string
+	var asJSON bool
+	addOut := func(c *cobra.Command) {
+		c.Flags().StringVar(&out, "out", "", "output prefix (s3://bucket/prefix, or a folder for simulate)")
+		c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
+		_ = c.MarkFlagRequired("out")
+	}
+	printJSON := func(v any) error {
+		enc := json.NewEncoder(a.stdout)
+		return enc.Encode(v)
+	}
+	list := &cobra.Command{
+		Use:     "list --out s3://bucket/prefix",
+		Short:   "List the labeling jobs this output created: status, labeled / failed / remaining, age",
+		Example: "  docingest labeling list --out s3://docs-out/v1\n  docingest labeling list --out s3://docs-out/v1 --json | jq 'select(.status==\"Failed\")'",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			jobs, err := env.backend.Jobs(cmd.Context(), env.cfg.Labeling.GroundTruth.JobPrefix)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			if !asJSON {
+				fmt.Fprintln(tw, "JOB\tSTATUS\tLABELED\tFAILED\tREMAINING\tAGE")
+			}
+			for _, j := range jobs {
+				if asJSON {
+					if err := printJSON(j); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", j.Name, j.Status, j.Labeled, j.Failed, j.Remaining, time.Since(j.Created).Round(time.Minute))
+			}
+			return tw.Flush()
+		},
+	}
+	addOut(list)
+	status := &cobra.Command{
+		Use:     "status JOB --out s3://bucket/prefix",
+		Short:   "Show one labeling job: status, counts, failure reason, output manifest",
+		Example: "  docingest labeling status docingest-5c1d2e3f4a5b6c7d --out s3://docs-out/v1",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			j, err := env.backend.Status(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(j)
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintf(tw, "job\t%s\nstatus\t%s\nlabeled\t%d (by humans %d)\nfailed\t%d\nremaining\t%d\ncreated\t%s\n",
+				j.Name, j.Status, j.Labeled, j.HumanLabeled, j.Failed, j.Remaining, j.Created.Format(time.RFC3339))
+			if j.FailureReason != "" {
+				fmt.Fprintf(tw, "failure\t%s\n", j.FailureReason)
+			}
+			if j.OutputURI != "" {
+				fmt.Fprintf(tw, "output\t%s\n", j.OutputURI)
+			}
+			return tw.Flush()
+		},
+	}
+	addOut(status)
+	submit := &cobra.Command{
+		Use:     "submit --out s3://bucket/prefix",
+		Short:   "Turn pending items into one labeling job, within the budget",
+		Example: "  docingest labeling submit --out s3://docs-out/v1",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Logger: a.logger(env.cfg)}
+			res, err := d.Submit(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printJSON(res)
+			}
+			if res.Job == "" {
+				fmt.Fprintf(a.stdout, "no job created: %s\n", res.Reason)
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "created %s with %d items\n", res.Job, res.Items)
+			return nil
+		},
+	}
+	addOut(submit)
+	collect := &cobra.Command{
+		Use:   "collect --out s3://bucket/prefix",
+		Short: "Bring finished jobs' human labels into the dataset and retrain the classifier",
+		Long: `collect reads the output manifest of every completed job not collected yet, writes its
+labels to labeled/human/<job>.jsonl (human-annotated: "yes") and labeling/human/, returns
+the items of failed or stopped jobs to pending, and retrains the classifier. Workers use
+the new classifier from their next start (its version is part of the pipeline
+fingerprint, so 'reindex' relabels what it changes).`,
+		Example: "  docingest labeling collect --out s3://docs-out/v1",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			f, err := a.labelingFeatures(cmd.Context(), env.cfg, env.store)
+			if err != nil {
+				return err
+			}
+			c := &labeling.Collector{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Features: f, Logger: a.logger(env.cfg)}
+			results, m, err := c.Collect(cmd.Context())
+			if err != nil {
+				return err
+			}
+			for _, r := range results {
+				if asJSON {
+					if err := printJSON(r); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintf(a.stdout, "%s: %s, %d labels, %d failed items", r.Job, r.Status, r.Labels, r.Failed)
+				if r.Returned > 0 {
+					fmt.Fprintf(a.stdout, ", %d items back to pending", r.Returned)
+				}
+				fmt.Fprintln(a.stdout)
+			}
+			if m != nil && !asJSON {
+				fmt.Fprintf(a.stdout, "classifier retrained: %s (%d examples)\n", m.Version, m.Examples)
+			}
+			return nil
+		},
+	}
+	addOut(collect)
+	var dataset string
+	simulate := &cobra.Command{
+		Use:   "simulate --dataset FILE --out DST",
+		Short: "For each threshold: share of items sent to humans and accuracy of the automatic labels",
+		Long: `simulate applies the output's current classifier (trained from the configured
+descriptions and seeds and the human labels collected so far) to labeled items (Ground
+Truth output-manifest lines, or {"text": ..., "class": ...} lines) and prints, per
+threshold, the share that would go to humans and the accuracy of the rest.`,
+		Example: "  docingest labeling simulate --dataset labeled.jsonl --out s3://docs-out/v1\n  docingest labeling simulate --dataset labeled.jsonl --out out --json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.labelingEnv(cmd, out, false)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(dataset)
+			if err != nil {
+				return usageErr(fmt.Errorf("--dataset: %w", err))
+			}
+			defer f.Close()
+			items, err := labeling.ReadDataset(f, env.cfg.Labeling)
+			if err != nil {
+				return usageErr(fmt.Errorf("--dataset %s: %w", dataset, err))
+			}
+			feat, err := a.labelingFeatures(cmd.Context(), env.cfg, env.store)
+			if err != nil {
+				return err
+			}
+			l, err := labeling.NewLabeler(cmd.Context(), env.cfg.Labeling, env.store, feat, time.Now)
+			if err != nil {
+				return err
+			}
+			var ts []float64
+			for t := 0.05; t < 0.999; t += 0.05 {
+				ts = append(ts, float64(int(t*100+0.5))/100)
+			}
+			rows := labeling.Simulate(l.Model(), env.cfg.Labeling.Measure, items, ts)
+			if asJSON {
+				for _, r := range rows {
+					if err := printJSON(r); err != nil {
+						return err
+					}
+				}
+				return nil
+			}
+			fmt.Fprintf(a.stdout, "%d labeled items, classifier %s, measure %s (configured threshold %.2f)\n", len(items), l.Version(), env.cfg.Labeling.Measure, env.cfg.Labeling.Threshold)
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			fmt.Fprintln(tw, "THRESHOLD\tTO HUMANS\tAUTO\tAUTO ACCURACY\t")
+			for _, r := range rows {
+				mark := ""
+				if r.Threshold == env.cfg.Labeling.Threshold {
+					mark = " <"
+				}
+				fmt.Fprintf(tw, "%.2f\t%.1f%%\t%d\t%.1f%%\t%s\n", r.Threshold, 100*r.ToHumans, r.Auto, 100*r.AutoAccuracy, mark)
+			}
+			return tw.Flush()
+		},
+	}
+	addOut(simulate)
+	simulate.Flags().StringVar(&dataset, "dataset", "", "labeled items (JSON Lines)")
+	_ = simulate.MarkFlagRequired("dataset")
+	cmd.AddCommand(list, status, submit, collect, simulate)
+	return cmd
+}
+
+// startDispatcher runs the labeling dispatcher every dispatch interval until ctx ends.
+func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *awsClients) error {
+	vs, err := versioned(store)
+	if err != nil {
+		return err
+	}
+	client, region := c.groundTruth()
+	backend, err := labeling.NewGroundTruth(client, region, cfg.Labeling)
+	if err != nil {
+		return usageErr(fmt.Errorf("labeling: %w", err))
+	}
+	logger := a.logger(cfg).With("component", "labeling-dispatcher")
+	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Logger: logger}
+	go func() {
+		t := time.NewTicker(time.Duration(cfg.Labeling.GroundTruth.DispatchIntervalSeconds) * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				res, err := d.Submit(ctx)
+				switch {
+				case err != nil:
+					logger.Error("labeling dispatch failed; next attempt at the next interval", "error", err)
+				case res.Job != "":
+					logger.Info("labeling job created", "job", res.Job, "items", res.Items)
+				default:
+					logger.Debug("no labeling job", "reason", res.Reason)
+				}
+			}
+		}
+	}()
+	return nil
+}

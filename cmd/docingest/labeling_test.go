@@ -1,0 +1,112 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+const labelingYAML = `labeling:
+  enabled: true
+  threshold: 0.1
+  classes:
+    - name: administration
+      description: Running a Debian system, services, packages installed with apt, network, files and users.
+    - name: packaging
+      description: Making and maintaining Debian packages, developers, uploads, the archive, bugs and maintainers.
+    - name: legal
+      description: Software licence terms, copyright, permission to copy and distribute, warranty and liability.
+      examples: ["You may convey verbatim copies of the Program's source code."]
+  ground_truth:
+    workteam_arn: arn:aws:sagemaker:eu-west-1:111122223333:workteam/private-crowd/docs
+    role_arn: arn:aws:iam::111122223333:role/gt
+`
+
+// TestRunWithLabelingAndSimulate: with labeling on, every chunk carries a label, confident
+// ones land in labeled/auto/, uncertain ones in the redacted spool; simulate prints its
+// table for a labeled dataset.
+func TestRunWithLabelingAndSimulate(t *testing.T) {
+	t.Parallel()
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(cfgPath, []byte(labelingYAML), 0o644)
+	src := t.TempDir()
+	lic, _ := os.ReadFile("../../labeling/testdata/licences/MPL-2.0")
+	os.WriteFile(filepath.Join(src, "mpl.txt"), lic, 0o644)
+	os.WriteFile(filepath.Join(src, "contact.txt"), []byte("For help write to admin@example.org or call +44 20 7946 0958. The service restarts nightly."), 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	code, _, stderr := cli(t, nil, "run", src, "--out", out, "--config", cfgPath)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	f, _ := os.Open(filepath.Join(out, "chunks", "mpl.txt.jsonl"))
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	statuses := map[string]int{}
+	for sc.Scan() {
+		var rec struct {
+			Label *struct {
+				Class, Status, Classifier, Measure string
+			} `json:"label"`
+		}
+		json.Unmarshal(sc.Bytes(), &rec)
+		if rec.Label == nil || rec.Label.Class == "" || !strings.HasPrefix(rec.Label.Classifier, "clf-") || rec.Label.Measure != "least_confidence" {
+			t.Fatalf("chunk without a label: %s", sc.Bytes())
+		}
+		statuses[rec.Label.Status]++
+	}
+	if statuses["auto"]+statuses["pending"] == 0 {
+		t.Fatalf("statuses %v", statuses)
+	}
+	// the uncertain contact chunk is spooled redacted
+	var spooled string
+	filepath.WalkDir(filepath.Join(out, "labeling", "pending"), func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.Contains(p, "contact.txt") {
+			b, _ := os.ReadFile(p)
+			spooled = string(b)
+		}
+		return nil
+	})
+	if spooled == "" || strings.Contains(spooled, "admin@example.org") || !strings.Contains(spooled, "[EMAIL]") || !strings.Contains(spooled, `"email":1`) {
+		t.Fatalf("spooled item %s", spooled)
+	}
+	// simulate over a labeled dataset
+	ds := filepath.Join(t.TempDir(), "ds.jsonl")
+	os.WriteFile(ds, []byte(`{"text": "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY APPLICABLE LAW.", "class": "legal"}
+{"text": "Use systemctl to restart the network service after editing the configuration.", "class": "administration"}
+{"text": "Upload the new version of the package to the archive and close the bug.", "class": "packaging"}
+`), 0o644)
+	code, stdout, stderr := cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, "THRESHOLD") || !strings.Contains(stdout, "0.50") || strings.Count(stdout, "%") < 38 {
+		t.Fatalf("simulate: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath, "--json")
+	if code != 0 || strings.Count(stdout, "\n") != 19 || !strings.Contains(stdout, `"to_humans"`) {
+		t.Fatalf("simulate --json: %s", stdout)
+	}
+	// submitting needs an S3 output: Ground Truth reads the manifest from S3
+	code, _, stderr = cli(t, nil, "labeling", "submit", "--out", out, "--config", cfgPath)
+	if code == 0 || !strings.Contains(stderr, "s3://") {
+		t.Fatalf("submit to a folder: exit %d: %s", code, stderr)
+	}
+}
+
+func TestLabelingConfigErrors(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ yaml, want string }{
+		{"labeling:\n  enabled: true\n", "labeling.classes"},
+		{strings.Replace(labelingYAML, "  classes:", "  measure: guess\n  classes:", 1), "labeling.measure"},
+		{strings.Replace(labelingYAML, "  threshold: 0.1", "  threshold: 1.5", 1), "labeling.threshold"},
+		{strings.Replace(labelingYAML, "private-crowd/docs", "public-crowd/default", 1), "labeling.ground_truth.task_price_usd"},
+	} {
+		p := filepath.Join(t.TempDir(), "c.yaml")
+		os.WriteFile(p, []byte(tc.yaml), 0o644)
+		code, _, stderr := cli(t, nil, "run", t.TempDir(), "--out", t.TempDir(), "--config", p)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("exit %d, stderr %s; want %s", code, stderr, tc.want)
+		}
+	}
+}
