@@ -63,10 +63,14 @@ for mb in $sizes; do
 done
 
 # --- splitters ----------------------------------------------------------------------
+echo "conformance on 100 MB (every strategy, WordPiece 512/50):"
+(cd "$root" && DOCINGEST_LARGE=1 go test -run TestNoChunkOverMax100MB -count=1 -v -timeout 60m ./chunkers/ | grep -E "chunks over|^(ok|FAIL|---)")
+
 (cd "$root/bench/peers" && go build -o "$results/split" ./cmd/split)
 (cd "$root/bench/peers/node" && npm ci >/dev/null)
 go_splitters="docingest-recursive-chars langchaingo-recursive-chars docingest-markdown-chars langchaingo-markdown-chars
-              docingest-recursive-wordpiece docingest-sentence-wordpiece docingest-fixed-wordpiece langchaingo-token-cl100k"
+              docingest-recursive-wordpiece docingest-sentence-wordpiece docingest-fixed-wordpiece langchaingo-token-cl100k
+              docingest-semantic-wordpiece docingest-hierarchical-wordpiece"
 node_splitters="langchainjs-recursive-chars langchainjs-markdown-chars llamaindex-sentence-tokens"
 out="$results/results.jsonl"
 : >"$out"

@@ -20,7 +20,7 @@ var (
 
 // corpus returns about 8 MB of real cleaned text: the documents of testdata/real, through
 // their extractors, repeated.
-func corpus(b *testing.B) string {
+func corpus(b testing.TB) string {
 	benchOnce.Do(func() {
 		var sb strings.Builder
 		files, _ := filepath.Glob("../testdata/real/*.*")

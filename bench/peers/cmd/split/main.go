@@ -18,6 +18,7 @@ import (
 
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/wordpiece"
 	tiktoken "github.com/pkoukk/tiktoken-go"
 	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
@@ -84,6 +85,11 @@ func main() {
 		split, measure, res.Unit, res.Limit = ours(chunkers.Recursive{Config: tokens, Sizer: wp}), wp.Count, "wordpiece", 512
 	case "docingest-sentence-wordpiece":
 		split, measure, res.Unit, res.Limit = ours(chunkers.Sentence{Config: tokens, Sizer: wp}), wp.Count, "wordpiece", 512
+	case "docingest-semantic-wordpiece":
+		h, _ := embedders.NewHashing(embedders.DefaultHashing())
+		split, measure, res.Unit, res.Limit = ours(chunkers.Semantic{Config: tokens, Sizer: wp, Embedder: h, Semantic: chunkers.DefaultSemantic()}), wp.Count, "wordpiece", 512
+	case "docingest-hierarchical-wordpiece":
+		split, measure, res.Unit, res.Limit = ours(chunkers.Hierarchical{Config: tokens, Parent: chunkers.Config{Max: 1536, Overlap: 0}, Sizer: wp}), wp.Count, "wordpiece", 1536
 	case "docingest-fixed-wordpiece":
 		split, measure, res.Unit, res.Limit = ours(chunkers.Fixed{Config: tokens, Sizer: wp}), wp.Count, "wordpiece", 512
 	case "langchaingo-recursive-chars":
