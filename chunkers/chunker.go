@@ -22,6 +22,25 @@ type Sizer interface {
 	Back(s string, n int) int
 }
 
+// countingSizer is implemented by sizers whose Advance may stop short of n units when the
+// next unit cannot be cut out alone (WordPiece: one character that expands to several
+// pieces); AdvanceCount also says how many units the prefix holds.
+type countingSizer interface {
+	AdvanceCount(s string, n int) (int, int)
+}
+
+// advance is Advance with the number of units the prefix holds.
+func advance(sz Sizer, s string, n int) (off, units int) {
+	if c, ok := sz.(countingSizer); ok {
+		return c.AdvanceCount(s, n)
+	}
+	off = sz.Advance(s, n)
+	if off < len(s) {
+		return off, n
+	}
+	return off, -1 // the whole string: the caller counts it
+}
+
 // Config sizes the chunks of every strategy.
 type Config struct {
 	// Max is the largest chunk, in the sizer's units.

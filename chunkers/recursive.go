@@ -28,21 +28,23 @@ func (c Recursive) split(text string, from, to int, out []document.Span) []docum
 	pos := skipSpace(text, from, to) // first byte of text no chunk holds yet
 	cs := pos                        // start of the chunk being built (may be in the overlap)
 	for pos < to {
-		lim := cs + c.Sizer.Advance(text[cs:to], c.Max)
+		off, held := advance(c.Sizer, text[cs:to], c.Max)
+		lim := cs + off
 		if lim <= pos {
 			// The overlap and the white space after it fill the chunk: drop the overlap.
 			cs = pos
-			lim = cs + c.Sizer.Advance(text[cs:to], c.Max)
+			off, held = advance(c.Sizer, text[cs:to], c.Max)
+			lim = cs + off
 		}
 		var end, tokens int
 		if skipSpace(text, lim, to) >= to {
 			end = trimSpaceRight(text, pos, to)
 			tokens = c.Sizer.Count(text[cs:end])
 		} else {
-			// text[cs:lim] holds exactly Max units (Advance stopped short of the end), so
-			// only the tail cut off by the break needs counting.
+			// text[cs:lim] holds `held` units (Max, unless a unit could not be cut out
+			// alone), so only the tail cut off by the break needs counting.
 			end = findBreak(text, pos, lim, to)
-			tokens = c.Max - c.Sizer.Count(text[end:lim])
+			tokens = held - c.Sizer.Count(text[end:lim])
 		}
 		out = append(out, document.Span{Start: cs, End: end, Tokens: tokens, Parent: -1})
 		pos = skipSpace(text, end, to)

@@ -25,11 +25,17 @@ type childResult struct {
 	Error  string             `json:"error,omitempty"`
 }
 
+// PDFBackends names the PDF backends ServePDFChild can run.
+const (
+	BackendLedongthuc = "ledongthuc"
+	BackendPDFium     = "pdfium"
+)
+
 // ServePDFChild is the child side of IsolatedPDF: it reads one PDF from in (at most
-// maxInput bytes), extracts it with PDFExtractor under lim, and writes the result as JSON
-// to out. Failures of the document are results, not errors; the error return is for I/O.
-// `docingest extract-pdf` runs it.
-func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64) error {
+// maxInput bytes), extracts it with the backend (PDFExtractor, or PDFium) under lim, and
+// writes the result as JSON to out. Failures of the document are results, not errors;
+// the error return is for I/O. `docingest extract-pdf` runs it.
+func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64, backend string) error {
 	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
 	if err != nil {
 		return err
@@ -37,7 +43,7 @@ func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64) erro
 	var res childResult
 	if int64(len(data)) > maxInput {
 		res = childResult{Reason: document.ReasonTooLarge, Error: fmt.Sprintf("pdf: input over %d bytes", maxInput)}
-	} else if doc, err := (PDFExtractor{Limits: lim}).Extract(context.Background(), data); err != nil {
+	} else if doc, err := childExtract(backend, lim, data); err != nil {
 		reason, _ := document.Classify(err)
 		res = childResult{Reason: reason, Error: err.Error()}
 	} else {
@@ -153,4 +159,17 @@ func lastLine(s string) string {
 		return s[i+1:]
 	}
 	return s
+}
+
+func childExtract(backend string, lim Limits, data []byte) (document.Document, error) {
+	ctx := context.Background()
+	if backend == BackendPDFium {
+		p, err := NewPDFium(ctx)
+		if err != nil {
+			return document.Document{}, err
+		}
+		defer p.Close()
+		return PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
+	}
+	return PDFExtractor{Limits: lim}.Extract(ctx, data)
 }

@@ -17,7 +17,7 @@ import (
 // DOCINGEST_TEST_PDF_CHILD=1, as docingest runs itself with extract-pdf.
 func TestMain(m *testing.M) {
 	if os.Getenv("DOCINGEST_TEST_PDF_CHILD") == "1" {
-		if err := ServePDFChild(os.Stdin, os.Stdout, Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}, 100<<20); err != nil {
+		if err := ServePDFChild(os.Stdin, os.Stdout, Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}, 100<<20, os.Getenv("DOCINGEST_TEST_PDF_BACKEND")); err != nil {
 			os.Exit(2)
 		}
 		os.Exit(0)

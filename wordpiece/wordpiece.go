@@ -440,20 +440,49 @@ func (t *Tokenizer) Count(s string) int {
 
 // Advance returns the offset just after the n-th piece of s (len(s) when s has fewer).
 // A word may be cut between its pieces: greedy longest match gives a prefix that ends at
-// a piece boundary the same pieces, so Count(s[:Advance(s, n)]) == min(n, Count(s)).
+// a piece boundary the same pieces, so Count(s[:Advance(s, n)]) == min(n, Count(s)),
+// except where the n-th piece ends inside the expansion of one character (a Hangul
+// syllable becomes several jamo): the cut then goes before that character, and the
+// prefix holds fewer pieces (AdvanceCount says how many).
 func (t *Tokenizer) Advance(s string, n int) int {
+	off, _ := t.AdvanceCount(s, n)
+	return off
+}
+
+// AdvanceCount is Advance, also returning how many pieces s[:offset] holds.
+func (t *Tokenizer) AdvanceCount(s string, n int) (int, int) {
 	if n <= 0 {
-		return 0
+		return 0, 0
 	}
 	sc := t.scan(s)
+	got := 0
 	for sc.next() {
 		sc.pieces(false)
-		if n <= len(sc.pieceEnds) {
-			return sc.orig(sc.pieceEnds[n-1])
+		if n-got <= len(sc.pieceEnds) {
+			k := n - got // pieces of this word to keep
+			for k > 0 && !sc.aligned(sc.pieceEnds[k-1]) {
+				k--
+			}
+			if k == 0 && got == 0 {
+				// not even the first character fits: take it whole, so that a chunker
+				// always moves on (it holds more than n pieces; n is then below 4)
+				for k = 1; !sc.aligned(sc.pieceEnds[k-1]); k++ {
+				}
+			}
+			if k == 0 {
+				return sc.start, got
+			}
+			return sc.orig(sc.pieceEnds[k-1]), got + k
 		}
-		n -= len(sc.pieceEnds)
+		got += len(sc.pieceEnds)
 	}
-	return len(s)
+	return len(s), got
+}
+
+// aligned reports whether normalised offset k of the current word ends a character of
+// the original text.
+func (sc *scanner) aligned(k int) bool {
+	return sc.ascii || k >= len(sc.word) || sc.ends[k-1] != sc.ends[k]
 }
 
 // Back returns where the last n pieces of s begin, or 0 when s has no more than n. The

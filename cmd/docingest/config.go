@@ -74,6 +74,11 @@ type LimitsConfig struct {
 	PDFIsolation bool `yaml:"pdf_isolation"`
 	// PDFMemoryBytes caps the resident memory of a PDF child.
 	PDFMemoryBytes ByteSize `yaml:"pdf_memory_bytes"`
+	// PDFBackend is ledongthuc (the default: github.com/ledongthuc/pdf with docingest's
+	// layout reconstruction) or pdfium (PDFium in WebAssembly: closer to pdftotext, but
+	// 0.3-0.9 GB per instance and a few seconds to start); PDFiumMemoryBytes caps its child.
+	PDFBackend        string   `yaml:"pdf_backend"`
+	PDFiumMemoryBytes ByteSize `yaml:"pdfium_memory_bytes"`
 }
 
 type ChunkingConfig struct {
@@ -190,6 +195,8 @@ func DefaultConfig() Config {
 			PDFTimeoutPerPage: Duration(50 * time.Millisecond),
 			PDFIsolation:      true,
 			PDFMemoryBytes:    256 << 20,
+			PDFBackend:        "ledongthuc",
+			PDFiumMemoryBytes: 2 << 30,
 		},
 		Chunking: ChunkingConfig{Strategy: "auto", Unit: "tokens", MaxSize: 256, Overlap: 32,
 			SemanticBuffer: 1, SemanticThreshold: "percentile", ParentSize: 1024, ParentOverlap: 0, Overrides: []ChunkingOverride{}},
@@ -234,6 +241,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.PDFTimeoutBase <= 0 {
 		bad("limits.pdf_timeout_base", "must be positive, got %s", c.Limits.PDFTimeoutBase)
+	}
+	if c.Limits.PDFBackend != "ledongthuc" && c.Limits.PDFBackend != "pdfium" {
+		bad("limits.pdf_backend", "must be ledongthuc or pdfium, got %q", c.Limits.PDFBackend)
+	}
+	if c.Limits.PDFBackend == "pdfium" && c.Limits.PDFiumMemoryBytes < 512<<20 {
+		bad("limits.pdfium_memory_bytes", "must be at least 512MiB (PDFium takes 0.3-0.9 GB), got %d", c.Limits.PDFiumMemoryBytes)
 	}
 	if c.Limits.PDFIsolation && c.Limits.PDFMemoryBytes < 32<<20 {
 		bad("limits.pdf_memory_bytes", "must be at least 32MiB, got %d", c.Limits.PDFMemoryBytes)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"runtime/debug"
 
@@ -14,6 +15,7 @@ import (
 func (a *app) extractPDFCommand() *cobra.Command {
 	var lim extractors.Limits
 	var maxInput, memLimit int64
+	var backend string
 	cmd := &cobra.Command{
 		Use:    "extract-pdf",
 		Short:  "Extract one PDF from standard input (the PDF child process)",
@@ -23,12 +25,16 @@ func (a *app) extractPDFCommand() *cobra.Command {
 			if memLimit > 0 {
 				debug.SetMemoryLimit(memLimit)
 			}
-			return extractors.ServePDFChild(os.Stdin, a.stdout, lim, maxInput)
+			if backend != extractors.BackendLedongthuc && backend != extractors.BackendPDFium {
+				return usageErr(fmt.Errorf("--backend: %s or %s, got %q", extractors.BackendLedongthuc, extractors.BackendPDFium, backend))
+			}
+			return extractors.ServePDFChild(os.Stdin, a.stdout, lim, maxInput, backend)
 		},
 	}
 	cmd.Flags().IntVar(&lim.MaxPages, "max-pages", 5000, "page cap")
 	cmd.Flags().IntVar(&lim.MaxTextBytes, "max-text-bytes", 50<<20, "text cap")
 	cmd.Flags().Int64Var(&maxInput, "max-input-bytes", 100<<20, "input cap")
 	cmd.Flags().Int64Var(&memLimit, "memory-limit", 0, "Go soft memory limit in bytes")
+	cmd.Flags().StringVar(&backend, "backend", extractors.BackendLedongthuc, "ledongthuc or pdfium")
 	return cmd
 }

@@ -127,6 +127,12 @@ func isolatedPDF(self string, cfg Config) worker.Extractor {
 		"--max-text-bytes", strconv.FormatInt(int64(l.MaxTextBytes), 10),
 		"--max-input-bytes", strconv.FormatInt(int64(l.MaxObjectBytes), 10),
 		"--memory-limit", strconv.FormatInt(int64(l.PDFMemoryBytes)*3/4, 10),
+		"--backend", l.PDFBackend,
+	}
+	maxRSS := int64(l.PDFMemoryBytes)
+	if l.PDFBackend == extractors.BackendPDFium {
+		maxRSS = int64(l.PDFiumMemoryBytes)
+		args[len(args)-3] = strconv.FormatInt(maxRSS*3/4, 10)
 	}
 	return extractors.IsolatedPDF{
 		Command: func(ctx context.Context) *exec.Cmd {
@@ -134,7 +140,7 @@ func isolatedPDF(self string, cfg Config) worker.Extractor {
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
 			return cmd
 		},
-		MaxRSS:    int64(l.PDFMemoryBytes),
+		MaxRSS:    maxRSS,
 		MaxOutput: int64(l.MaxTextBytes)*2 + 16<<20, // JSON escaping and structure
 	}
 }
@@ -155,7 +161,8 @@ func fingerprint(cfg Config, model, classifier string) string {
 		Model      string
 		Labeling   *labeling.Config
 		Classifier string
-	}{pipelineVersion, cfg.Chunking, model, lab, classifier})
+		PDFBackend string
+	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
 }
@@ -283,6 +290,19 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			return worker.PipelineConfig{}, nil, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
 		}
 		table[extractors.FormatPDF] = isolatedPDF(self, cfg)
+	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {
+		p, err := extractors.NewPDFium(ctx)
+		if err != nil {
+			return worker.PipelineConfig{}, nil, err
+		}
+		table[extractors.FormatPDF] = extractors.PDFiumExtractor{Limits: lim, PDFium: p}
+		prev := em.close
+		em.close = func() {
+			p.Close()
+			if prev != nil {
+				prev()
+			}
+		}
 	}
 	return worker.PipelineConfig{
 		Detect:     extractors.Detect,
