@@ -52,6 +52,7 @@ func TestIsolatedPDF(t *testing.T) {
 		want document.Reason
 	}{
 		"encrypted":        {pdftest.EncryptedPDF(), document.ReasonEncrypted},
+		"encrypted aes":    {pdftest.EncryptedAESPDF(), document.ReasonEncrypted},
 		"image only":       {pdftest.ImageOnlyPDF(), document.ReasonNoTextLayer},
 		"cyclic page tree": {pdftest.CyclicPageTreePDF(), document.ReasonCorrupt},
 		"garbage":          {[]byte("%PDF-1.4 this is not a pdf"), document.ReasonCorrupt},

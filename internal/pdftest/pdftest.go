@@ -112,6 +112,20 @@ func EncryptedPDF() []byte {
 	return Build("%PDF-1.4", objs, "/Encrypt 5 0 R /ID [<00112233445566778899aabbccddeeff> <00112233445566778899aabbccddeeff>]")
 }
 
+// EncryptedAESPDF returns a PDF protected by a user password with AES-128 (standard
+// security handler, V 4, R 4, crypt filter AESV2).
+func EncryptedAESPDF() []byte {
+	objs := []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R >>",
+		Stream("", []byte("\x3c\x91\x0b\x7e\x22\xd4\x15\x68\x9a\x01\xfe\x33\x47\x5c\x88\x10 AES-scrambled content")),
+		"<< /Filter /Standard /V 4 /R 4 /Length 128 /CF << /StdCF << /CFM /AESV2 /AuthEvent /DocOpen /Length 16 >> >> /StmF /StdCF /StrF /StdCF /P -1340 " +
+			"/O <3c4d5e6f708192a3b4c5d6e7f8091a2b7a3b1f0c5e2d4a6b8c9d0e1f2a3b4c5d> /U <a1b2c3d4e5f60718293a4b5c6d7e8f9000000000000000000000000000000000> >>",
+	}
+	return Build("%PDF-1.6", objs, "/Encrypt 5 0 R /ID [<8899aabbccddeeff0011223344556677> <8899aabbccddeeff0011223344556677>]")
+}
+
 // CyclicPageTreePDF returns a PDF whose page tree contains itself.
 func CyclicPageTreePDF() []byte {
 	objs := []Object{
