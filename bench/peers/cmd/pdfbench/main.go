@@ -1,0 +1,269 @@
+// Command pdfbench compares docingest's PDF backends with pdftotext on a folder of PDFs,
+// in one run: files OK and failed by reason, pages/s, MB/s, peak RSS and the word-set
+// overlap of each backend's text with pdftotext's (mean and median). bench/pdf.sh builds
+// the corpus and runs it.
+//
+// The default backend runs as docingest does it, `docingest extract-pdf` children (one
+// per file, with the default caps and time limit), so its peak RSS is per child (from
+// the kernel's rusage). pdftotext runs one process per file the same way. PDFium starts
+// in a few seconds and then serves every file, so it runs in this process with one
+// instance, as a long-lived worker would use it; its figure is this process's peak RSS.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+	"unicode"
+
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
+)
+
+type run struct {
+	text    string
+	pages   int
+	reason  string
+	elapsed time.Duration
+	rssKB   int64
+}
+
+type backendStats struct {
+	name     string
+	ok       int
+	failed   map[string]int
+	pages    int
+	bytes    int64
+	elapsed  time.Duration
+	maxRSSKB int64
+	overlaps []float64
+}
+
+func main() {
+	dir := flag.String("dir", "", "folder of PDFs")
+	bin := flag.String("docingest", "", "docingest binary")
+	pdftotext := flag.String("pdftotext", "pdftotext", "pdftotext binary")
+	limit := flag.Int("limit", 0, "at most this many files (0: all)")
+	flag.Parse()
+	var files []string
+	filepath.WalkDir(*dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.EqualFold(filepath.Ext(p), ".pdf") {
+			files = append(files, p)
+		}
+		return nil
+	})
+	sort.Strings(files)
+	if *limit > 0 && len(files) > *limit {
+		files = files[:*limit]
+	}
+	var total int64
+	for _, f := range files {
+		if st, err := os.Stat(f); err == nil {
+			total += st.Size()
+		}
+	}
+	fmt.Printf("%d PDFs, %.1f MB\n", len(files), float64(total)/1e6)
+
+	ref := &backendStats{name: "pdftotext", failed: map[string]int{}}
+	def := &backendStats{name: "docingest ledongthuc (child per file)", failed: map[string]int{}}
+	pdfiumStats := &backendStats{name: "docingest pdfium (in process)", failed: map[string]int{}}
+	start := time.Now()
+	pd, err := extractors.NewPDFium(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	fmt.Printf("pdfium start-up: %s\n", time.Since(start).Round(time.Millisecond))
+	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+	for i, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		r := pdftotextRun(*pdftotext, f)
+		add(ref, r, int64(len(data)), "")
+		d := childRun(*bin, data)
+		add(def, d, int64(len(data)), r.text)
+		p := pdfiumRun(pd, lim, data)
+		add(pdfiumStats, p, int64(len(data)), r.text)
+		if (i+1)%25 == 0 {
+			fmt.Fprintf(os.Stderr, "%d/%d files\n", i+1, len(files))
+		}
+	}
+	pdfiumStats.maxRSSKB = selfPeakKB()
+	pd.Close()
+
+	fmt.Printf("\n%-38s %5s %-40s %8s %7s %9s %8s %8s\n", "backend", "ok", "failed (by reason)", "pages/s", "MB/s", "peak RSS", "overlap", "median")
+	for _, s := range []*backendStats{ref, def, pdfiumStats} {
+		var fails []string
+		for r, n := range s.failed {
+			fails = append(fails, fmt.Sprintf("%s %d", r, n))
+		}
+		sort.Strings(fails)
+		mean, median := "-", "-"
+		if len(s.overlaps) > 0 {
+			var sum float64
+			for _, o := range s.overlaps {
+				sum += o
+			}
+			sorted := slices.Clone(s.overlaps)
+			slices.Sort(sorted)
+			mean, median = fmt.Sprintf("%.3f", sum/float64(len(sorted))), fmt.Sprintf("%.3f", sorted[len(sorted)/2])
+		}
+		fmt.Printf("%-38s %5d %-40s %8.1f %7.2f %7.0fMiB %8s %8s\n", s.name, s.ok, strings.Join(fails, ", "),
+			float64(s.pages)/s.elapsed.Seconds(), float64(s.bytes)/1e6/s.elapsed.Seconds(), float64(s.maxRSSKB)/1024, mean, median)
+	}
+	fmt.Printf("\nratios to pdftotext on the same files: ledongthuc %.2fx pages/s, pdfium %.2fx pages/s\n",
+		rate(def)/rate(ref), rate(pdfiumStats)/rate(ref))
+	fmt.Println("overlap: |words(backend) ∩ words(pdftotext)| / |union|, per file that both extracted")
+}
+
+func rate(s *backendStats) float64 { return float64(s.pages) / s.elapsed.Seconds() }
+
+func add(s *backendStats, r run, size int64, reference string) {
+	s.elapsed += r.elapsed
+	s.maxRSSKB = max(s.maxRSSKB, r.rssKB)
+	if r.reason != "" {
+		s.failed[r.reason]++
+		return
+	}
+	s.ok++
+	s.pages += r.pages
+	s.bytes += size
+	if reference != "" && r.text != "" {
+		s.overlaps = append(s.overlaps, overlap(r.text, reference))
+	}
+}
+
+func rusageKB(ps *os.ProcessState) int64 {
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
+		return ru.Maxrss
+	}
+	return 0
+}
+
+func pdftotextRun(bin, file string) run {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "-enc", "UTF-8", file, "-")
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	start := time.Now()
+	err := cmd.Run()
+	r := run{elapsed: time.Since(start)}
+	if cmd.ProcessState != nil {
+		r.rssKB = rusageKB(cmd.ProcessState)
+	}
+	if err != nil {
+		r.reason = "error"
+		if strings.Contains(err.Error(), "exit status 1") {
+			r.reason = "encrypted or unreadable"
+		}
+		return r
+	}
+	r.text = out.String()
+	r.pages = strings.Count(r.text, "\f")
+	if strings.TrimSpace(strings.ReplaceAll(r.text, "\f", "")) == "" {
+		r.reason, r.text = "no_text_layer", ""
+	}
+	return r
+}
+
+func childRun(bin string, data []byte) run {
+	pages := extractors.PDFPageHint(data)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(min(pages, 5000))*50*time.Millisecond)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "extract-pdf", "--memory-limit", fmt.Sprint(192<<20))
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+	cmd.Stdin = bytes.NewReader(data)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	start := time.Now()
+	err := cmd.Run()
+	r := run{elapsed: time.Since(start)}
+	if cmd.ProcessState != nil {
+		r.rssKB = rusageKB(cmd.ProcessState)
+	}
+	if ctx.Err() != nil {
+		r.reason = "timeout"
+		return r
+	}
+	if err != nil {
+		r.reason = "child error"
+		return r
+	}
+	var res struct {
+		Doc    *document.Document `json:"doc"`
+		Reason string             `json:"reason"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || (res.Doc == nil && res.Reason == "") {
+		r.reason = "bad child output"
+		return r
+	}
+	if res.Doc == nil {
+		r.reason = res.Reason
+		return r
+	}
+	r.text, r.pages = res.Doc.Text, len(res.Doc.Pages)
+	return r
+}
+
+func pdfiumRun(p *extractors.PDFium, lim extractors.Limits, data []byte) run {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	start := time.Now()
+	doc, err := extractors.PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
+	r := run{elapsed: time.Since(start)}
+	if err != nil {
+		reason, _ := document.Classify(err)
+		r.reason = string(reason)
+		return r
+	}
+	r.text, r.pages = doc.Text, len(doc.Pages)
+	return r
+}
+
+func selfPeakKB() int64 {
+	b, _ := os.ReadFile("/proc/self/status")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			var kb int64
+			fmt.Sscan(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), &kb)
+			return kb
+		}
+	}
+	return 0
+}
+
+func words(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) }) {
+		out[w] = true
+	}
+	return out
+}
+
+func overlap(a, b string) float64 {
+	wa, wb := words(a), words(b)
+	inter := 0
+	for w := range wa {
+		if wb[w] {
+			inter++
+		}
+	}
+	union := len(wa) + len(wb) - inter
+	if union == 0 {
+		return 1
+	}
+	return float64(inter) / float64(union)
+}
