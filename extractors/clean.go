@@ -183,16 +183,19 @@ func RemoveRepeatedLines(pages [][]string) [][]string {
 		return pages
 	}
 	counts := map[string]int{}
-	for _, lines := range pages {
+	parity := [2]map[string]int{{}, {}}
+	for p, lines := range pages {
 		seen := map[string]bool{}
 		for _, i := range edgeLines(lines, edge) {
 			k := repeatKey(lines[i])
 			if k != "" && !seen[k] {
 				seen[k] = true
 				counts[k]++
+				parity[p%2][k]++
 			}
 		}
 	}
+	sideThreshold := [2]int{max(3, ((len(pages)+1)/2*6+9)/10), max(3, (len(pages)/2*6+9)/10)}
 	// Edge lines with a page number in them are page furniture when they recur on at
 	// least 3 pages and a twentieth of them (front matter numbered i, ii, ... is short);
 	// other edge lines need 60% of the pages.
@@ -206,7 +209,8 @@ func RemoveRepeatedLines(pages [][]string) [][]string {
 			if k == "" {
 				continue
 			}
-			if counts[k] >= threshold || (strings.Contains(k, "#") && counts[k] >= numbered) {
+			if counts[k] >= threshold || (strings.Contains(k, "#") && counts[k] >= numbered) ||
+				parity[0][k] >= sideThreshold[0] || parity[1][k] >= sideThreshold[1] {
 				drop[i] = true
 			}
 		}

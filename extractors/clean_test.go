@@ -85,6 +85,20 @@ func TestRemoveRepeatedLines(t *testing.T) {
 			t.Fatalf("page %d: %v, want [%s]", i+1, p, want)
 		}
 	}
+	// recto and verso heads: the book's title on even pages, the chapter's on odd ones
+	var spread [][]string
+	for i := 1; i <= 30; i++ {
+		head := "Chapter 4. Networking"
+		if i%2 == 0 {
+			head = "The Debian Administrator's Handbook"
+		}
+		spread = append(spread, []string{head, "paragraph " + strings.Repeat("z", i)})
+	}
+	for i, p := range RemoveRepeatedLines(spread) {
+		if len(p) != 1 || !strings.HasPrefix(p[0], "paragraph") {
+			t.Fatalf("page %d kept %v", i+1, p)
+		}
+	}
 	short := [][]string{{"Title", "a"}, {"Title", "b"}}
 	if diff := cmp.Diff(short, RemoveRepeatedLines(short)); diff != "" {
 		t.Fatalf("fewer than three pages must be left alone:\n%s", diff)
