@@ -105,3 +105,8 @@ func BenchmarkNewlineScan(b *testing.B) {
 		_ = strings.Count(text, "\n")
 	}
 }
+
+// WordPiece sizing at 512/50, the token setting the peers are measured with.
+func BenchmarkChunkRecursiveWordPiece(b *testing.B) {
+	benchChunker(b, Recursive{Config{Max: 512, Overlap: 50}, wordpieceSizer})
+}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,6 +50,7 @@ type Tokenizer struct {
 	unk               int32
 	cls, sep, pad     int32
 	vocabSize         int
+	pool              sync.Pool // *scanner, reused so that counting does not allocate
 }
 
 // Default returns the uncased BERT vocabulary of all-MiniLM-L6-v2 (30,522 pieces,
@@ -242,6 +244,9 @@ type scanner struct {
 	// pieces of the current word: normalised end offsets, and ids
 	pieceEnds []int
 	pieceIDs  []int32
+	// normCache keeps the normalised form of the non-ASCII characters seen (scanners are
+	// pooled, so it lives across calls)
+	normCache map[rune]string
 }
 
 // next advances to the next word; false at the end of the text.
@@ -344,6 +349,22 @@ func (sc *scanner) norm(dst []byte, r rune) []byte {
 		}
 		return append(dst, byte(r))
 	}
+	if n, ok := sc.normCache[r]; ok {
+		return append(dst, n...)
+	}
+	start := len(dst)
+	dst = sc.normSlow(dst, r)
+	if sc.normCache == nil {
+		sc.normCache = map[rune]string{}
+	}
+	if len(sc.normCache) < 8192 {
+		sc.normCache[r] = string(dst[start:])
+	}
+	return dst
+}
+
+// normSlow decomposes, strips and lower-cases one non-ASCII character.
+func (sc *scanner) normSlow(dst []byte, r rune) []byte {
 	var tmp [4]byte
 	src := tmp[:utf8.EncodeRune(tmp[:], r)]
 	if sc.t.opt.StripAccents {
@@ -425,11 +446,25 @@ func (sc *scanner) unknown() {
 	sc.pieceIDs = append(sc.pieceIDs[:0], sc.t.unk)
 }
 
-func (t *Tokenizer) scan(s string) *scanner { return &scanner{t: t, s: s} }
+// scan returns a scanner over s from the tokenizer's pool; release gives it back.
+func (t *Tokenizer) scan(s string) *scanner {
+	sc, _ := t.pool.Get().(*scanner)
+	if sc == nil {
+		sc = &scanner{}
+	}
+	sc.t, sc.s, sc.i = t, s, 0
+	return sc
+}
+
+func (t *Tokenizer) release(sc *scanner) {
+	sc.s = ""
+	t.pool.Put(sc)
+}
 
 // Count returns the number of pieces in s, without [CLS] and [SEP].
 func (t *Tokenizer) Count(s string) int {
 	sc := t.scan(s)
+	defer t.release(sc)
 	n := 0
 	for sc.next() {
 		sc.pieces(false)
@@ -455,6 +490,7 @@ func (t *Tokenizer) AdvanceCount(s string, n int) (int, int) {
 		return 0, 0
 	}
 	sc := t.scan(s)
+	defer t.release(sc)
 	got := 0
 	for sc.next() {
 		sc.pieces(false)
@@ -493,32 +529,40 @@ func (t *Tokenizer) Back(s string, n int) int {
 	if n <= 0 {
 		return len(s)
 	}
-	total := t.Count(s)
+	// one pass records where each word starts and how many pieces it has; the tail is
+	// then the last whole words whose pieces fit in n
+	type word struct{ start, pieces int }
+	var buf [64]word
+	words := buf[:0]
+	total := 0
+	sc := t.scan(s)
+	defer t.release(sc)
+	for sc.next() {
+		sc.pieces(false)
+		words = append(words, word{sc.start, len(sc.pieceEnds)})
+		total += len(sc.pieceEnds)
+	}
 	if total <= n {
 		return 0
 	}
-	skip := total - n
-	sc := t.scan(s)
-	for sc.next() {
-		sc.pieces(false)
-		if skip < len(sc.pieceEnds) {
-			if skip == 0 {
-				return sc.start
+	acc := 0
+	for i := len(words) - 1; i >= 0; i-- {
+		if acc+words[i].pieces > n {
+			if i+1 < len(words) {
+				return words[i+1].start
 			}
-			break // the tail would begin inside this word
+			return len(s)
 		}
-		skip -= len(sc.pieceEnds)
+		acc += words[i].pieces
 	}
-	if sc.next() {
-		return sc.start
-	}
-	return len(s)
+	return 0
 }
 
 // Tokens returns the pieces of s as strings, continuation pieces with their prefix.
 func (t *Tokenizer) Tokens(s string) []string {
 	var out []string
 	sc := t.scan(s)
+	defer t.release(sc)
 	for sc.next() {
 		sc.pieces(true)
 		if len(sc.pieceIDs) == 1 && sc.pieceIDs[0] == t.unk {
@@ -547,6 +591,7 @@ func (t *Tokenizer) Encode(s string, maxLen int) (ids []int32, truncated bool) {
 	}
 	ids = append(ids, t.cls)
 	sc := t.scan(s)
+	defer t.release(sc)
 	for sc.next() {
 		sc.pieces(true)
 		if room >= 0 && len(sc.pieceIDs) > room {
