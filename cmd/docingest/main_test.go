@@ -230,7 +230,8 @@ func TestRunKillsHungPDF(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "hangs.pdf"), pdftest.SelfPrevXrefPDF(), 0o644)
 	os.WriteFile(filepath.Join(src, "fine.pdf"), pdftest.TextPDF("%PDF-1.4", []string{"A fine PDF."}), 0o644)
 	out := t.TempDir()
-	env := []string{"DOCINGEST_LIMITS_PDF_TIMEOUT_BASE=2s", "DOCINGEST_LIMITS_PDF_TIMEOUT_PER_PAGE=0s"}
+	// long enough for a fine PDF in a child of a -race test binary on a loaded machine
+	env := []string{"DOCINGEST_LIMITS_PDF_TIMEOUT_BASE=8s", "DOCINGEST_LIMITS_PDF_TIMEOUT_PER_PAGE=0s"}
 	start := time.Now()
 	code, _, stderr := cli(t, env, "run", src, "--out", out)
 	if code != exitFailures || !strings.Contains(stderr, "failed: hangs.pdf: timeout") || !strings.Contains(stderr, "1 processed") {
