@@ -135,12 +135,13 @@ func checkSpans(doc document.Document, spans []document.Span, cfg Config, sz Siz
 	if last := spans[len(spans)-1]; !isBlank(text[last.End:]) {
 		return fmt.Errorf("text after the last chunk is not covered: %q", text[last.End:])
 	}
+	valid := utf8.ValidString(text)
 	for i, s := range spans {
 		if s.Start < 0 || s.End > len(text) || s.Start >= s.End {
 			return fmt.Errorf("chunk %d: bad bounds [%d,%d) in %d bytes", i, s.Start, s.End, len(text))
 		}
 		chunk := text[s.Start:s.End]
-		if utf8.ValidString(text) && !utf8.ValidString(chunk) {
+		if valid && !utf8.ValidString(chunk) {
 			return fmt.Errorf("chunk %d: cut inside a rune: %q", i, chunk)
 		}
 		if isBlank(chunk) {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docingest/docingest/document"
 )
@@ -26,7 +27,9 @@ func TestNoChunkOverMax100MB(t *testing.T) {
 		if st.name == "markdown" {
 			continue // no headings in this text: the same as sentence
 		}
+		start := time.Now()
 		spans, err := st.make(cfg, wordpieceSizer).Chunk(context.Background(), doc)
+		elapsed := time.Since(start)
 		if err != nil {
 			t.Fatalf("%s: %v", st.name, err)
 		}
@@ -39,6 +42,6 @@ func TestNoChunkOverMax100MB(t *testing.T) {
 				over++
 			}
 		}
-		t.Logf("%s: %d chunks over 100 MB, %d over %d WordPiece tokens", st.name, len(spans), over, cfg.Max)
+		t.Logf("%s: %d chunks over 100 MB in %s, %d over %d WordPiece tokens", st.name, len(spans), elapsed.Round(time.Second), over, cfg.Max)
 	}
 }

@@ -96,12 +96,22 @@ func (c Semantic) Chunk(ctx context.Context, doc document.Document) ([]document.
 		return nil, err
 	}
 	limit := threshold(dist, c.Semantic.Threshold, c.Semantic.Amount)
+	// When more than the top share of distances are tied at the maximum (windows with no
+	// feature in common, frequent in tables and code), "above the threshold" would select
+	// none of them: the tied maximum breaks instead.
+	maxDist := float32(0)
+	for _, d := range dist {
+		maxDist = max(maxDist, d)
+	}
 	cutter := Recursive{Config: c.Config, Sizer: c.Sizer}
 	var out []document.Span
 	first := 0
 	for i := range sents {
-		if i+1 < len(sents) && !(float64(dist[i]) > limit) {
-			continue
+		if i+1 < len(sents) {
+			d := float64(dist[i])
+			if !(d > limit || d == limit && dist[i] == maxDist) {
+				continue
+			}
 		}
 		from, to := sents[first][0], sents[i][1]
 		if n := c.Sizer.Count(text[from:to]); n <= c.Max {

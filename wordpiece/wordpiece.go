@@ -247,7 +247,12 @@ type scanner struct {
 	// normCache keeps the normalised form of the non-ASCII characters seen (scanners are
 	// pooled, so it lives across calls)
 	normCache map[rune]string
+	// words is Back's buffer
+	words []wordSpan
 }
+
+// wordSpan is where a word starts and how many pieces it has.
+type wordSpan struct{ start, pieces int }
 
 // next advances to the next word; false at the end of the text.
 func (sc *scanner) next() bool {
@@ -531,15 +536,14 @@ func (t *Tokenizer) Back(s string, n int) int {
 	}
 	// one pass records where each word starts and how many pieces it has; the tail is
 	// then the last whole words whose pieces fit in n
-	type word struct{ start, pieces int }
-	var buf [64]word
-	words := buf[:0]
 	total := 0
 	sc := t.scan(s)
 	defer t.release(sc)
+	words := sc.words[:0]
+	defer func() { sc.words = words[:0] }()
 	for sc.next() {
 		sc.pieces(false)
-		words = append(words, word{sc.start, len(sc.pieceEnds)})
+		words = append(words, wordSpan{sc.start, len(sc.pieceEnds)})
 		total += len(sc.pieceEnds)
 	}
 	if total <= n {

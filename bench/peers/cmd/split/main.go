@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"fmt"
 	"os"
 	"slices"
@@ -44,12 +45,20 @@ func main() {
 	name := flag.String("splitter", "", "splitter to run")
 	in := flag.String("in", "", "text file")
 	flag.Parse()
-	data, err := os.ReadFile(*in)
+	// read the file straight into one string (no second copy of the input)
+	f, err := os.Open(*in)
 	if err != nil {
 		fail(err)
 	}
-	text := string(data)
-	data = nil
+	var sb strings.Builder
+	if st, err := f.Stat(); err == nil {
+		sb.Grow(int(st.Size()))
+	}
+	if _, err := io.Copy(&sb, f); err != nil {
+		fail(err)
+	}
+	f.Close()
+	text := sb.String()
 	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
 	cl100k, err := tiktoken.GetEncoding("cl100k_base")
 	if err != nil {
