@@ -38,7 +38,7 @@ func TestNoChunkOverMax100MB(t *testing.T) {
 		}
 		over := 0
 		for _, s := range spans {
-			if s.Tokens > cfg.Max {
+			if s.Tokens > cfg.Max && !(st.name == "hierarchical" && s.Parent < 0) { // parents are larger by design
 				over++
 			}
 		}
