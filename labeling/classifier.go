@@ -111,7 +111,13 @@ func (m *Model) probs(x []float64) []float64 {
 		}
 		z[k] = s
 	}
-	if m.MultiLabel {
+	return activate(z, m.MultiLabel)
+}
+
+// activate turns scores into probabilities in place: independent sigmoids for
+// multi-label models, a softmax otherwise.
+func activate(z []float64, multi bool) []float64 {
+	if multi {
 		for k := range z {
 			z[k] = 1 / (1 + math.Exp(-z[k]))
 		}
@@ -254,22 +260,7 @@ func predictRaw(w, b, x []float64, K, d int, multi bool) []float64 {
 		}
 		z[k] = s
 	}
-	if multi {
-		for k := range z {
-			z[k] = 1 / (1 + math.Exp(-z[k]))
-		}
-		return z
-	}
-	mx := slices.Max(z)
-	var sum float64
-	for k := range z {
-		z[k] = math.Exp(z[k] - mx)
-		sum += z[k]
-	}
-	for k := range z {
-		z[k] /= sum
-	}
-	return z
+	return activate(z, multi)
 }
 
 // Uncertainty measures.
