@@ -66,11 +66,18 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Do
 		}
 		pages = append(pages, lines)
 	}
+	return pdfDocument(pages, chars, e.Limits)
+}
+
+// pdfDocument builds the document from each page's lines, for both backends: running heads
+// removed, a blank line between paragraphs, a page break between pages; a document
+// without text is "no text layer".
+func pdfDocument(pages [][]string, chars int, lim Limits) (document.Document, error) {
 	if chars == 0 {
-		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, n))
+		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, len(pages)))
 	}
 	pages = RemoveRepeatedLines(pages)
-	b := newBuilder(FormatPDF, e.Limits)
+	b := newBuilder(FormatPDF, lim)
 	for _, lines := range pages {
 		b.page()
 		var para []string
@@ -88,7 +95,7 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Do
 			b.para(strings.Join(para, "\n"))
 		}
 	}
-	doc, err = b.done()
+	doc, err := b.done()
 	if err != nil {
 		var p *document.PermanentError
 		if errors.As(err, &p) && p.Reason == document.ReasonEmpty {

@@ -89,23 +89,7 @@ func (e PDFiumExtractor) Extract(ctx context.Context, data []byte) (doc document
 		}
 		pages = append(pages, lines)
 	}
-	if chars == 0 {
-		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, n))
-	}
-	pages = RemoveRepeatedLines(pages)
-	b := newBuilder(FormatPDF, e.Limits)
-	for _, lines := range pages {
-		b.page()
-		if len(lines) > 0 {
-			b.para(strings.Join(lines, "\n"))
-		}
-	}
-	doc, err = b.done()
-	var p *document.PermanentError
-	if errors.As(err, &p) && p.Reason == document.ReasonEmpty {
-		return doc, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w", ErrNoTextLayer))
-	}
-	return doc, err
+	return pdfDocument(pages, chars, e.Limits)
 }
 
 // pdfiumLines turns PDFium's page text into lines: CRLF ends a line, and U+FFFE (PDFium's
