@@ -73,7 +73,9 @@ func TestIsolatedPDFHangIsKilled(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("error %v, want the deadline", err)
 	}
-	if d := time.Since(start); d > 5*time.Second {
+	// the child would hang forever: returning soon after the deadline is the point (the
+	// bound is loose because the PDFium tests load this machine at the same time)
+	if d := time.Since(start); d > 15*time.Second {
 		t.Fatalf("returned after %s", d)
 	}
 }
