@@ -7,14 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/internal/cgroup"
 )
 
 // childResult is what a PDF child writes on standard output: the document, or the
@@ -55,40 +58,92 @@ func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64, back
 // IsolatedPDF extracts PDFs in a child process, because nothing in-process can stop a
 // goroutine stuck inside the PDF library (a self-referencing xref hangs it forever) or
 // bound its memory. The child is killed when ctx ends (the Pipeline's PDF deadline),
-// when its resident memory passes MaxRSS (polled from /proc; the child also runs with a
-// soft GOMEMLIMIT below it), or when its output passes MaxOutput. The parent never hangs
-// and never dies with it.
+// when its memory passes MaxRSS, or when its output passes MaxOutput. The memory cap is
+// enforced by the kernel when Cgroup is set (each child in a memory cgroup of its own,
+// where the OOM killer ends it), else by polling the child's resident memory from /proc;
+// the child also runs with a soft GOMEMLIMIT below the cap. The parent never hangs and
+// never dies with it.
 type IsolatedPDF struct {
 	// Command returns the child command, e.g. the docingest binary with "extract-pdf".
 	// It must run ServePDFChild.
 	Command func(ctx context.Context) *exec.Cmd
-	// MaxRSS is the resident memory cap of the child in bytes (0: none).
+	// MaxRSS is the memory cap of the child in bytes (0: none).
 	MaxRSS int64
 	// MaxOutput caps the child's JSON output (the text cap plus structure).
 	MaxOutput int64
+	// Cgroup, when set, is where each child gets a memory cgroup capped at MaxRSS.
+	Cgroup *cgroup.Parent
+	// Logger reports a child that could not get its cgroup (it is then polled instead).
+	Logger *slog.Logger
+	// Observe, when set, is told each child's peak memory in bytes, as its cgroup
+	// measured it (page cache included), or its peak resident set from the kernel's
+	// rusage without a cgroup.
+	Observe func(peakBytes int64, byCgroup bool)
 }
 
 func (e IsolatedPDF) Extract(ctx context.Context, data []byte) (document.Document, error) {
 	cmd := e.Command(ctx)
-	cmd.Stdin = bytes.NewReader(data)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return document.Document{}, fmt.Errorf("pdf: start the extraction child: %w", err)
+	}
 	out := &cappedBuffer{max: e.MaxOutput}
 	var stderr cappedBuffer
 	stderr.max = 64 << 10
 	cmd.Stdout, cmd.Stderr = out, &stderr
 	cmd.WaitDelay = time.Second
-	if err := cmd.Start(); err != nil {
+	var group *cgroup.Group
+	if e.Cgroup != nil && e.MaxRSS > 0 {
+		if group, err = e.Cgroup.New(e.MaxRSS); err != nil {
+			group = nil
+			if e.Logger != nil {
+				e.Logger.Warn("pdf child runs without its memory cgroup; its resident memory is polled instead", "err", err)
+			}
+		} else {
+			defer group.Close()
+		}
+	}
+	if group != nil {
+		err = group.Start(cmd)
+	} else {
+		err = cmd.Start()
+	}
+	if err != nil {
 		return document.Document{}, fmt.Errorf("pdf: start the extraction child: %w", err)
 	}
+	// the input goes in only once the child is in its group
+	fed := make(chan struct{})
+	go func() {
+		defer close(fed)
+		_, _ = stdin.Write(data)
+		_ = stdin.Close()
+	}()
 	var overMemory atomic.Bool
 	stopPoll := make(chan struct{})
-	if e.MaxRSS > 0 {
+	if e.MaxRSS > 0 && group == nil {
 		go pollRSS(cmd.Process, e.MaxRSS, &overMemory, stopPoll)
 	}
-	err := cmd.Wait()
+	err = cmd.Wait()
 	close(stopPoll)
+	<-fed
+	how := "its resident memory, polled"
+	if group != nil {
+		o := group.Outcome()
+		if o.OOMKills > 0 {
+			overMemory.Store(true)
+			how = "the kernel's OOM killer in its cgroup"
+		}
+		if e.Observe != nil && o.PeakBytes > 0 {
+			e.Observe(o.PeakBytes, true)
+		}
+	} else if e.Observe != nil && cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			e.Observe(ru.Maxrss<<10, false)
+		}
+	}
 	switch {
 	case overMemory.Load():
-		return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction exceeded the memory cap of %d MiB", e.MaxRSS>>20)
+		return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction exceeded the memory cap of %d MiB (stopped by %s)", e.MaxRSS>>20, how)
 	case ctx.Err() != nil:
 		return document.Document{}, ctx.Err()
 	case out.over:

@@ -5,11 +5,14 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/internal/pdftest"
 )
 
@@ -87,5 +90,47 @@ func TestIsolatedPDFMemoryCap(t *testing.T) {
 	wantPermanent(t, err, "memory", document.ReasonMemory)
 	if !strings.Contains(err.Error(), "64 MiB") {
 		t.Errorf("the error does not name the cap: %v", err)
+	}
+}
+
+// With a memory cgroup the kernel enforces the cap: the bomb's child is ended by the OOM
+// killer inside its group, the error says so, and a normal file's peak is measured
+// there. Needs a memory cgroup this process may write (see internal/cgroup).
+func TestIsolatedPDFCgroup(t *testing.T) {
+	t.Parallel()
+	parent, err := cgroup.Find("")
+	if err != nil {
+		t.Skipf("no usable memory cgroup here: %v", err)
+	}
+	var peaks []int64
+	var mu sync.Mutex
+	ex := isolated(64 << 20)
+	ex.Cgroup = parent
+	ex.Observe = func(peak int64, byCgroup bool) {
+		mu.Lock()
+		defer mu.Unlock()
+		if !byCgroup {
+			t.Error("peak not measured by the cgroup")
+		}
+		peaks = append(peaks, peak)
+	}
+	doc, err := ex.Extract(context.Background(), pdftest.TextPDF("%PDF-1.4", []string{"In a cgroup."}))
+	if err != nil || doc.Text != "In a cgroup." {
+		t.Fatalf("doc %q, err %v", doc.Text, err)
+	}
+	_, err = ex.Extract(context.Background(), pdftest.BombPDF(200<<20))
+	wantPermanent(t, err, "memory", document.ReasonMemory)
+	if !strings.Contains(err.Error(), "64 MiB") || !strings.Contains(err.Error(), "OOM killer in its cgroup") {
+		t.Errorf("the error does not name the cap and the cgroup: %v", err)
+	}
+	// the kernel charges in batches: a peak may pass the limit by a few pages
+	if len(peaks) != 2 || peaks[0] <= 0 || peaks[0] >= 64<<20 || peaks[1] > 65<<20 || peaks[1] < 32<<20 {
+		t.Errorf("peaks %v: want the small file's under the cap and the bomb's near it", peaks)
+	}
+	entries, _ := os.ReadDir(parent.Dir())
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "docingest-pdf-"+strconv.Itoa(os.Getpid())+"-") {
+			t.Errorf("group %s left behind", e.Name())
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/labeling"
 	"os"
+	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
@@ -79,6 +80,11 @@ type LimitsConfig struct {
 	// 0.3-0.9 GB per instance and a few seconds to start); PDFiumMemoryBytes caps its child.
 	PDFBackend        string   `yaml:"pdf_backend"`
 	PDFiumMemoryBytes ByteSize `yaml:"pdfium_memory_bytes"`
+	// PDFCgroup gives each PDF child a memory cgroup capped at its memory cap, so the
+	// kernel enforces it: auto (where this process may make one: its own memory cgroup,
+	// v1 or v2; else its resident memory is polled), off, or the directory of a
+	// delegated cgroup (an error at start-up when it cannot be used).
+	PDFCgroup string `yaml:"pdf_cgroup"`
 }
 
 type ChunkingConfig struct {
@@ -197,6 +203,7 @@ func DefaultConfig() Config {
 			PDFMemoryBytes:    256 << 20,
 			PDFBackend:        "ledongthuc",
 			PDFiumMemoryBytes: 2 << 30,
+			PDFCgroup:         "auto",
 		},
 		Chunking: ChunkingConfig{Strategy: "auto", Unit: "tokens", MaxSize: 256, Overlap: 32,
 			SemanticBuffer: 1, SemanticThreshold: "percentile", ParentSize: 1024, ParentOverlap: 0, Overrides: []ChunkingOverride{}},
@@ -244,6 +251,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Limits.PDFBackend != "ledongthuc" && c.Limits.PDFBackend != "pdfium" {
 		bad("limits.pdf_backend", "must be ledongthuc or pdfium, got %q", c.Limits.PDFBackend)
+	}
+	if p := c.Limits.PDFCgroup; p != "auto" && p != "off" && !filepath.IsAbs(p) {
+		bad("limits.pdf_cgroup", "must be auto, off or an absolute cgroup directory, got %q", p)
 	}
 	if c.Limits.PDFBackend == "pdfium" && c.Limits.PDFiumMemoryBytes < 512<<20 {
 		bad("limits.pdfium_memory_bytes", "must be at least 512MiB (PDFium takes 0.3-0.9 GB), got %d", c.Limits.PDFiumMemoryBytes)

@@ -10,8 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/google/go-cmp/cmp"
+	"go.yaml.in/yaml/v3"
 )
 
 // cli runs the command line in-process and returns its exit status and outputs.
@@ -118,6 +120,8 @@ func TestUsageErrors(t *testing.T) {
 		{"unknown scheme", nil, []string{"run", "gs://bucket/prefix", "--out", dir}, "s3://bucket/prefix"},
 		{"not a folder", nil, []string{"run", "../../go.mod", "--out", dir}, "not a folder"},
 		{"bad byte size", []string{"DOCINGEST_LIMITS_MAX_OBJECT_BYTES=lots"}, []string{"config", "print"}, "byte size"},
+		{"relative cgroup", []string{"DOCINGEST_LIMITS_PDF_CGROUP=mine"}, []string{"config", "print"}, "limits.pdf_cgroup"},
+		{"unusable cgroup", []string{"DOCINGEST_LIMITS_PDF_CGROUP=" + dir}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "not a cgroup directory"},
 	}
 	for _, tc := range cases {
 		code, _, stderr := cli(t, tc.env, tc.args...)
@@ -243,5 +247,63 @@ func TestRunKillsHungPDF(t *testing.T) {
 	text, err := os.ReadFile(filepath.Join(out, "text", "fine.pdf.txt"))
 	if err != nil || string(text) != "A fine PDF." {
 		t.Fatalf("fine.pdf: %q %v", text, err)
+	}
+}
+
+// A PDF that inflates past the child's memory cap is a memory failure naming the cap and
+// what stopped it: the kernel in the child's cgroup where this process may make one (as
+// root on the build machines), else the parent's polling; the run goes on.
+func TestRunPDFMemoryCap(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "bomb.pdf"), pdftest.BombPDF(200<<20), 0o644)
+	os.WriteFile(filepath.Join(src, "fine.pdf"), pdftest.TextPDF("%PDF-1.4", []string{"A fine PDF."}), 0o644)
+	kernel := "stopped by its resident memory, polled"
+	if _, err := cgroup.Find(""); err == nil {
+		kernel = "stopped by the kernel's OOM killer in its cgroup"
+	}
+	for setting, want := range map[string]string{"auto": kernel, "off": "stopped by its resident memory, polled"} {
+		out := t.TempDir()
+		// a fine PDF in a child of this -race binary stays under 128 MiB; the text cap is out of the way
+		env := []string{"DOCINGEST_LIMITS_PDF_MEMORY_BYTES=128MiB", "DOCINGEST_LIMITS_MAX_TEXT_BYTES=400MiB", "DOCINGEST_LIMITS_PDF_CGROUP=" + setting}
+		code, _, stderr := cli(t, env, "run", src, "--out", out)
+		if code != exitFailures || !strings.Contains(stderr, "failed: bomb.pdf: memory") || !strings.Contains(stderr, "1 processed") {
+			t.Fatalf("pdf_cgroup %s: exit %d: %s", setting, code, stderr)
+		}
+		_, stdout, _ := cli(t, nil, "failed", "list", "--out", out, "--json")
+		if !strings.Contains(stdout, "memory cap of 128 MiB") || !strings.Contains(stdout, want) {
+			t.Fatalf("pdf_cgroup %s: the failure record does not say %q:\n%s", setting, want, stdout)
+		}
+	}
+}
+
+// `config print` documents every key it writes.
+func TestConfigDocsCoverEveryKey(t *testing.T) {
+	t.Parallel()
+	var root yaml.Node
+	if err := root.Encode(DefaultConfig()); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(n *yaml.Node, prefix string)
+	keys := 0
+	walk = func(n *yaml.Node, prefix string) {
+		if n.Kind != yaml.MappingNode {
+			return
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			path := n.Content[i].Value
+			if prefix != "" {
+				path = prefix + "." + path
+			}
+			keys++
+			if configDocs[path] == "" {
+				t.Errorf("config key %s has no documentation in configDocs", path)
+			}
+			walk(n.Content[i+1], path)
+		}
+	}
+	walk(&root, "")
+	if keys < 80 {
+		t.Fatalf("walked %d keys: the walk is broken", keys)
 	}
 }

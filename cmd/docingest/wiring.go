@@ -17,9 +17,11 @@ import (
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/wordpiece"
 	"github.com/docingest/docingest/worker"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // pipelineVersion changes whenever extraction, cleaning or record code changes outputs in a
@@ -119,8 +121,9 @@ func chunkerFor(cc ChunkingConfig, sz chunkers.Sizer, emb chunkers.Embedder, bat
 	}, nil
 }
 
-// isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self.
-func isolatedPDF(self string, cfg Config) worker.Extractor {
+// isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self,
+// each in a memory cgroup of its own where limits.pdf_cgroup allows.
+func isolatedPDF(self string, cfg Config, logger *slog.Logger, observe func(int64, bool)) (worker.Extractor, error) {
 	l := cfg.Limits
 	args := []string{"extract-pdf",
 		"--max-pages", strconv.Itoa(l.MaxPages),
@@ -134,6 +137,23 @@ func isolatedPDF(self string, cfg Config) worker.Extractor {
 		maxRSS = int64(l.PDFiumMemoryBytes)
 		args[len(args)-3] = strconv.FormatInt(maxRSS*3/4, 10)
 	}
+	var group *cgroup.Parent
+	switch l.PDFCgroup {
+	case "off":
+	case "auto":
+		var err error
+		if group, err = cgroup.Find(""); err != nil {
+			logger.Info("PDF children run without a memory cgroup: the parent polls their resident memory", "reason", err)
+		}
+	default:
+		var err error
+		if group, err = cgroup.Find(l.PDFCgroup); err != nil {
+			return nil, fmt.Errorf("limits.pdf_cgroup: %w", err)
+		}
+	}
+	if group != nil {
+		logger.Debug("PDF children each run in a memory cgroup", "parent", group.String(), "cap_bytes", maxRSS)
+	}
 	return extractors.IsolatedPDF{
 		Command: func(ctx context.Context) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, self, args...)
@@ -142,7 +162,10 @@ func isolatedPDF(self string, cfg Config) worker.Extractor {
 		},
 		MaxRSS:    maxRSS,
 		MaxOutput: int64(l.MaxTextBytes)*2 + 16<<20, // JSON escaping and structure
-	}
+		Cgroup:    group,
+		Logger:    logger,
+		Observe:   observe,
+	}, nil
 }
 
 // fingerprint hashes every setting that changes outputs, so that state written by another
@@ -167,6 +190,16 @@ func fingerprint(cfg Config, model, classifier string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
+// observePDF records a PDF child's peak memory, measured by its cgroup or, without
+// one, the kernel's rusage of the child.
+func (e *embedding) observePDF(peak int64, byCgroup bool) {
+	by := "rusage"
+	if byCgroup {
+		by = "cgroup"
+	}
+	e.pdfPeak.WithLabelValues(by).Observe(float64(peak))
+}
+
 // embedding is the configured embedder with what chunking needs to know about it.
 type embedding struct {
 	emb worker.Embedder
@@ -177,7 +210,9 @@ type embedding struct {
 	dims      int
 	cache     *embedders.Cached
 	close     func()
-	labeler   *labeling.Labeler
+	// pdfPeak holds each PDF child's peak memory (the worker exports it).
+	pdfPeak *prometheus.HistogramVec
+	labeler *labeling.Labeler
 }
 
 // Close releases a local model.
@@ -284,12 +319,19 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
 	table := extractorTable(lim)
+	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "docingest_pdf_child_peak_memory_bytes",
+		Help:    "Peak memory of each PDF extraction child: its cgroup's peak (page cache included), or its peak resident set without a cgroup.",
+		Buckets: prometheus.ExponentialBuckets(16<<20, 2, 8), // 16 MiB to 2 GiB
+	}, []string{"measured_by"})
 	if cfg.Limits.PDFIsolation {
 		self, err := os.Executable()
 		if err != nil {
 			return worker.PipelineConfig{}, nil, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
 		}
-		table[extractors.FormatPDF] = isolatedPDF(self, cfg)
+		if table[extractors.FormatPDF], err = isolatedPDF(self, cfg, logger, em.observePDF); err != nil {
+			return worker.PipelineConfig{}, nil, err
+		}
 	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {
 		p, err := extractors.NewPDFium(ctx)
 		if err != nil {

@@ -101,6 +101,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := worker.NewMetrics(reg)
+	reg.MustRegister(em.pdfPeak)
 	if cache := em.cache; cache != nil {
 		reg.MustRegister(
 			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docingest_embedding_cache_hits_total", Help: "Chunks whose vector came from the embedding cache."},

@@ -158,18 +158,25 @@ func DeepPageTreePDF(depth int) []byte {
 	return Build("%PDF-1.4", objs, "")
 }
 
-// BombPDF returns a one-page PDF whose content stream inflates to n bytes of text-showing
+// BombPDF returns a one-page PDF whose content stream inflates to at least n bytes of text-showing
 // operators.
 func BombPDF(n int) []byte {
-	op := []byte("(xxxxxxxxxxxxxxxx) Tj\n")
-	content := bytes.Repeat(op, n/len(op)+1)
-	content = append([]byte("BT /F1 12 Tf 72 720 Td\n"), content...)
-	content = append(content, "ET"...)
+	// streamed and at the fastest level: the repeated operator still compresses ~150:1,
+	// and the tests (under -race) do not spend their time in the compressor
+	var z bytes.Buffer
+	w, _ := zlib.NewWriterLevel(&z, zlib.BestSpeed)
+	_, _ = w.Write([]byte("BT /F1 12 Tf 72 720 Td\n"))
+	block := bytes.Repeat([]byte("(xxxxxxxxxxxxxxxx) Tj\n"), 2979) // 64 KiB
+	for written := 0; written <= n; written += len(block) {
+		_, _ = w.Write(block)
+	}
+	_, _ = w.Write([]byte("ET"))
+	_ = w.Close()
 	objs := []Object{
 		"<< /Type /Catalog /Pages 2 0 R >>",
 		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
 		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-		Deflated("", content),
+		Stream("/Filter /FlateDecode", z.Bytes()),
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
 	}
 	return Build("%PDF-1.4", objs, "")

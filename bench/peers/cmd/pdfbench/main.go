@@ -4,8 +4,9 @@
 // the corpus and runs it.
 //
 // The default backend runs as docingest does it, `docingest extract-pdf` children (one
-// per file, with the default caps and time limit), so its peak RSS is per child (from
-// the kernel's rusage). pdftotext runs one process per file the same way. PDFium starts
+// per file, with the default caps and time limit, through extractors.IsolatedPDF), so
+// its peak memory is per child: its memory cgroup's peak where this process may make
+// cgroups, else the kernel's rusage. pdftotext runs one process per file the same way. PDFium starts
 // in a few seconds and then serves every file, so it runs in this process with one
 // instance, as a long-lived worker would use it; its figure is this process's peak RSS.
 package main
@@ -13,7 +14,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -28,6 +28,7 @@ import (
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/internal/cgroup"
 )
 
 type run struct {
@@ -73,6 +74,16 @@ func main() {
 		}
 	}
 	fmt.Printf("%d PDFs, %.1f MB\n", len(files), float64(total)/1e6)
+	// Each child in a memory cgroup of its own, where this process may make one: the
+	// cgroup's peak is the child's own (page cache included), where rusage's maxrss
+	// starts from what the child shared with this process before exec.
+	meter, err := cgroup.Find("")
+	if err != nil {
+		fmt.Printf("peak memory of children: rusage maxrss, an upper bound (no cgroup: %v)\n", err)
+		meter = nil
+	} else {
+		fmt.Printf("peak memory of children: their memory cgroups' peaks (%s)\n", meter)
+	}
 
 	ref := &backendStats{name: "pdftotext", failed: map[string]int{}}
 	def := &backendStats{name: "docingest ledongthuc (child per file)", failed: map[string]int{}}
@@ -85,10 +96,10 @@ func main() {
 		if err != nil {
 			continue
 		}
-		r := pdftotextRun(*pdftotext, f)
+		r := pdftotextRun(*pdftotext, f, meter)
 		add(ref, r, int64(len(data)), "")
 		refText[i] = r.text
-		d := childRun(*bin, data)
+		d := childRun(*bin, data, meter)
 		add(def, d, int64(len(data)), r.text)
 		if (i+1)%25 == 0 {
 			fmt.Fprintf(os.Stderr, "children: %d/%d files\n", i+1, len(files))
@@ -96,7 +107,8 @@ func main() {
 	}
 	// Phase 2: PDFium in this process, one instance for every file.
 	start := time.Now()
-	pd, err := extractors.NewPDFium(context.Background())
+	var pd *extractors.PDFium
+	pd, err = extractors.NewPDFium(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -162,16 +174,36 @@ func rusageKB(ps *os.ProcessState) int64 {
 	return 0
 }
 
-func pdftotextRun(bin, file string) run {
+// pdftotextRun runs pdftotext on file, in a measuring cgroup when meter is set.
+func pdftotextRun(bin, file string, meter *cgroup.Parent) run {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-enc", "UTF-8", file, "-")
 	var out bytes.Buffer
 	cmd.Stdout = &out
+	var group *cgroup.Group
+	if meter != nil {
+		g, err := meter.New(0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		defer g.Close()
+		group = g
+	}
 	start := time.Now()
-	err := cmd.Run()
+	var err error
+	if group != nil {
+		if err = group.Start(cmd); err == nil {
+			err = cmd.Wait()
+		}
+	} else {
+		err = cmd.Run()
+	}
 	r := run{elapsed: time.Since(start)}
-	if cmd.ProcessState != nil {
+	if group != nil {
+		r.rssKB = group.Outcome().PeakBytes >> 10
+	} else if cmd.ProcessState != nil {
 		r.rssKB = rusageKB(cmd.ProcessState)
 	}
 	if err != nil {
@@ -189,42 +221,38 @@ func pdftotextRun(bin, file string) run {
 	return r
 }
 
-func childRun(bin string, data []byte) run {
+// childRun extracts data as docingest does: an `extract-pdf` child with the default caps
+// (256 MiB, GOMEMLIMIT 192 MiB, one thread) and time limit, in its own memory cgroup
+// when meter is set.
+func childRun(bin string, data []byte, meter *cgroup.Parent) run {
 	pages := extractors.PDFPageHint(data)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(min(pages, 5000))*50*time.Millisecond)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, "extract-pdf", "--memory-limit", fmt.Sprint(192<<20))
-	cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-	cmd.Stdin = bytes.NewReader(data)
-	var out bytes.Buffer
-	cmd.Stdout = &out
+	var peak int64
+	ex := extractors.IsolatedPDF{
+		Command: func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, bin, "extract-pdf", "--memory-limit", fmt.Sprint(192<<20))
+			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+			return cmd
+		},
+		MaxRSS:    256 << 20,
+		MaxOutput: 116 << 20,
+		Cgroup:    meter,
+		Observe:   func(p int64, _ bool) { peak = p },
+	}
 	start := time.Now()
-	err := cmd.Run()
-	r := run{elapsed: time.Since(start)}
-	if cmd.ProcessState != nil {
-		r.rssKB = rusageKB(cmd.ProcessState)
-	}
-	if ctx.Err() != nil {
-		r.reason = "timeout"
-		return r
-	}
+	doc, err := ex.Extract(ctx, data)
+	r := run{elapsed: time.Since(start), rssKB: peak >> 10}
 	if err != nil {
-		r.reason = "child error"
+		if ctx.Err() != nil {
+			r.reason = "timeout"
+		} else {
+			reason, _ := document.Classify(err)
+			r.reason = string(reason)
+		}
 		return r
 	}
-	var res struct {
-		Doc    *document.Document `json:"doc"`
-		Reason string             `json:"reason"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &res); err != nil || (res.Doc == nil && res.Reason == "") {
-		r.reason = "bad child output"
-		return r
-	}
-	if res.Doc == nil {
-		r.reason = res.Reason
-		return r
-	}
-	r.text, r.pages = res.Doc.Text, len(res.Doc.Pages)
+	r.text, r.pages = doc.Text, len(doc.Pages)
 	return r
 }
 
