@@ -123,7 +123,7 @@ func chunkerFor(cc ChunkingConfig, sz chunkers.Sizer, emb chunkers.Embedder, bat
 
 // isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self,
 // each in a memory cgroup of its own where limits.pdf_cgroup allows.
-func isolatedPDF(self string, cfg Config, logger *slog.Logger, observe func(int64, bool)) (worker.Extractor, error) {
+func isolatedPDF(self string, cfg Config, logger *slog.Logger, peaks *prometheus.HistogramVec) (worker.Extractor, error) {
 	l := cfg.Limits
 	args := []string{"extract-pdf",
 		"--max-pages", strconv.Itoa(l.MaxPages),
@@ -151,9 +151,13 @@ func isolatedPDF(self string, cfg Config, logger *slog.Logger, observe func(int6
 			return nil, fmt.Errorf("limits.pdf_cgroup: %w", err)
 		}
 	}
+	by := "rusage"
 	if group != nil {
+		by = "cgroup"
 		logger.Debug("PDF children each run in a memory cgroup", "parent", group.String(), "cap_bytes", maxRSS)
 	}
+	peak := peaks.WithLabelValues(by) // exported from the start, with what measures it
+	observe := func(p int64, _ bool) { peak.Observe(float64(p)) }
 	return extractors.IsolatedPDF{
 		Command: func(ctx context.Context) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, self, args...)
@@ -188,16 +192,6 @@ func fingerprint(cfg Config, model, classifier string) string {
 	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
-}
-
-// observePDF records a PDF child's peak memory, measured by its cgroup or, without
-// one, the kernel's rusage of the child.
-func (e *embedding) observePDF(peak int64, byCgroup bool) {
-	by := "rusage"
-	if byCgroup {
-		by = "cgroup"
-	}
-	e.pdfPeak.WithLabelValues(by).Observe(float64(peak))
 }
 
 // embedding is the configured embedder with what chunking needs to know about it.
@@ -321,7 +315,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 	table := extractorTable(lim)
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
-		Help:    "Peak memory of each PDF extraction child: its cgroup's peak (page cache included), or its peak resident set without a cgroup.",
+		Help:    "Peak memory of each PDF extraction child: its memory cgroup's peak (page cache included), or without a cgroup its peak resident set (rusage).",
 		Buckets: prometheus.ExponentialBuckets(16<<20, 2, 8), // 16 MiB to 2 GiB
 	}, []string{"measured_by"})
 	if cfg.Limits.PDFIsolation {
@@ -329,7 +323,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		if err != nil {
 			return worker.PipelineConfig{}, nil, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
 		}
-		if table[extractors.FormatPDF], err = isolatedPDF(self, cfg, logger, em.observePDF); err != nil {
+		if table[extractors.FormatPDF], err = isolatedPDF(self, cfg, logger, em.pdfPeak); err != nil {
 			return worker.PipelineConfig{}, nil, err
 		}
 	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {

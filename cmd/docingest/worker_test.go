@@ -242,7 +242,7 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 		t.Fatalf("/healthz: %d", code)
 	}
 	code, body := get("/metrics")
-	for _, m := range []string{"docingest_in_flight", "docingest_receive_seconds", "go_goroutines"} {
+	for _, m := range []string{"docingest_in_flight", "docingest_receive_seconds", "go_goroutines", "docingest_pdf_child_peak_memory_bytes_count{measured_by="} {
 		if code != 200 || !strings.Contains(body, m) {
 			t.Fatalf("/metrics lacks %s (status %d)", m, code)
 		}
