@@ -159,18 +159,18 @@ var errPDFTooManyItems = errors.New("page holds too many text runs")
 func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts pdfFontCache) (lines []string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			if a, ok := v.(errPDFAbort); ok {
-				if errors.Is(a.err, errPDFTooManyItems) {
-					lines, err = nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, a.err)
-				} else {
-					lines, err = nil, a.err
-				}
-				return
-			}
 			lines, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)
 		}
 	}()
-	texts := pdfPageItems(ctx, p, fonts)
+	texts, err := pdfPageItems(ctx, p, fonts)
+	switch {
+	case errors.Is(err, errPDFTooManyItems), errors.Is(err, errContentStream):
+		return nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, err)
+	case ctx.Err() != nil:
+		return nil, ctx.Err()
+	case err != nil:
+		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: content stream: %v", i, err)
+	}
 	type line struct {
 		text string
 		y    float64

@@ -3,6 +3,7 @@ package extractors
 import (
 	"context"
 	"errors"
+	"io"
 	"math"
 	"strings"
 
@@ -163,17 +164,27 @@ type pdfGState struct {
 	font                       *pdfFont
 }
 
-// errPDFAbort stops Interpret from inside its callback (the only way to stop it).
-type errPDFAbort struct{ err error }
-
 // maxPageItems caps the text runs of one page: a content stream past it is hostile.
 const maxPageItems = 1 << 20
 
+// contentReader reads a page's content: one stream, or an array of streams read as one
+// (a white-space byte between them, as readers do).
+func contentReader(contents pdf.Value) io.Reader {
+	if contents.Kind() != pdf.Array {
+		return contents.Reader()
+	}
+	var parts []io.Reader
+	for i := 0; i < contents.Len(); i++ {
+		parts = append(parts, contents.Index(i).Reader(), strings.NewReader("\n"))
+	}
+	return io.MultiReader(parts...)
+}
+
 // pdfPageItems walks page p's content stream and returns its text runs in stream order.
-func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) []pdfItem {
+func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) ([]pdfItem, error) {
 	contents := p.V.Key("Contents")
 	if contents.IsNull() {
-		return nil
+		return nil, nil
 	}
 	var items []pdfItem
 	fontByName := fonts.pageFonts(p)
@@ -211,24 +222,28 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) []pdfItem
 			items = append(items, pdfItem{x0: x0, x1: end[4], y: y, size: size, s: s})
 		}
 	}
-	pdf.Interpret(contents, func(stk *pdf.Stack, op string) {
-		n := stk.Len()
-		args := make([]pdf.Value, n)
-		for i := n - 1; i >= 0; i-- {
-			args[i] = stk.Pop()
+	lx := newCSLexer(contentReader(contents))
+	for {
+		op, args, err := lx.next()
+		if err == io.EOF {
+			return items, nil
 		}
+		if err != nil {
+			return items, err
+		}
+		n := len(args)
 		ops++
 		if ops%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				panic(errPDFAbort{err})
+				return items, err
 			}
 		}
 		if len(items) > maxPageItems {
-			panic(errPDFAbort{errPDFTooManyItems})
+			return items, errPDFTooManyItems
 		}
 		arg := func(i int) float64 {
-			if i < len(args) {
-				return num(args[i])
+			if i < len(args) && args[i].kind == csNumber {
+				return args[i].num
 			}
 			return 0
 		}
@@ -260,7 +275,7 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) []pdfItem
 			g.trise = arg(0)
 		case "Tf":
 			if n == 2 {
-				g.font = fontByName(args[0].Name())
+				g.font = fontByName(args[0].str)
 				g.tfs = arg(1)
 			}
 		case "Td", "TD":
@@ -280,8 +295,8 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) []pdfItem
 			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 			tm = tlm
 		case "Tj":
-			if n == 1 {
-				show(args[0].RawString())
+			if n == 1 && args[0].kind == csString {
+				show(args[0].str)
 			}
 		case "'", "\"":
 			if op == "\"" && n == 3 {
@@ -290,25 +305,23 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) []pdfItem
 			}
 			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
 			tm = tlm
-			if len(args) == 1 {
-				show(args[0].RawString())
+			if len(args) == 1 && args[0].kind == csString {
+				show(args[0].str)
 			}
 		case "TJ":
-			if n != 1 {
-				return
+			if n != 1 || args[0].kind != csArray {
+				continue
 			}
-			a := args[0]
-			for i := 0; i < a.Len(); i++ {
-				v := a.Index(i)
-				if v.Kind() == pdf.String {
-					show(v.RawString())
-				} else {
-					tm = matrix{1, 0, 0, 1, -num(v) / 1000 * g.tfs * g.th, 0}.mul(tm)
+			for _, v := range args[0].arr {
+				switch v.kind {
+				case csString:
+					show(v.str)
+				case csNumber:
+					tm = matrix{1, 0, 0, 1, -v.num / 1000 * g.tfs * g.th, 0}.mul(tm)
 				}
 			}
 		}
-	})
-	return items
+	}
 }
 
 // Page-tree limits: a real tree is shallow, and visits beyond pages plus a margin mean a

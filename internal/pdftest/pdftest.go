@@ -158,6 +158,18 @@ func DeepPageTreePDF(depth int) []byte {
 	return Build("%PDF-1.4", objs, "")
 }
 
+// ContentPDF returns a one-page PDF whose content stream is content, with Helvetica
+// (WinAnsiEncoding) as font /F1.
+func ContentPDF(content []byte) []byte {
+	return Build("%PDF-1.4", []Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		Deflated("", content),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+	}, "")
+}
+
 // BombPDF returns a one-page PDF whose content stream inflates to at least n bytes of text-showing
 // operators.
 func BombPDF(n int) []byte {
