@@ -11,6 +11,7 @@
 #   bench/pdf.sh
 #   BENCH_PDF_PKGS="gnuplot-doc r-doc-pdf" bench/pdf.sh
 #   BENCH_PDF_LIMIT=50 bench/pdf.sh        # the first 50 files only
+#   BENCH_PDF_FLAGS="-skip-pdfium -worst 20" bench/pdf.sh   # children only; list the 20 files read least like pdftotext
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 corpus="$root/bench/corpus/pdf"
@@ -43,4 +44,4 @@ fi
 
 go build -o "$results/docingest" "$root/cmd/docingest"
 (cd "$root/bench/peers" && go build -o "$results/pdfbench" ./cmd/pdfbench)
-"$results/pdfbench" -dir "$corpus/root" -docingest "$results/docingest" -pdftotext "$pdftotext" -limit "${BENCH_PDF_LIMIT:-0}" | tee "$results/pdf.txt"
+"$results/pdfbench" -dir "$corpus/root" -docingest "$results/docingest" -pdftotext "$pdftotext" -limit "${BENCH_PDF_LIMIT:-0}" ${BENCH_PDF_FLAGS:-} | tee "$results/pdf.txt"

@@ -47,7 +47,7 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Do
 	}
 	n := len(pageList)
 	pages := make([][]string, 0, n)
-	fonts := pdfFontCache{}
+	fonts := newPDFFontCache()
 	chars := 0
 	for i, pg := range pageList {
 		if err := ctx.Err(); err != nil {
@@ -156,7 +156,7 @@ var errPDFTooManyItems = errors.New("page holds too many text runs")
 // between runs exceeds a fifth of the font size, and an empty line between paragraphs (a
 // vertical gap well above the page's usual line spacing). A panic inside the library is
 // returned as a corrupt-page error.
-func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts pdfFontCache) (lines []string, err error) {
+func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (lines []string, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			lines, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)

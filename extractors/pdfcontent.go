@@ -46,11 +46,23 @@ func (f *pdfFont) width(code int) float64 {
 // resolved and its ToUnicode map parsed once per document, not at every Tf operator.
 // (The library re-inflates a whole object stream on every resolve of an object inside
 // it: resolving less is most of the speed.)
-type pdfFontCache map[string]*pdfFont
+type pdfFontCache struct {
+	fonts  map[string]*pdfFont
+	glyphs glyphList // parsed at the first font that needs it
+}
+
+func newPDFFontCache() *pdfFontCache { return &pdfFontCache{fonts: map[string]*pdfFont{}} }
+
+func (c *pdfFontCache) glyphList() glyphList {
+	if c.glyphs == nil {
+		c.glyphs = parseGlyphList()
+	}
+	return c.glyphs
+}
 
 // pageFonts returns a lookup of page p's fonts by resource name. The font dictionary is
 // resolved once per page.
-func (c pdfFontCache) pageFonts(p pdf.Page) func(name string) *pdfFont {
+func (c *pdfFontCache) pageFonts(p pdf.Page) func(name string) *pdfFont {
 	fontDict := p.Resources().Key("Font")
 	refs := fontRefs(fontDict.String())
 	local := map[string]*pdfFont{}
@@ -61,7 +73,7 @@ func (c pdfFontCache) pageFonts(p pdf.Page) func(name string) *pdfFont {
 		key, ok := refs[name]
 		var pf *pdfFont
 		if ok {
-			pf = c[key]
+			pf = c.fonts[key]
 		}
 		if pf == nil {
 			f := pdf.Font{V: fontDict.Key(name)}
@@ -69,9 +81,9 @@ func (c pdfFontCache) pageFonts(p pdf.Page) func(name string) *pdfFont {
 				local[name] = nil
 				return nil
 			}
-			pf = newPDFFont(f)
+			pf = newPDFFont(f, c.glyphList)
 			if ok {
-				c[key] = pf
+				c.fonts[key] = pf
 			}
 		}
 		local[name] = pf
@@ -93,8 +105,11 @@ func fontRefs(printed string) map[string]string {
 	return out
 }
 
-func newPDFFont(f pdf.Font) *pdfFont {
+func newPDFFont(f pdf.Font, glyphs func() glyphList) *pdfFont {
 	pf := &pdfFont{enc: f.Encoder(), first: f.FirstChar()}
+	if enc := simpleFontEncoding(f.V, pf.enc, glyphs); enc != nil {
+		pf.enc = enc
+	}
 	if f.V.Key("Subtype").Name() == "Type0" {
 		pf.twoByte = true
 		pf.dw = 1000
@@ -181,7 +196,7 @@ func contentReader(contents pdf.Value) io.Reader {
 }
 
 // pdfPageItems walks page p's content stream and returns its text runs in stream order.
-func pdfPageItems(ctx context.Context, p pdf.Page, fonts pdfFontCache) ([]pdfItem, error) {
+func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfItem, error) {
 	contents := p.V.Key("Contents")
 	if contents.IsNull() {
 		return nil, nil

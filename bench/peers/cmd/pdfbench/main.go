@@ -48,6 +48,7 @@ type backendStats struct {
 	elapsed  time.Duration
 	maxRSSKB int64
 	overlaps []float64
+	files    []string // the file of each overlap
 }
 
 func main() {
@@ -55,6 +56,8 @@ func main() {
 	bin := flag.String("docingest", "", "docingest binary")
 	pdftotext := flag.String("pdftotext", "pdftotext", "pdftotext binary")
 	limit := flag.Int("limit", 0, "at most this many files (0: all)")
+	skipPDFium := flag.Bool("skip-pdfium", false, "leave the PDFium backend out")
+	worst := flag.Int("worst", 10, "list this many files with the lowest overlap per backend")
 	flag.Parse()
 	var files []string
 	filepath.WalkDir(*dir, func(p string, d os.DirEntry, err error) error {
@@ -97,36 +100,41 @@ func main() {
 			continue
 		}
 		r := pdftotextRun(*pdftotext, f, meter)
-		add(ref, r, int64(len(data)), "")
+		add(ref, r, int64(len(data)), "", f)
 		refText[i] = r.text
 		d := childRun(*bin, data, meter)
-		add(def, d, int64(len(data)), r.text)
+		add(def, d, int64(len(data)), r.text, f)
 		if (i+1)%25 == 0 {
 			fmt.Fprintf(os.Stderr, "children: %d/%d files\n", i+1, len(files))
 		}
 	}
 	// Phase 2: PDFium in this process, one instance for every file.
-	start := time.Now()
-	var pd *extractors.PDFium
-	pd, err = extractors.NewPDFium(context.Background())
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fmt.Printf("pdfium start-up: %s\n", time.Since(start).Round(time.Millisecond))
-	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
-	for i, f := range files {
-		data, err := os.ReadFile(f)
+	backends := []*backendStats{ref, def, pdfiumStats}
+	if *skipPDFium {
+		backends = backends[:2]
+	} else {
+		start := time.Now()
+		var pd *extractors.PDFium
+		pd, err = extractors.NewPDFium(context.Background())
 		if err != nil {
-			continue
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
 		}
-		add(pdfiumStats, pdfiumRun(pd, lim, data), int64(len(data)), refText[i])
+		fmt.Printf("pdfium start-up: %s\n", time.Since(start).Round(time.Millisecond))
+		lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+		for i, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				continue
+			}
+			add(pdfiumStats, pdfiumRun(pd, lim, data), int64(len(data)), refText[i], f)
+		}
+		pdfiumStats.maxRSSKB = selfPeakKB()
+		pd.Close()
 	}
-	pdfiumStats.maxRSSKB = selfPeakKB()
-	pd.Close()
 
 	fmt.Printf("\n%-38s %5s %-40s %8s %7s %9s %8s %8s\n", "backend", "ok", "failed (by reason)", "pages/s", "MB/s", "peak RSS", "overlap", "median")
-	for _, s := range []*backendStats{ref, def, pdfiumStats} {
+	for _, s := range backends {
 		var fails []string
 		for r, n := range s.failed {
 			fails = append(fails, fmt.Sprintf("%s %d", r, n))
@@ -145,14 +153,28 @@ func main() {
 		fmt.Printf("%-38s %5d %-40s %8.1f %7.2f %7.0fMiB %8s %8s\n", s.name, s.ok, strings.Join(fails, ", "),
 			float64(s.pages)/s.elapsed.Seconds(), float64(s.bytes)/1e6/s.elapsed.Seconds(), float64(s.maxRSSKB)/1024, mean, median)
 	}
-	fmt.Printf("\nratios to pdftotext on the same files: ledongthuc %.2fx pages/s, pdfium %.2fx pages/s\n",
-		rate(def)/rate(ref), rate(pdfiumStats)/rate(ref))
+	fmt.Printf("\nratios to pdftotext on the same files:")
+	for _, s := range backends[1:] {
+		fmt.Printf(" %s %.2fx pages/s;", s.name, rate(s)/rate(ref))
+	}
+	fmt.Println()
 	fmt.Println("overlap: |words(backend) ∩ words(pdftotext)| / |union|, per file that both extracted")
+	for _, s := range backends[1:] {
+		idx := make([]int, len(s.overlaps))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return s.overlaps[idx[a]] < s.overlaps[idx[b]] })
+		fmt.Printf("\nlowest overlap, %s:\n", s.name)
+		for _, i := range idx[:min(*worst, len(idx))] {
+			fmt.Printf("  %.3f %s\n", s.overlaps[i], s.files[i])
+		}
+	}
 }
 
 func rate(s *backendStats) float64 { return float64(s.pages) / s.elapsed.Seconds() }
 
-func add(s *backendStats, r run, size int64, reference string) {
+func add(s *backendStats, r run, size int64, reference, file string) {
 	s.elapsed += r.elapsed
 	s.maxRSSKB = max(s.maxRSSKB, r.rssKB)
 	if r.reason != "" {
@@ -164,6 +186,7 @@ func add(s *backendStats, r run, size int64, reference string) {
 	s.bytes += size
 	if reference != "" && r.text != "" {
 		s.overlaps = append(s.overlaps, overlap(r.text, reference))
+		s.files = append(s.files, file)
 	}
 }
 
