@@ -49,9 +49,14 @@ func (f *pdfFont) width(code int) float64 {
 type pdfFontCache struct {
 	fonts  map[string]*pdfFont
 	glyphs glyphList // parsed at the first font that needs it
+	// notForm holds XObjects (by reference) that draw no text (images, forms without
+	// text): not resolved or run again
+	notForm map[string]bool
 }
 
-func newPDFFontCache() *pdfFontCache { return &pdfFontCache{fonts: map[string]*pdfFont{}} }
+func newPDFFontCache() *pdfFontCache {
+	return &pdfFontCache{fonts: map[string]*pdfFont{}, notForm: map[string]bool{}}
+}
 
 func (c *pdfFontCache) glyphList() glyphList {
 	if c.glyphs == nil {
@@ -60,10 +65,10 @@ func (c *pdfFontCache) glyphList() glyphList {
 	return c.glyphs
 }
 
-// pageFonts returns a lookup of page p's fonts by resource name. The font dictionary is
-// resolved once per page.
-func (c *pdfFontCache) pageFonts(p pdf.Page) func(name string) *pdfFont {
-	fontDict := p.Resources().Key("Font")
+// resourceFonts returns a lookup of the fonts of a resource dictionary (a page's or a
+// form's) by resource name. The font dictionary is resolved once.
+func (c *pdfFontCache) resourceFonts(res pdf.Value) func(name string) *pdfFont {
+	fontDict := res.Key("Font")
 	refs := fontRefs(fontDict.String())
 	local := map[string]*pdfFont{}
 	return func(name string) *pdfFont {
@@ -195,66 +200,131 @@ func contentReader(contents pdf.Value) io.Reader {
 	return io.MultiReader(parts...)
 }
 
-// pdfPageItems walks page p's content stream and returns its text runs in stream order.
+// Form XObjects: how deep forms may nest, and how many a page may run (a form drawn by
+// every cell of a table is common; a form that draws itself is hostile).
+const (
+	maxFormDepth    = 12
+	maxFormsPerPage = 1 << 14
+)
+
+// contentWalker interprets a page's content stream, and the forms it draws, into text
+// runs.
+type contentWalker struct {
+	ctx     context.Context
+	fonts   *pdfFontCache
+	items   []pdfItem
+	g       pdfGState
+	stack   []pdfGState
+	base    int // a form's Q does not pop the states saved before it ran
+	tm, tlm matrix
+	ops     int
+	forms   int
+}
+
+// pdfPageItems walks page p's content stream, and the Form XObjects it draws, and returns
+// its text runs in stream order.
 func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfItem, error) {
 	contents := p.V.Key("Contents")
 	if contents.IsNull() {
 		return nil, nil
 	}
-	var items []pdfItem
-	fontByName := fonts.pageFonts(p)
-	g := pdfGState{ctm: identity, th: 1}
-	var stack []pdfGState
-	tm, tlm := identity, identity
-	ops := 0
-	show := func(raw string) {
-		f := g.font
-		if f == nil {
-			return
-		}
-		trm := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(tm).mul(g.ctm)
-		x0, y := trm[4], trm[5]
-		size := math.Hypot(trm[2], trm[3])
-		var tx float64
-		step := 1
-		if f.twoByte {
-			step = 2
-		}
-		for i := 0; i+step <= len(raw); i += step {
-			code := int(raw[i])
-			if step == 2 {
-				code = code<<8 | int(raw[i+1])
-			}
-			adv := f.width(code)/1000*g.tfs + g.tc
-			if step == 1 && code == 32 {
-				adv += g.tw
-			}
-			tx += adv * g.th
-		}
-		tm = matrix{1, 0, 0, 1, tx, 0}.mul(tm)
-		end := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(tm).mul(g.ctm)
-		if s := f.enc.Decode(raw); s != "" {
-			items = append(items, pdfItem{x0: x0, x1: end[4], y: y, size: size, s: s})
-		}
+	w := &contentWalker{ctx: ctx, fonts: fonts, g: pdfGState{ctm: identity, th: 1}, tm: identity, tlm: identity}
+	err := w.run(contentReader(contents), p.Resources(), 0)
+	return w.items, err
+}
+
+func (w *contentWalker) show(raw string) {
+	g := &w.g
+	f := g.font
+	if f == nil {
+		return
 	}
-	lx := newCSLexer(contentReader(contents))
+	trm := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(w.tm).mul(g.ctm)
+	x0, y := trm[4], trm[5]
+	size := math.Hypot(trm[2], trm[3])
+	var tx float64
+	step := 1
+	if f.twoByte {
+		step = 2
+	}
+	for i := 0; i+step <= len(raw); i += step {
+		code := int(raw[i])
+		if step == 2 {
+			code = code<<8 | int(raw[i+1])
+		}
+		adv := f.width(code)/1000*g.tfs + g.tc
+		if step == 1 && code == 32 {
+			adv += g.tw
+		}
+		tx += adv * g.th
+	}
+	w.tm = matrix{1, 0, 0, 1, tx, 0}.mul(w.tm)
+	end := matrix{g.tfs * g.th, 0, 0, g.tfs, 0, g.trise}.mul(w.tm).mul(g.ctm)
+	if s := f.enc.Decode(raw); s != "" {
+		w.items = append(w.items, pdfItem{x0: x0, x1: end[4], y: y, size: size, s: s})
+	}
+}
+
+// form runs the Form XObject res names, if it is one, in a saved graphics state with
+// its /Matrix; images and other XObjects are skipped (and remembered as such).
+func (w *contentWalker) form(res pdf.Value, xrefs map[string]string, name string, depth int) error {
+	ref, byRef := xrefs[name]
+	if byRef && w.fonts.notForm[ref] {
+		return nil
+	}
+	x := res.Key("XObject").Key(name)
+	if x.Key("Subtype").Name() != "Form" || x.Kind() != pdf.Stream {
+		if byRef {
+			w.fonts.notForm[ref] = true
+		}
+		return nil
+	}
+	if depth >= maxFormDepth || w.forms >= maxFormsPerPage {
+		return nil // past the caps forms are not run: their text is lost, not the page
+	}
+	w.forms++
+	savedG, savedTM, savedTLM, savedBase := w.g, w.tm, w.tlm, w.base
+	w.base = len(w.stack)
+	if m := x.Key("Matrix"); m.Kind() == pdf.Array && m.Len() == 6 {
+		w.g.ctm = matrix{num(m.Index(0)), num(m.Index(1)), num(m.Index(2)), num(m.Index(3)), num(m.Index(4)), num(m.Index(5))}.mul(w.g.ctm)
+	}
+	fres := x.Key("Resources")
+	if fres.IsNull() {
+		fres = res // old files let forms use the page's resources
+	}
+	before := len(w.items)
+	err := w.run(x.Reader(), fres, depth+1)
+	if byRef && err == nil && len(w.items) == before && depth+1 < maxFormDepth && w.forms < maxFormsPerPage {
+		w.fonts.notForm[ref] = true // drew no text, and will not the next time: not run again
+	}
+	w.g, w.tm, w.tlm, w.stack, w.base = savedG, savedTM, savedTLM, w.stack[:w.base], savedBase
+	return err
+}
+
+// run interprets one content stream with its resources.
+func (w *contentWalker) run(rd io.Reader, res pdf.Value, depth int) error {
+	ctx, g := w.ctx, &w.g
+	fontByName := w.fonts.resourceFonts(res)
+	var xrefs map[string]string // XObject names to references, read at the first Do
+	show := w.show
+	lx := newCSLexer(rd)
 	for {
 		op, args, err := lx.next()
 		if err == io.EOF {
-			return items, nil
+			return nil
 		}
 		if err != nil {
-			return items, err
+			return err
 		}
 		n := len(args)
-		ops++
-		if ops%4096 == 0 {
+		w.ops++
+		if w.ops%4096 == 0 {
 			if err := ctx.Err(); err != nil {
-				return items, err
+				return err
 			}
 		}
-		if len(items) > maxPageItems {
-			return items, errPDFTooManyItems
+		if len(w.items) > maxPageItems {
+			return errPDFTooManyItems
 		}
 		arg := func(i int) float64 {
 			if i < len(args) && args[i].kind == csNumber {
@@ -264,20 +334,20 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfIt
 		}
 		switch op {
 		case "q":
-			if len(stack) < 1024 {
-				stack = append(stack, g)
+			if len(w.stack) < 1024 {
+				w.stack = append(w.stack, *g)
 			}
 		case "Q":
-			if len(stack) > 0 {
-				g = stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
+			if len(w.stack) > w.base {
+				*g = w.stack[len(w.stack)-1]
+				w.stack = w.stack[:len(w.stack)-1]
 			}
 		case "cm":
 			if n == 6 {
 				g.ctm = matrix{arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)}.mul(g.ctm)
 			}
 		case "BT":
-			tm, tlm = identity, identity
+			w.tm, w.tlm = identity, identity
 		case "Tc":
 			g.tc = arg(0)
 		case "Tw":
@@ -298,17 +368,17 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfIt
 				if op == "TD" {
 					g.tl = -arg(1)
 				}
-				tlm = matrix{1, 0, 0, 1, arg(0), arg(1)}.mul(tlm)
-				tm = tlm
+				w.tlm = matrix{1, 0, 0, 1, arg(0), arg(1)}.mul(w.tlm)
+				w.tm = w.tlm
 			}
 		case "Tm":
 			if n == 6 {
-				tlm = matrix{arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)}
-				tm = tlm
+				w.tlm = matrix{arg(0), arg(1), arg(2), arg(3), arg(4), arg(5)}
+				w.tm = w.tlm
 			}
 		case "T*":
-			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
-			tm = tlm
+			w.tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(w.tlm)
+			w.tm = w.tlm
 		case "Tj":
 			if n == 1 && args[0].kind == csString {
 				show(args[0].str)
@@ -318,10 +388,19 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfIt
 				g.tw, g.tc = arg(0), arg(1)
 				args = args[2:]
 			}
-			tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(tlm)
-			tm = tlm
+			w.tlm = matrix{1, 0, 0, 1, 0, -g.tl}.mul(w.tlm)
+			w.tm = w.tlm
 			if len(args) == 1 && args[0].kind == csString {
 				show(args[0].str)
+			}
+		case "Do":
+			if n == 1 && args[0].kind == csName {
+				if xrefs == nil {
+					xrefs = fontRefs(res.Key("XObject").String())
+				}
+				if err := w.form(res, xrefs, args[0].str, depth); err != nil {
+					return err
+				}
 			}
 		case "TJ":
 			if n != 1 || args[0].kind != csArray {
@@ -332,7 +411,7 @@ func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfIt
 				case csString:
 					show(v.str)
 				case csNumber:
-					tm = matrix{1, 0, 0, 1, -v.num / 1000 * g.tfs * g.th, 0}.mul(tm)
+					w.tm = matrix{1, 0, 0, 1, -v.num / 1000 * g.tfs * g.th, 0}.mul(w.tm)
 				}
 			}
 		}

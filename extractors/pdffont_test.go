@@ -3,6 +3,7 @@ package extractors
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/docingest/docingest/internal/pdftest"
@@ -71,5 +72,39 @@ func TestSimpleFontEncodings(t *testing.T) {
 		if doc.Text != tc.want {
 			t.Errorf("%s: %q, want %q", name, doc.Text, tc.want)
 		}
+	}
+}
+
+// Text drawn by Form XObjects is read (with the form's own resources and matrix, nested
+// forms too); images are skipped; a form that draws itself ends at the depth cap.
+func TestPDFFormXObjects(t *testing.T) {
+	font := "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>"
+	objs := []pdftest.Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> /XObject << /Fm1 6 0 R /Im1 8 0 R /Self 9 0 R >> >> /Contents 4 0 R >>",
+		pdftest.Deflated("", []byte("BT /F1 12 Tf 72 720 Td (Page text before.) Tj ET\n/Im1 Do q 1 0 0 1 0 -100 cm /Fm1 Do Q /Self Do\nBT /F1 12 Tf 72 400 Td (Page text after.) Tj ET")),
+		pdftest.Object(font),
+		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Matrix [1 0 0 1 0 -50] /Resources << /Font << /G 5 0 R >> /XObject << /Fm2 7 0 R >> >>",
+			[]byte("BT /G 12 Tf 72 720 Td (In the form.) Tj ET /Fm2 Do")),
+		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 612 792] /Resources << /Font << /H 5 0 R >> >>",
+			[]byte("Q Q BT /H 12 Tf 72 500 Td (In the nested form.) Tj ET")),
+		pdftest.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8", []byte{0}),
+		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject << /Self 9 0 R >> >>", []byte("/Self Do /Self Do /Self Do")),
+	}
+	doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Page text before.", "In the form.", "In the nested form.", "Page text after."} {
+		if !strings.Contains(doc.Text, want) {
+			t.Fatalf("%q missing from %q", want, doc.Text)
+		}
+	}
+	// reading order follows the page: the form's text (moved down by its matrix and the
+	// page's cm) sits between the page's two lines
+	if !(strings.Index(doc.Text, "Page text before.") < strings.Index(doc.Text, "In the form.") &&
+		strings.Index(doc.Text, "In the form.") < strings.Index(doc.Text, "Page text after.")) {
+		t.Errorf("order: %q", doc.Text)
 	}
 }
