@@ -5,6 +5,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/ledongthuc/pdf"
@@ -89,28 +90,38 @@ func (t *tableEncoding) Decode(raw string) string {
 	return b.String()
 }
 
-// simpleFontEncoding returns the decoder of a simple font without a ToUnicode map,
-// built as PDF readers do (ISO 32000-1 9.6.6 and 9.10.2) where the library falls short:
-// the base encoding named by /BaseEncoding (the library ignores it under /Differences),
-// or else the built-in encoding of an embedded Type 1 program (TeX's fonts carry their
-// encoding there: ligatures, quotes and dashes at codes the library decodes as Latin-1),
-// then /Differences through the Adobe Glyph List. It returns nil where the library's
-// own decoder is as good (a ToUnicode map, a named encoding, composite fonts).
+// simpleFontEncoding returns the decoder of a simple font (one-byte codes), built as PDF
+// readers do (ISO 32000-1 9.6.6 and 9.10.2) where the library falls short:
+//   - a ToUnicode map comes first, for the codes it maps (the library ignores it when the
+//     font also has an /Encoding, and drops the codes it does not map);
+//   - then the encoding: the base named by /BaseEncoding (the library ignores it under
+//     /Differences), or else the built-in encoding of the embedded font program (Type 1
+//     clear text or CFF: TeX's and Ghostscript's fonts carry their encoding there, with
+//     ligatures, quotes and dashes at codes the library decodes as Latin-1), then
+//     /Differences, glyph names going to text through the Adobe Glyph List.
+//
+// It returns nil where the library's own decoder is as good (a named encoding without a
+// ToUnicode map, no encoding information at all, composite fonts).
 func simpleFontEncoding(f pdf.Value, fallback pdf.TextEncoding, glyphs func() glyphList) pdf.TextEncoding {
-	if !f.Key("ToUnicode").IsNull() {
-		return nil
-	}
 	switch f.Key("Subtype").Name() {
 	case "Type1", "MMType1", "TrueType", "Type3":
 	default:
 		return nil
+	}
+	toUnicode := f.Key("ToUnicode")
+	var tu *[256]string
+	if toUnicode.Kind() == pdf.Stream {
+		tu = parseToUnicode(toUnicode.Reader(), glyphs)
 	}
 	enc := f.Key("Encoding")
 	var diffs pdf.Value
 	base := ""
 	switch enc.Kind() {
 	case pdf.Name:
-		return nil
+		if tu == nil {
+			return nil
+		}
+		base = enc.Name()
 	case pdf.Dict:
 		diffs = enc.Key("Differences")
 		base = enc.Key("BaseEncoding").Name()
@@ -131,12 +142,20 @@ func simpleFontEncoding(f pdf.Value, fallback pdf.TextEncoding, glyphs func() gl
 			}
 		}
 	default:
-		builtin := type1BuiltinEncoding(f.Key("FontDescriptor").Key("FontFile"))
-		if builtin == nil && diffs.IsNull() {
+		desc := f.Key("FontDescriptor")
+		builtin := type1BuiltinEncoding(desc.Key("FontFile"))
+		if ff := desc.Key("FontFile3"); builtin == nil && ff.Kind() == pdf.Stream && ff.Key("Subtype").Name() == "Type1C" {
+			builtin = cffBuiltinEncoding(readFontProgram(ff.Reader()))
+		}
+		if builtin == nil && diffs.IsNull() && tu == nil {
 			return nil // nothing better than the library's decoding
 		}
 		for c := 0; c < 256; c++ {
-			t[c] = fallback.Decode(string([]byte{byte(c)}))
+			if tu == nil {
+				t[c] = fallback.Decode(string([]byte{byte(c)}))
+			} else {
+				t[c] = string(rune(c)) // the library's decoder is the ToUnicode map
+			}
 		}
 		if builtin != nil {
 			g := glyphs()
@@ -170,12 +189,101 @@ func simpleFontEncoding(f pdf.Value, fallback pdf.TextEncoding, glyphs func() gl
 			}
 		}
 	}
+	if tu != nil {
+		for c, s := range tu {
+			if s != "" {
+				t[c] = s
+			}
+		}
+	}
 	return &t
 }
 
+// parseToUnicode reads the one-byte codes of a ToUnicode CMap (bfchar and bfrange
+// entries; UTF-16BE targets, or glyph names); nil when it maps none.
+func parseToUnicode(r io.Reader, glyphs func() glyphList) *[256]string {
+	lx := newCSLexer(io.LimitReader(r, 4<<20))
+	lx.maxArgs = cmapMaxOperands
+	var out [256]string
+	mapped := false
+	set := func(code string, text string) {
+		if len(code) == 1 && text != "" {
+			out[code[0]], mapped = text, true
+		}
+	}
+	target := func(v csOperand) string {
+		switch v.kind {
+		case csString:
+			return utf16BE(v.str)
+		case csName:
+			t, _ := glyphs().text(v.str)
+			return t
+		}
+		return ""
+	}
+	for {
+		op, args, err := lx.next()
+		if err != nil {
+			break
+		}
+		switch op {
+		case "endbfchar":
+			for i := 0; i+1 < len(args); i += 2 {
+				if args[i].kind == csString {
+					set(args[i].str, target(args[i+1]))
+				}
+			}
+		case "endbfrange":
+			for i := 0; i+2 < len(args); i += 3 {
+				lo, hi, dst := args[i], args[i+1], args[i+2]
+				if lo.kind != csString || hi.kind != csString || len(lo.str) != 1 || len(hi.str) != 1 || hi.str[0] < lo.str[0] {
+					continue
+				}
+				for c := int(lo.str[0]); c <= int(hi.str[0]); c++ {
+					k := c - int(lo.str[0])
+					switch dst.kind {
+					case csString:
+						if dst.str == "" {
+							continue
+						}
+						b := []byte(dst.str)
+						b[len(b)-1] += byte(k) // the last byte counts up
+						set(string([]byte{byte(c)}), utf16BE(string(b)))
+					case csArray:
+						if k < len(dst.arr) {
+							set(string([]byte{byte(c)}), target(dst.arr[k]))
+						}
+					}
+				}
+			}
+		}
+	}
+	if !mapped {
+		return nil
+	}
+	return &out
+}
+
+// utf16BE decodes a ToUnicode target; an unpaired surrogate or NUL gives "".
+func utf16BE(s string) string {
+	if len(s)%2 != 0 {
+		return ""
+	}
+	u := make([]uint16, len(s)/2)
+	for i := range u {
+		u[i] = uint16(s[2*i])<<8 | uint16(s[2*i+1])
+	}
+	rs := utf16.Decode(u)
+	for _, r := range rs {
+		if r == utf8.RuneError || r == 0 {
+			return ""
+		}
+	}
+	return string(rs)
+}
+
 // type1BuiltinEncoding reads the /Encoding of an embedded Type 1 font program's clear
-// text ("dup 12 /fi put" entries); nil when there is none, or it is StandardEncoding
-// (which the library's decoding matches for text).
+// text ("dup 12 /fi put" entries, or StandardEncoding); nil when there is none.
 func type1BuiltinEncoding(file pdf.Value) *[256]string {
 	if file.Kind() != pdf.Stream {
 		return nil
@@ -194,6 +302,9 @@ func type1BuiltinEncoding(file pdf.Value) *[256]string {
 		return nil
 	}
 	s = s[i+len("/Encoding"):]
+	if strings.HasPrefix(strings.TrimSpace(s), "StandardEncoding") {
+		return standardEncoding()
+	}
 	if end := strings.Index(s, "readonly def"); end >= 0 {
 		s = s[:end]
 	} else if end := strings.Index(s, "eexec"); end >= 0 {
@@ -219,4 +330,15 @@ func type1BuiltinEncoding(file pdf.Value) *[256]string {
 		return nil
 	}
 	return &enc
+}
+
+// standardEncoding is Adobe StandardEncoding as glyph names by code.
+func standardEncoding() *[256]string {
+	var out [256]string
+	for c, n := range strings.Split(standardEncodingNames, "\n") {
+		if c < 256 && n != ".notdef" {
+			out[c] = n
+		}
+	}
+	return &out
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/docingest/docingest/internal/pdftest"
 )
@@ -107,4 +108,150 @@ func TestPDFFormXObjects(t *testing.T) {
 		strings.Index(doc.Text, "In the form.") < strings.Index(doc.Text, "Page text after.")) {
 		t.Errorf("order: %q", doc.Text)
 	}
+}
+
+// buildCFF writes a bare CFF font program whose glyphs 1.. are named names, encoded by
+// an Encoding of format 0 at codes, with supplements (code → name) and custom names in
+// the String INDEX.
+func buildCFF(t *testing.T, names []string, codes []byte, sups map[byte]string) []byte {
+	t.Helper()
+	standard := strings.Split(cffStandardStrings, "\n")[:391]
+	var custom []string
+	sid := func(name string) int {
+		for i, s := range standard {
+			if s == name {
+				return i
+			}
+		}
+		for i, s := range custom {
+			if s == name {
+				return 391 + i
+			}
+		}
+		custom = append(custom, name)
+		return 390 + len(custom)
+	}
+	var charset, encoding []byte
+	charset = append(charset, 0)
+	for _, n := range names {
+		s := sid(n)
+		charset = append(charset, byte(s>>8), byte(s))
+	}
+	encoding = append(encoding, 0x80, byte(len(codes)))
+	encoding = append(encoding, codes...)
+	encoding = append(encoding, byte(len(sups)))
+	for code, n := range sups {
+		s := sid(n)
+		encoding = append(encoding, code, byte(s>>8), byte(s))
+	}
+	index := func(items ...[]byte) []byte {
+		b := []byte{0, byte(len(items)), 1, 1}
+		off := 1
+		for _, it := range items {
+			off += len(it)
+			b = append(b, byte(off))
+		}
+		for _, it := range items {
+			b = append(b, it...)
+		}
+		return b
+	}
+	var strs [][]byte
+	for _, c := range custom {
+		strs = append(strs, []byte(c))
+	}
+	charStrings := make([][]byte, len(names)+1)
+	for i := range charStrings {
+		charStrings[i] = []byte{14} // endchar
+	}
+	int32op := func(v, op int) []byte {
+		return []byte{29, byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v), byte(op)}
+	}
+	header := []byte{1, 0, 4, 1}
+	nameIdx := index([]byte("Test"))
+	strIdx := index(strs...)
+	if len(strs) == 0 {
+		strIdx = []byte{0, 0}
+	}
+	gsubr := []byte{0, 0}
+	topLen := len(index(make([]byte, 18)))
+	start := len(header) + len(nameIdx) + topLen + len(strIdx) + len(gsubr)
+	top := append(append(int32op(start, 15), int32op(start+len(charset), 16)...), int32op(start+len(charset)+len(encoding), 17)...)
+	var out []byte
+	for _, part := range [][]byte{header, nameIdx, index(top), strIdx, gsubr, charset, encoding, index(charStrings...)} {
+		out = append(out, part...)
+	}
+	return out
+}
+
+func TestCFFBuiltinEncoding(t *testing.T) {
+	cff := buildCFF(t, []string{"fi", "quotedblleft", "mysym", "A"}, []byte{0x0C, 0x5C, 0x01, 0x41}, map[byte]string{0x42: "A"})
+	enc := cffBuiltinEncoding(cff)
+	if enc == nil {
+		t.Fatal("no encoding read")
+	}
+	want := map[int]string{0x0C: "fi", 0x5C: "quotedblleft", 0x01: "mysym", 0x41: "A", 0x42: "A", 0x43: ""}
+	for c, n := range want {
+		if enc[c] != n {
+			t.Errorf("code %#x: %q, want %q", c, enc[c], n)
+		}
+	}
+	// damaged programs give nothing, never a panic
+	for i := range cff {
+		_ = cffBuiltinEncoding(cff[:i])
+	}
+	if cffBuiltinEncoding([]byte("%!PS-AdobeFont")) != nil {
+		t.Error("a Type 1 program read as CFF")
+	}
+}
+
+// A ToUnicode map wins for the codes it maps, even over a named /Encoding (which the
+// library prefers), and the encoding serves the codes it leaves out.
+func TestToUnicodeFirst(t *testing.T) {
+	cmap := "/CIDInit /ProcSet findresource begin 12 dict begin begincmap\n1 begincodespacerange <00> <FF> endcodespacerange\n" +
+		"2 beginbfchar <41> <0042> <0C> <00660069> endbfchar\n2 beginbfrange <61> <63> <0078> <30> <31> [<2460> <2461>] endbfrange\n" +
+		"endcmap CMapName currentdict /CMap defineresource pop end end"
+	objs := []pdftest.Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
+		pdftest.Deflated("", []byte("BT /F1 12 Tf 72 720 Td <410C6162633031445A93> Tj ET")),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 6 0 R >>",
+		pdftest.Deflated("", []byte(cmap)),
+	}
+	doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A→B and 0C→"fi" (bfchar), a..c→x..z (range), 0 and 1 → circled digits (array),
+	// D, Z and 0x93 by WinAnsi
+	if want := "Bfixyz①②DZ“"; doc.Text != want {
+		t.Errorf("%q, want %q", doc.Text, want)
+	}
+}
+
+// FuzzCFFBuiltinEncoding: any bytes give an encoding or nil, never a panic.
+func FuzzCFFBuiltinEncoding(f *testing.F) {
+	f.Add([]byte{1, 0, 4, 1, 0, 0})
+	f.Add([]byte("%!PS-AdobeFont-1.0"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_ = cffBuiltinEncoding(data)
+	})
+}
+
+// FuzzToUnicode: any CMap text gives a table or nil, never a panic or a loop.
+func FuzzToUnicode(f *testing.F) {
+	f.Add([]byte("2 beginbfchar <41> <0042> <0C> <00660069> endbfchar 1 beginbfrange <61> <63> <0078> endbfrange"))
+	f.Add([]byte("1 beginbfrange <00> <FF> [<0041> /fi <D83D>] endbfrange"))
+	glyphs := parseGlyphList()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		tab := parseToUnicode(strings.NewReader(string(data)), func() glyphList { return glyphs })
+		if tab != nil {
+			for _, s := range tab {
+				if strings.ContainsRune(s, utf8.RuneError) {
+					t.Fatalf("replacement character in %q", s)
+				}
+			}
+		}
+	})
 }

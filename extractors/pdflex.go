@@ -15,9 +15,10 @@ import (
 // fails on the first '<' in it, losing the whole document. Malformed syntax is skipped
 // as readers do; only the caps below make an error.
 type csLexer struct {
-	r    *bufio.Reader
-	args []csOperand
-	tmp  []byte
+	r       *bufio.Reader
+	args    []csOperand
+	tmp     []byte
+	maxArgs int // operands kept per operator (the oldest are dropped past it)
 }
 
 type csKind uint8
@@ -40,7 +41,8 @@ type csOperand struct {
 
 // Caps on one content stream's tokens: far above what real streams hold.
 const (
-	csMaxOperands   = 64      // kept per operator (the oldest are dropped past it)
+	csMaxOperands   = 64      // kept per operator in content streams
+	cmapMaxOperands = 1 << 12 // in CMaps (a bfchar block holds at most 100 pairs)
 	csMaxArray      = 1 << 20 // elements of one array
 	csMaxDepth      = 32      // nesting of arrays and dictionaries
 	csMaxString     = 4 << 20 // bytes of one string
@@ -50,7 +52,7 @@ const (
 var errContentStream = errors.New("content stream over a cap")
 
 func newCSLexer(r io.Reader) *csLexer {
-	return &csLexer{r: bufio.NewReaderSize(r, 32<<10)}
+	return &csLexer{r: bufio.NewReaderSize(r, 32<<10), maxArgs: csMaxOperands}
 }
 
 // next returns the next operator and its operands (valid until the next call), or
@@ -63,7 +65,7 @@ func (l *csLexer) next() (string, []csOperand, error) {
 			return "", nil, err
 		}
 		if op == "" {
-			if len(l.args) == csMaxOperands {
+			if len(l.args) == l.maxArgs {
 				copy(l.args, l.args[1:])
 				l.args = l.args[:len(l.args)-1]
 			}
