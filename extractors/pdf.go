@@ -8,6 +8,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
 	"github.com/ledongthuc/pdf"
@@ -163,6 +164,7 @@ func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (
 		}
 	}()
 	texts, err := pdfPageItems(ctx, p, fonts)
+	texts = mergeAccents(texts)
 	switch {
 	case errors.Is(err, errPDFTooManyItems), errors.Is(err, errContentStream):
 		return nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, err)
@@ -248,4 +250,69 @@ func PDFPageHint(data []byte) int {
 		}
 	}
 	return n
+}
+
+// combiningMark maps the spacing accents TeX's fonts (and others) draw over or under a
+// letter as a glyph of their own to the combining mark NFC composes with the letter.
+func combiningMark(s string) (string, bool) {
+	switch s {
+	case "\u00b4":
+		return "\u0301", true
+	case "`":
+		return "\u0300", true
+	case "\u02c6", "^":
+		return "\u0302", true
+	case "\u00a8":
+		return "\u0308", true
+	case "\u02dc", "~":
+		return "\u0303", true
+	case "\u00b8":
+		return "\u0327", true
+	case "\u02da":
+		return "\u030a", true
+	case "\u02c7":
+		return "\u030c", true
+	case "\u02d8":
+		return "\u0306", true
+	case "\u00af":
+		return "\u0304", true
+	case "\u02d9":
+		return "\u0307", true
+	case "\u02dd":
+		return "\u030b", true
+	case "\u02db":
+		return "\u0328", true
+	}
+	return "", false
+}
+
+// mergeAccents joins an accent drawn as a glyph of its own to the letter it overlaps on
+// the same line (the next run, as TeX places them, or the previous one): "´" over "e"
+// becomes "e" + U+0301, which cleaning composes to "é", as pdftotext reads it. An accent
+// that overlaps nothing (a real "^" or "~" in code) stays as it is.
+func mergeAccents(items []pdfItem) []pdfItem {
+	out := items[:0]
+	for i := 0; i < len(items); i++ {
+		it := items[i]
+		mark, ok := combiningMark(it.s)
+		if !ok {
+			out = append(out, it)
+			continue
+		}
+		size := max(it.size, 1)
+		near := func(o pdfItem) bool { return math.Abs(o.y-it.y) < size && o.s != "" }
+		if i+1 < len(items) && near(items[i+1]) && items[i+1].x0 < it.x1-0.05*size && items[i+1].x1 > it.x0 {
+			next := &items[i+1]
+			_, n := utf8.DecodeRuneInString(next.s)
+			next.s = next.s[:n] + mark + next.s[n:]
+			next.x0 = min(next.x0, it.x0)
+			continue
+		}
+		if len(out) > 0 && near(out[len(out)-1]) && it.x0 < out[len(out)-1].x1-0.05*size && it.x1 > out[len(out)-1].x0 {
+			out[len(out)-1].s += mark
+			continue
+		}
+		out = append(out, it)
+	}
+	return out
 }

@@ -255,3 +255,26 @@ func FuzzToUnicode(f *testing.F) {
 		}
 	})
 }
+
+// An accent drawn as its own glyph over a letter joins it (TeX's OT1 "´" then "e"), in
+// either order; one that overlaps nothing stays.
+func TestMergeAccents(t *testing.T) {
+	items := []pdfItem{
+		{x0: 0, x1: 40, y: 700, size: 10, s: "caf"},
+		{x0: 41, x1: 46, y: 700, size: 10, s: "\u00b4"}, // acute, then the e moved back under it
+		{x0: 40, x1: 46, y: 700, size: 10, s: "e"},
+		{x0: 50, x1: 56, y: 700, size: 10, s: "o"},
+		{x0: 51, x1: 55, y: 700, size: 10, s: "\u00a8"}, // diaeresis after its letter
+		{x0: 60, x1: 66, y: 700, size: 10, s: "^"},      // a real circumflex
+		{x0: 70, x1: 76, y: 700, size: 10, s: "x"},
+		{x0: 70, x1: 75, y: 650, size: 10, s: "`"}, // another line
+	}
+	var got []string
+	for _, it := range mergeAccents(items) {
+		got = append(got, it.s)
+	}
+	want := []string{"caf", "e\u0301", "o\u0308", "^", "x", "`"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
