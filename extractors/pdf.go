@@ -154,8 +154,9 @@ var errPDFTooManyItems = errors.New("page holds too many text runs")
 
 // pdfPageLines rebuilds the text lines of page i from its text runs, in content-stream
 // order: a new line where the baseline moves or the pen jumps back, a space where the gap
-// between runs exceeds a fifth of the font size, and an empty line between paragraphs (a
-// vertical gap well above the page's usual line spacing). A panic inside the library is
+// between runs exceeds 0.15 of the font size (justified lines shrink word spaces to
+// about a fifth of an em; kerns inside words are far smaller), and an empty line between
+// paragraphs (a vertical gap well above the page's usual line spacing). A panic inside the library is
 // returned as a corrupt-page error.
 func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (lines []string, err error) {
 	defer func() {
@@ -196,7 +197,7 @@ func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (
 		case math.Abs(t.y-lineY) > 0.5*max(size, lineSize) || t.x0 < endX-2*size:
 			flush()
 			lineY, lineSize = t.y, size
-		case t.x0-endX > 0.2*size:
+		case t.x0-endX > 0.15*size:
 			sb.WriteByte(' ')
 		}
 		sb.WriteString(t.s)
