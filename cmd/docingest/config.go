@@ -76,7 +76,7 @@ type LimitsConfig struct {
 	// PDFMemoryBytes caps the resident memory of a PDF child.
 	PDFMemoryBytes ByteSize `yaml:"pdf_memory_bytes"`
 	// PDFBackend is ledongthuc (the default: github.com/ledongthuc/pdf with docingest's
-	// layout reconstruction) or pdfium (PDFium in WebAssembly: closer to pdftotext, but
+	// layout reconstruction) or pdfium (PDFium in WebAssembly: Google's reader, but
 	// 0.3-0.9 GB per instance and a few seconds to start); PDFiumMemoryBytes caps its child.
 	PDFBackend        string   `yaml:"pdf_backend"`
 	PDFiumMemoryBytes ByteSize `yaml:"pdfium_memory_bytes"`

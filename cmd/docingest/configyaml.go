@@ -20,7 +20,7 @@ var configDocs = map[string]string{
 	"limits.pdf_timeout_per_page":                     "... plus this much per page",
 	"limits.pdf_isolation":                            "extract PDFs in a child process, killed at the time limit or the memory cap (false: in process, where a hang cannot be stopped)",
 	"limits.pdf_memory_bytes":                         "memory cap of a PDF child (it also runs under a soft Go limit of 3/4 of it)",
-	"limits.pdf_backend":                              "ledongthuc (github.com/ledongthuc/pdf with docingest's layout reconstruction) | pdfium (PDFium in WebAssembly: closer to pdftotext, 0.3-0.9 GB per child, a few seconds to start)",
+	"limits.pdf_backend":                              "ledongthuc (github.com/ledongthuc/pdf with docingest's layout reconstruction) | pdfium (PDFium in WebAssembly: Google's reader, 0.3-0.9 GB per child, a few seconds to start)",
 	"limits.pdfium_memory_bytes":                      "memory cap of a PDF child with pdf_backend: pdfium",
 	"limits.pdf_cgroup":                               "auto: each PDF child in a memory cgroup capped at its memory cap, where this process may make one (else its resident memory is polled) | off | the directory of a delegated cgroup",
 	"chunking":                                        "how text is cut into chunks",
