@@ -142,10 +142,15 @@ func simpleFontEncoding(f pdf.Value, fallback pdf.TextEncoding, glyphs func() gl
 			}
 		}
 	default:
-		desc := f.Key("FontDescriptor")
-		builtin := type1BuiltinEncoding(desc.Key("FontFile"))
-		if ff := desc.Key("FontFile3"); builtin == nil && ff.Kind() == pdf.Stream && ff.Key("Subtype").Name() == "Type1C" {
-			builtin = cffBuiltinEncoding(readFontProgram(ff.Reader()))
+		var builtin *[256]string
+		if base == "StandardEncoding" {
+			builtin = standardEncoding()
+		} else {
+			desc := f.Key("FontDescriptor")
+			builtin = type1BuiltinEncoding(desc.Key("FontFile"))
+			if ff := desc.Key("FontFile3"); builtin == nil && ff.Kind() == pdf.Stream && ff.Key("Subtype").Name() == "Type1C" {
+				builtin = cffBuiltinEncoding(readFontProgram(ff.Reader()))
+			}
 		}
 		if builtin == nil && diffs.IsNull() && tu == nil {
 			return nil // nothing better than the library's decoding

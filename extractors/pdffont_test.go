@@ -60,10 +60,11 @@ func TestSimpleFontEncodings(t *testing.T) {
 		entries, file, show, want string
 	}{
 		// "\fi" "A" "a" en dash "fi"nal: codes 5C 41 61 7B 0C
-		"built-in encoding":             {"", type1, "5C417B0C61225C00", "“A–fia”“Γ"},
-		"glyph without text is dropped": {"", type1, "41016141", "AaA"},
-		"differences over WinAnsi":      {"/Encoding << /BaseEncoding /WinAnsiEncoding /Differences [65 /Alpha /Beta] >>", "", "414293949643", "ΑΒ“”–C"},
-		"differences over the built-in": {"/Encoding << /Differences [65 /Omega] >>", type1, "415C", "Ω“"},
+		"built-in encoding":                 {"", type1, "5C417B0C61225C00", "“A–fia”“Γ"},
+		"glyph without text is dropped":     {"", type1, "41016141", "AaA"},
+		"differences over WinAnsi":          {"/Encoding << /BaseEncoding /WinAnsiEncoding /Differences [65 /Alpha /Beta] >>", "", "414293949643", "ΑΒ“”–C"},
+		"differences over the built-in":     {"/Encoding << /Differences [65 /Omega] >>", type1, "415C", "Ω“"},
+		"differences over StandardEncoding": {"/Encoding << /BaseEncoding /StandardEncoding /Differences [65 /Alpha] >>", type1, "41276042", "Α’‘B"},
 	} {
 		doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), fontPDF(tc.entries, tc.file, tc.show))
 		if err != nil {
