@@ -120,8 +120,10 @@ func pdfPageList(ctx context.Context, r *pdf.Reader, maxPages int) (pages []pdf.
 		return nil, document.Permanentf(document.ReasonTooManyPages, "pdf: more than %d pages, over the cap", maxPages)
 	case errors.Is(err, errPageTree):
 		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: %w", err)
-	case err != nil:
+	case err != nil && ctx.Err() != nil:
 		return nil, err
+	case err != nil: // no page tree at all
+		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: %w", err)
 	case len(pages) == 0:
 		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: page tree holds no pages")
 	}
