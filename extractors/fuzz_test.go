@@ -69,6 +69,24 @@ func FuzzExtractPDF(f *testing.F) {
 	fuzzExtractor(f, PDFExtractor{fuzzLimits}, seeds...)
 }
 
+// wrappedExtractor runs the PDF extractor on a one-page PDF around the fuzzed content
+// stream, so that the fuzzer explores the content-stream lexer, the text walker and line
+// building instead of breaking the file's cross-reference table.
+type wrappedExtractor struct{ PDFExtractor }
+
+func (w wrappedExtractor) Extract(ctx context.Context, content []byte) (document.Document, error) {
+	return w.PDFExtractor.Extract(ctx, pdftest.ContentPDF(content))
+}
+
+func FuzzExtractPDFContent(f *testing.F) {
+	fuzzExtractor(f, wrappedExtractor{PDFExtractor{fuzzLimits}},
+		[]byte("BT /F1 12 Tf 72 720 Td (Hello, world) Tj T* [(Kern)-120(ed)] TJ ET"),
+		[]byte("q 1 0 0 1 10 10 cm BI /W 2 /H 2 /BPC 8 /CS /G ID \x00<(\xff EI Q BT /F1 9 Tf 1 0 0 1 72 600 Tm (after) Tj ET"),
+		[]byte("BT /F1 12 Tf 72 720 Td (caf) Tj 0 0 Td (\264) Tj -4 0 Td (e) Tj ET"),
+		[]byte("/Span << /ActualText (x) >> BDC BT /F1 12 Tf 0 Tr 14 TL (a) ' 1 2 (b) \" ET EMC /Fm1 Do"),
+	)
+}
+
 func FuzzExtractHTML(f *testing.F) {
 	fuzzExtractor(f, HTMLExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.html"),
 		[]byte("<p>unclosed <b>bold <table><tr><td>cell"), []byte("<h1></h1><h2>x</h2>"))...)
