@@ -291,24 +291,39 @@ func combiningMark(s string) (string, bool) {
 
 // mergeAccents joins an accent drawn as a glyph of its own to the letter it overlaps on
 // the same line (the next run, as TeX places them, or the previous one): "´" over "e"
-// becomes "e" + U+0301, which cleaning composes to "é", as pdftotext reads it. An accent
+// becomes "e" + U+0301, which cleaning composes to "é", as pdftotext reads it. The accent
+// may end a longer run ("u¸" then "c", TeX backing up under it with a kern). An accent
 // that overlaps nothing (a real "^" or "~" in code) stays as it is.
 func mergeAccents(items []pdfItem) []pdfItem {
 	out := items[:0]
 	for i := 0; i < len(items); i++ {
 		it := items[i]
+		size := max(it.size, 1)
+		near := func(o pdfItem) bool { return math.Abs(o.y-it.y) < size && o.s != "" }
+		// the next run backs up under the end of this one (TeX's kern after an accent)
+		backsUnder := i+1 < len(items) && near(items[i+1]) && items[i+1].x0 < it.x1-0.05*size && items[i+1].x1 > it.x0
+		addToNext := func(mark string) {
+			next := &items[i+1]
+			_, n := utf8.DecodeRuneInString(next.s)
+			next.s = next.s[:n] + mark + next.s[n:]
+		}
+		if _, n := utf8.DecodeLastRuneInString(it.s); n > 0 && n < len(it.s) && backsUnder {
+			// an accent at the end of a longer run: "u¸" then "c"
+			if mark, ok := combiningMark(it.s[len(it.s)-n:]); ok {
+				it.s = it.s[:len(it.s)-n]
+				addToNext(mark)
+				out = append(out, it)
+				continue
+			}
+		}
 		mark, ok := combiningMark(it.s)
 		if !ok {
 			out = append(out, it)
 			continue
 		}
-		size := max(it.size, 1)
-		near := func(o pdfItem) bool { return math.Abs(o.y-it.y) < size && o.s != "" }
-		if i+1 < len(items) && near(items[i+1]) && items[i+1].x0 < it.x1-0.05*size && items[i+1].x1 > it.x0 {
-			next := &items[i+1]
-			_, n := utf8.DecodeRuneInString(next.s)
-			next.s = next.s[:n] + mark + next.s[n:]
-			next.x0 = min(next.x0, it.x0)
+		if backsUnder {
+			addToNext(mark)
+			items[i+1].x0 = min(items[i+1].x0, it.x0)
 			continue
 		}
 		if len(out) > 0 && near(out[len(out)-1]) && it.x0 < out[len(out)-1].x1-0.05*size && it.x1 > out[len(out)-1].x0 {

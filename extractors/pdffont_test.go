@@ -268,13 +268,18 @@ func TestMergeAccents(t *testing.T) {
 		{x0: 51, x1: 55, y: 700, size: 10, s: "\u00a8"}, // diaeresis after its letter
 		{x0: 60, x1: 66, y: 700, size: 10, s: "^"},      // a real circumflex
 		{x0: 70, x1: 76, y: 700, size: 10, s: "x"},
-		{x0: 70, x1: 75, y: 650, size: 10, s: "`"}, // another line
+		{x0: 70, x1: 75, y: 650, size: 10, s: "`"},            // another line
+		{x0: 0, x1: 30, y: 600, size: 10, s: "constru\u00b8"}, // accent ending a run
+		{x0: 25, x1: 35, y: 600, size: 10, s: "c\u02dc"},      // backs up under it, ends with one too
+		{x0: 30, x1: 45, y: 600, size: 10, s: "ao"},
+		{x0: 46, x1: 60, y: 600, size: 10, s: "x~"}, // a real tilde: the next run does not back up
+		{x0: 61, x1: 70, y: 600, size: 10, s: "y"},
 	}
 	var got []string
 	for _, it := range mergeAccents(items) {
 		got = append(got, it.s)
 	}
-	want := []string{"caf", "e\u0301", "o\u0308", "^", "x", "`"}
+	want := []string{"caf", "e\u0301", "o\u0308", "^", "x", "`", "constru", "c\u0327", "a\u0303o", "x~", "y"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("got %q, want %q", got, want)
 	}
