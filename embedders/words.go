@@ -7,9 +7,15 @@ import (
 
 // WordTokenizer splits text into tokens: runs of letters, digits and combining marks are
 // one token; every ideograph (Han, kana) and every other symbol or punctuation mark is a
-// token of its own; white space separates tokens and is not one. It is the hashing
-// embedder's tokenizer and the default token unit of the chunkers.
+// token of its own; white space separates tokens and is not one. A run longer than
+// MaxWordBytes is cut into tokens of that size, so that no token (and so no chunk sized in
+// tokens) is unbounded in bytes: a 45 MB "word" is many tokens, not one. It is the
+// hashing embedder's tokenizer and the default token unit of the chunkers.
 type WordTokenizer struct{}
+
+// MaxWordBytes is the longest token WordTokenizer makes, in bytes (a little more when a
+// multi-byte character crosses it).
+const MaxWordBytes = 128
 
 const (
 	classSpace = iota
@@ -70,7 +76,7 @@ func (WordTokenizer) Next(s string, i int) (int, int) {
 			return i, i + size
 		default:
 			j := i + size
-			for j < len(s) {
+			for j < len(s) && j-i < MaxWordBytes {
 				c2, size2 := classAt(s, j)
 				if c2 != classWord {
 					break
@@ -125,7 +131,10 @@ func (WordTokenizer) Back(s string, n int) int {
 		r, size := utf8.DecodeLastRuneInString(s[:i])
 		i -= size
 		if runeClass(r) == classWord {
-			for i > 0 {
+			// a long run is cut from its end here, so that the suffix from the offset
+			// returned counts as n tokens going forward too
+			end := i + size
+			for i > 0 && end-i < MaxWordBytes {
 				r2, size2 := utf8.DecodeLastRuneInString(s[:i])
 				if runeClass(r2) != classWord {
 					break

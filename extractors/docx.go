@@ -69,8 +69,8 @@ func (e DOCXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 		return document.Document{}, err
 	}
 	defer rc.Close()
-	b := newBuilder(FormatDOCX, e.Limits)
-	if err := parseDocumentXML(ctx, rc, levels, b); err != nil {
+	b := newBuilder(ctx, FormatDOCX, e.Limits)
+	if err := parseDocumentXML(rc, levels, b); err != nil {
 		return document.Document{}, err
 	}
 	return b.done()
@@ -88,7 +88,35 @@ func (e DOCXExtractor) open(f *zip.File) (io.ReadCloser, error) {
 	return struct {
 		io.Reader
 		io.Closer
-	}{&capReader{r: rc, n: limit, name: f.Name}, rc}, nil
+	}{&markupReader{r: &capReader{r: rc, n: limit, name: f.Name}, name: f.Name}, rc}, nil
+}
+
+// MaxXMLRun is the most bytes a DOCX part may hold between two '<': encoding/xml returns a
+// run of text as one token, so without this one 380 MiB paragraph is 380 MiB in memory
+// before any cap on text can see it.
+const MaxXMLRun = 4 << 20
+
+// markupReader fails with too_large when more than MaxXMLRun bytes pass without a '<'.
+type markupReader struct {
+	r    io.Reader
+	run  int
+	name string
+}
+
+func (m *markupReader) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '<')
+		if j < 0 {
+			m.run += n - i
+			break
+		}
+		m.run, i = 0, i+j+1
+	}
+	if m.run > MaxXMLRun {
+		return 0, document.Permanentf(document.ReasonTooLarge, "docx: %s holds a run of more than %d bytes without markup", m.name, MaxXMLRun)
+	}
+	return n, err
 }
 
 // capReader fails with a too_large error past n bytes, whatever the archive declared.
@@ -120,6 +148,7 @@ func (e DOCXExtractor) readStyles(f *zip.File, levels map[string]int) error {
 	defer rc.Close()
 	dec := xml.NewDecoder(rc)
 	var id string
+	depth := 0
 	for {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
@@ -127,6 +156,9 @@ func (e DOCXExtractor) readStyles(f *zip.File, levels map[string]int) error {
 		}
 		if err != nil {
 			return xmlErr("styles.xml", err)
+		}
+		if err := xmlDepth(tok, &depth, "styles.xml"); err != nil {
+			return err
 		}
 		se, ok := tok.(xml.StartElement)
 		if !ok {
@@ -171,49 +203,61 @@ func xmlErr(part string, err error) error {
 	return document.Permanentf(document.ReasonCorrupt, "docx: %s: %w", part, err)
 }
 
+// MaxXMLDepth is the deepest nesting of elements a DOCX part may have; WordprocessingML
+// itself nests a few dozen levels at most.
+const MaxXMLDepth = 256
+
+// xmlDepth tracks the nesting depth of a token stream and fails past MaxXMLDepth.
+func xmlDepth(tok xml.Token, depth *int, part string) error {
+	switch tok.(type) {
+	case xml.StartElement:
+		if *depth++; *depth > MaxXMLDepth {
+			return document.Permanentf(document.ReasonCorrupt, "docx: %s nests elements deeper than %d levels", part, MaxXMLDepth)
+		}
+	case xml.EndElement:
+		*depth--
+	}
+	return nil
+}
+
 // parseDocumentXML streams word/document.xml into b: one block per paragraph outside
-// tables, one per table row inside them.
-func parseDocumentXML(ctx context.Context, r io.Reader, levels map[string]int, b *builder) error {
+// tables, one per table row inside them (non-empty cells joined by " | ", the paragraphs
+// of a cell by a space). Paragraphs and rows reach the builder through a block, so none
+// grows past MaxBlockBytes.
+func parseDocumentXML(r io.Reader, levels map[string]int, b *builder) error {
 	dec := xml.NewDecoder(r)
 	var (
-		para     strings.Builder
-		row      []string
+		para     = &block{b: b} // the paragraph outside tables, or the row inside one
 		level    int
 		inText   bool
 		tblDepth int
-		n        int
+		depth    int
+		// in a row: whether the current cell has text yet, and whether the cell's
+		// current paragraph has
+		cellText, paraText bool
 	)
 	endPara := func() {
-		text := para.String()
-		para.Reset()
 		if tblDepth > 0 {
-			if t := strings.TrimSpace(text); t != "" {
-				if len(row) > 0 && row[len(row)-1] != "" {
-					row[len(row)-1] += " " + t
-				} else if len(row) > 0 {
-					row[len(row)-1] = t
-				}
-			}
+			paraText = false
 			return
 		}
 		if level > 0 {
-			b.heading(level, "", text)
+			para.endHeading(level, "")
 		} else {
-			b.para(text)
+			para.end()
 		}
 		level = 0
 	}
-	for !b.full() {
-		n++
-		if n%4096 == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
+	for b.tick() {
 		tok, err := dec.Token()
 		if errors.Is(err, io.EOF) {
 			return nil
 		}
 		if err != nil {
 			return xmlErr("document.xml", err)
+		}
+		if err := xmlDepth(tok, &depth, "document.xml"); err != nil {
+			return err
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -233,14 +277,17 @@ func parseDocumentXML(ctx context.Context, r io.Reader, levels map[string]int, b
 			case "br", "cr":
 				para.WriteByte('\n')
 			case "tbl":
+				if tblDepth == 0 {
+					para.end()
+				}
 				tblDepth++
 			case "tr":
 				if tblDepth == 1 {
-					row = row[:0]
+					para.end()
 				}
 			case "tc":
 				if tblDepth == 1 {
-					row = append(row, "")
+					cellText, paraText = false, false
 				}
 			}
 		case xml.EndElement:
@@ -251,22 +298,39 @@ func parseDocumentXML(ctx context.Context, r io.Reader, levels map[string]int, b
 				endPara()
 			case "tr":
 				if tblDepth == 1 {
-					cells := row[:0:0]
-					for _, c := range row {
-						if c != "" {
-							cells = append(cells, c)
-						}
-					}
-					b.para(strings.Join(cells, " | "))
+					para.end()
 				}
 			case "tbl":
-				tblDepth--
+				if tblDepth--; tblDepth == 0 {
+					para.end()
+				}
 			}
 		case xml.CharData:
-			if inText {
-				para.Write(t)
+			if !inText {
+				continue
 			}
+			if tblDepth == 0 {
+				para.WriteString(string(t))
+				continue
+			}
+			// Inside a table: cell text is folded later by Clean; what matters here
+			// is where the separators go.
+			s := string(t)
+			if strings.TrimSpace(s) == "" && !paraText {
+				continue
+			}
+			switch {
+			case !cellText && para.Len() > 0:
+				para.WriteString(" | ")
+			case cellText && !paraText:
+				para.WriteString(" ")
+			}
+			if !paraText {
+				s = strings.TrimLeft(s, " \t")
+			}
+			cellText, paraText = true, true
+			para.WriteString(s)
 		}
 	}
-	return nil
+	return b.err
 }

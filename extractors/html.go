@@ -3,53 +3,65 @@ package extractors
 import (
 	"bytes"
 	"context"
+	"errors"
+	"io"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 	"golang.org/x/net/html/charset"
+	"golang.org/x/text/transform"
 )
 
-// HTMLExtractor reads HTML with golang.org/x/net/html. It drops what is not content
-// (script, style, templates, navigation, asides, and page-level header and footer — a
-// header or footer inside an article or main element is content and is kept), keeps
-// headings as headings, list items as "- item" lines, and table rows as cells joined by
-// " | ". The character set comes from the BOM, the meta tags or the bytes themselves.
+// HTMLExtractor reads HTML with golang.org/x/net/html's tokenizer, one token at a time: no
+// tree is built, so memory follows the text kept, not the number of elements. It drops
+// what is not content (script, style, templates, navigation, asides, and page-level header
+// and footer — a header or footer inside an article or main element is content and is
+// kept), keeps headings as headings, list items as "- item" lines ("* " in ordered
+// lists), and table rows as their non-empty cells joined by " | ". The character set comes
+// from the BOM, the meta tags or the bytes themselves. A single tag or run of text over
+// MaxHTMLToken bytes fails as too_large.
 type HTMLExtractor struct{ Limits Limits }
 
-func (e HTMLExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
-	enc, _, _ := charset.DetermineEncoding(data, "text/html")
-	utf8Data, err := enc.NewDecoder().Bytes(data)
-	if err != nil {
-		utf8Data = data
-	}
-	root, err := html.Parse(bytes.NewReader(utf8Data))
-	if err != nil {
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "html: %w", err)
-	}
-	w := htmlWalker{b: newBuilder(FormatHTML, e.Limits), ctx: ctx}
-	w.walk(root, 0)
-	w.flush()
-	if ctx.Err() != nil {
-		return document.Document{}, ctx.Err()
-	}
-	return w.b.done()
-}
+// MaxHTMLToken is the most bytes the tokenizer buffers for one token (a tag with its
+// attributes, or a run of text between two tags).
+const MaxHTMLToken = 16 << 20
 
-type htmlWalker struct {
-	b     *builder
-	ctx   context.Context
-	buf   strings.Builder
-	pre   int // depth inside <pre>
-	in    int // depth inside <article> or <main>
-	nodes int
+func (e HTMLExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	var r io.Reader = bytes.NewReader(data)
+	if enc, name, _ := charset.DetermineEncoding(data, "text/html"); name != "utf-8" || !utf8.Valid(data) {
+		r = transform.NewReader(r, enc.NewDecoder())
+	}
+	z := html.NewTokenizer(r)
+	z.SetMaxBuf(MaxHTMLToken)
+	s := htmlStream{b: newBuilder(ctx, FormatHTML, e.Limits)}
+	s.text = &block{b: s.b}
+	for s.b.tick() {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			if err := z.Err(); !errors.Is(err, io.EOF) {
+				if errors.Is(err, html.ErrBufferExceeded) {
+					s.b.fail(document.Permanentf(document.ReasonTooLarge, "html: a tag or run of text over %d bytes", MaxHTMLToken))
+				} else {
+					s.b.fail(document.Permanentf(document.ReasonCorrupt, "html: %w", err))
+				}
+			}
+			break
+		}
+		s.token(z, tt)
+	}
+	s.endRow()
+	s.endHeading()
+	s.text.end()
+	return s.b.done()
 }
 
 var htmlSkip = map[atom.Atom]bool{
 	atom.Script: true, atom.Style: true, atom.Noscript: true, atom.Template: true, atom.Svg: true,
 	atom.Nav: true, atom.Aside: true, atom.Head: true, atom.Iframe: true, atom.Object: true,
-	atom.Button: true, atom.Select: true, atom.Math: true,
+	atom.Button: true, atom.Select: true, atom.Math: true, atom.Title: true,
 }
 
 var htmlBlock = map[atom.Atom]bool{
@@ -79,134 +91,236 @@ func headingLevel(a atom.Atom) int {
 	return 0
 }
 
-func (w *htmlWalker) flush() {
-	if w.buf.Len() > 0 {
-		w.b.para(w.buf.String())
-		w.buf.Reset()
+// maxHTMLLists bounds the stack of open lists that is remembered (deeper lists count as
+// unordered).
+const maxHTMLLists = 256
+
+// htmlStream turns tokens into blocks. Text goes to one of three places: the running
+// paragraph, the open heading, or the open table row's current cell.
+type htmlStream struct {
+	b    *builder
+	text *block // the running paragraph, heading or row
+
+	skip      atom.Atom // inside an element that is not content, and how deeply nested
+	skipDepth int
+	pre       int // depth inside <pre>
+	in        int // depth inside <article> or <main>
+	lists     []atom.Atom
+	tables    int // open tables
+
+	heading int // level of the open heading, 0 when none
+
+	rowTable int  // table depth of the open row, 0 when none
+	inCell   bool // inside a cell of the open row
+	cellText bool // the current cell has text
+}
+
+func (s *htmlStream) token(z *html.Tokenizer, tt html.TokenType) {
+	switch tt {
+	case html.TextToken:
+		if s.skipDepth > 0 {
+			return
+		}
+		s.write(string(z.Text()))
+	case html.StartTagToken, html.SelfClosingTagToken:
+		name, hasAttr := z.TagName()
+		a := atom.Lookup(name)
+		if s.skipDepth > 0 {
+			if a == s.skip && tt == html.StartTagToken {
+				s.skipDepth++
+			}
+			return
+		}
+		if htmlSkip[a] || ((a == atom.Header || a == atom.Footer) && s.in == 0) {
+			if tt == html.StartTagToken {
+				s.skip, s.skipDepth = a, 1
+			}
+			return
+		}
+		var alt string
+		if a == atom.Img && hasAttr {
+			for {
+				k, v, more := z.TagAttr()
+				if string(k) == "alt" {
+					alt = string(v)
+				}
+				if !more {
+					break
+				}
+			}
+		}
+		s.start(a, alt)
+	case html.EndTagToken:
+		name, _ := z.TagName()
+		a := atom.Lookup(name)
+		if s.skipDepth > 0 {
+			if a == s.skip {
+				s.skipDepth--
+			}
+			return
+		}
+		s.end(a)
 	}
 }
 
-func (w *htmlWalker) walk(n *html.Node, depth int) {
-	w.nodes++
-	if w.b.full() || depth > 512 || (w.nodes%4096 == 0 && w.ctx.Err() != nil) {
-		return
-	}
-	switch n.Type {
-	case html.TextNode:
-		if w.pre > 0 {
-			w.buf.WriteString(n.Data)
-		} else {
-			w.buf.WriteString(strings.ReplaceAll(n.Data, "\n", " "))
+// inline reports whether text goes to a heading or a cell, where line structure is folded.
+func (s *htmlStream) inline() bool { return s.heading > 0 || s.inCell }
+
+func (s *htmlStream) write(t string) {
+	switch {
+	case s.rowTable > 0 && !s.inCell:
+		return // text between the cells of a row
+	case s.inCell:
+		t = strings.ReplaceAll(t, "\n", " ")
+		if strings.TrimSpace(t) == "" && !s.cellText {
+			return
 		}
-		return
-	case html.ElementNode:
-	default:
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			w.walk(c, depth+1)
+		if !s.cellText {
+			if s.text.Len() > 0 {
+				s.text.WriteString(" | ")
+			}
+			t = strings.TrimLeft(t, " \t\r")
+			s.cellText = true
 		}
-		return
+	case s.pre == 0:
+		t = strings.ReplaceAll(t, "\n", " ")
 	}
-	a := n.DataAtom
-	if htmlSkip[a] || ((a == atom.Header || a == atom.Footer) && w.in == 0) {
-		return
-	}
-	if lvl := headingLevel(a); lvl > 0 {
-		w.flush()
-		var t strings.Builder
-		collectText(n, &t)
-		w.b.heading(lvl, "", t.String())
+	s.text.WriteString(t)
+}
+
+func (s *htmlStream) start(a atom.Atom, alt string) {
+	if lvl := headingLevel(a); lvl > 0 && !s.inCell {
+		s.endRow()
+		s.endHeading()
+		s.text.end()
+		s.heading = lvl
 		return
 	}
 	switch a {
 	case atom.Br:
-		w.buf.WriteByte('\n')
-		return
-	case atom.Li:
-		w.flush()
-		prefix := "- "
-		if n.Parent != nil && n.Parent.DataAtom == atom.Ol {
-			prefix = "* "
+		if s.inline() {
+			s.write(" ")
+		} else {
+			s.text.WriteByte('\n')
 		}
-		w.buf.WriteString(prefix)
-		w.children(n, depth)
-		w.flush()
-		return
-	case atom.Tr:
-		w.flush()
-		first := true
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			if c.Type != html.ElementNode || (c.DataAtom != atom.Td && c.DataAtom != atom.Th) {
-				continue
-			}
-			var t strings.Builder
-			collectText(c, &t)
-			cell := strings.Join(strings.Fields(t.String()), " ")
-			if cell == "" {
-				continue
-			}
-			if !first {
-				w.buf.WriteString(" | ")
-			}
-			first = false
-			w.buf.WriteString(cell)
-		}
-		w.flush()
 		return
 	case atom.Img:
-		for _, at := range n.Attr {
-			if at.Key == "alt" && strings.TrimSpace(at.Val) != "" {
-				w.buf.WriteString(" " + at.Val + " ")
-			}
+		if strings.TrimSpace(alt) != "" && !s.inline() {
+			s.write(" " + alt + " ")
+		}
+		return
+	case atom.Table:
+		s.tables++
+	case atom.Ul, atom.Ol:
+		if len(s.lists) < maxHTMLLists {
+			s.lists = append(s.lists, a)
+		}
+	case atom.Pre:
+		s.pre++
+	case atom.Article, atom.Main:
+		s.in++
+	}
+	if s.inCell && (s.tables > s.rowTable || !isRowPart(a)) {
+		if htmlBlock[a] || isRowPart(a) {
+			s.write(" ")
 		}
 		return
 	}
-	block := htmlBlock[a]
-	if block {
-		w.flush()
+	switch a {
+	case atom.Li:
+		s.endHeading()
+		s.text.end()
+		prefix := "- "
+		if n := len(s.lists); n > 0 && s.lists[n-1] == atom.Ol {
+			prefix = "* "
+		}
+		s.text.WriteString(prefix)
+		return
+	case atom.Tr:
+		s.endRow()
+		s.endHeading()
+		s.text.end()
+		s.rowTable = max(s.tables, 1)
+		return
+	case atom.Td, atom.Th:
+		if s.rowTable == 0 {
+			break
+		}
+		s.inCell, s.cellText = true, false
+		return
 	}
-	if a == atom.Pre {
-		w.pre++
-		defer func() { w.pre-- }()
-	}
-	if a == atom.Article || a == atom.Main {
-		w.in++
-		defer func() { w.in-- }()
-	}
-	w.children(n, depth)
-	if block {
-		w.flush()
+	if htmlBlock[a] && s.heading == 0 {
+		s.endRow()
+		s.text.end()
 	}
 }
 
-func (w *htmlWalker) children(n *html.Node, depth int) {
-	for c := n.FirstChild; c != nil; c = c.NextSibling {
-		w.walk(c, depth+1)
+func isRowPart(a atom.Atom) bool { return a == atom.Tr || a == atom.Td || a == atom.Th }
+
+func (s *htmlStream) end(a atom.Atom) {
+	switch a {
+	case atom.Table:
+		if s.tables == s.rowTable {
+			s.endRow()
+		}
+		s.tables = max(0, s.tables-1)
+	case atom.Ul, atom.Ol:
+		if n := len(s.lists); n > 0 {
+			s.lists = s.lists[:n-1]
+		}
+	case atom.Pre:
+		s.pre = max(0, s.pre-1)
+	case atom.Article, atom.Main:
+		s.in = max(0, s.in-1)
+	}
+	if headingLevel(a) > 0 && s.heading > 0 {
+		s.endHeading()
+		return
+	}
+	if s.inCell && s.tables > s.rowTable {
+		if htmlBlock[a] || isRowPart(a) {
+			s.write(" ")
+		}
+		return
+	}
+	switch a {
+	case atom.Td, atom.Th:
+		if s.inCell {
+			s.inCell = false
+			return
+		}
+	case atom.Tr:
+		s.endRow()
+		return
+	case atom.Li:
+		if s.heading == 0 {
+			s.text.end()
+		}
+		return
+	}
+	if htmlBlock[a] {
+		switch {
+		case s.inline():
+			s.write(" ")
+		default:
+			s.endRow()
+			s.text.end()
+		}
 	}
 }
 
-// collectText appends the text below n, skipping non-content elements.
-func collectText(n *html.Node, sb *strings.Builder) {
-	var rec func(*html.Node, int)
-	rec = func(n *html.Node, depth int) {
-		if depth > 512 {
-			return
-		}
-		if n.Type == html.TextNode {
-			sb.WriteString(n.Data)
-			return
-		}
-		if n.Type == html.ElementNode && htmlSkip[n.DataAtom] {
-			return
-		}
-		if n.Type == html.ElementNode && n.DataAtom == atom.Br {
-			sb.WriteByte(' ')
-		}
-		for c := n.FirstChild; c != nil; c = c.NextSibling {
-			rec(c, depth+1)
-		}
-		if n.Type == html.ElementNode && htmlBlock[n.DataAtom] {
-			sb.WriteByte(' ')
-		}
+// endHeading adds the open heading.
+func (s *htmlStream) endHeading() {
+	if s.heading > 0 {
+		s.text.endHeading(s.heading, "")
+		s.heading = 0
 	}
-	rec(n, 0)
+}
+
+// endRow adds the open table row.
+func (s *htmlStream) endRow() {
+	if s.rowTable > 0 {
+		s.text.end()
+		s.rowTable, s.inCell, s.cellText = 0, false, false
+	}
 }

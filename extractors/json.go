@@ -16,10 +16,16 @@ import (
 // element, JSON Lines (or any sequence of values) one block per value, and a single value
 // one block. Each block lists the record's leaves as "path.to.field: value" lines in
 // document order, so that field names travel with their values. Nesting deeper than
-// maxJSONDepth is reported as corrupt rather than followed.
+// maxJSONDepth is reported as corrupt rather than followed, and a key path longer than
+// MaxJSONKeyPath as too_large: every leaf line repeats its path, so a long key over a long
+// array would multiply into gigabytes. A record's lines go to the builder as they are
+// made, in blocks of at most MaxBlockBytes.
 type JSONExtractor struct{ Limits Limits }
 
 const maxJSONDepth = 256
+
+// MaxJSONKeyPath is the longest key path ("a.b[3].c") a JSON leaf may have, in bytes.
+const MaxJSONKeyPath = 4096
 
 func (e JSONExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
 	text, err := decodeText(data)
@@ -28,48 +34,49 @@ func (e JSONExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 	}
 	dec := json.NewDecoder(strings.NewReader(text))
 	dec.UseNumber()
-	b := newBuilder(FormatJSON, e.Limits)
+	b := newBuilder(ctx, FormatJSON, e.Limits)
 	b.sizeHint(len(data))
-	var sb strings.Builder
+	rec := &block{b: b}
 	trimmed := bytes.TrimLeft([]byte(text[:min(len(text), 64)]), " \t\r\n")
 	if len(trimmed) > 0 && trimmed[0] == '[' {
 		if _, err := dec.Token(); err != nil {
-			return document.Document{}, jsonErr(err)
+			return document.Document{}, jsonErr(b, err)
 		}
-		for n := 0; dec.More() && !b.full(); n++ {
-			if n%256 == 0 && ctx.Err() != nil {
-				return document.Document{}, ctx.Err()
+		for dec.More() && !b.full() {
+			if err := flattenJSON(dec, rec, "", 0); err != nil {
+				return document.Document{}, jsonErr(b, err)
 			}
-			sb.Reset()
-			if err := flattenJSON(dec, &sb, "", 0); err != nil {
-				return document.Document{}, jsonErr(err)
-			}
-			b.para(sb.String())
+			rec.end()
 		}
 		if !b.full() {
 			if _, err := dec.Token(); err != nil {
-				return document.Document{}, jsonErr(err)
+				return document.Document{}, jsonErr(b, err)
 			}
 		}
 	}
-	for n := 0; !b.full(); n++ {
-		if n%256 == 0 && ctx.Err() != nil {
-			return document.Document{}, ctx.Err()
-		}
-		sb.Reset()
-		err := flattenJSON(dec, &sb, "", 0)
-		if errors.Is(err, io.EOF) {
+	for !b.full() {
+		err := flattenJSON(dec, rec, "", 0)
+		if errors.Is(err, io.EOF) && rec.Len() == 0 {
 			break
 		}
 		if err != nil {
-			return document.Document{}, jsonErr(err)
+			return document.Document{}, jsonErr(b, err)
 		}
-		b.para(sb.String())
+		rec.end()
 	}
 	return b.done()
 }
 
-func jsonErr(err error) error {
+// jsonErr classifies an error of the decoder or of flattenJSON: the builder's own (a cap,
+// ctx) as it is, everything else as corrupt input.
+func jsonErr(b *builder, err error) error {
+	if b.err != nil {
+		return b.err
+	}
+	var p *document.PermanentError
+	if errors.As(err, &p) {
+		return err
+	}
 	if errors.Is(err, io.EOF) {
 		err = io.ErrUnexpectedEOF
 	}
@@ -77,9 +84,15 @@ func jsonErr(err error) error {
 }
 
 // flattenJSON reads one value from dec and writes its leaves as "path: value" lines.
-func flattenJSON(dec *json.Decoder, sb *strings.Builder, path string, depth int) error {
+func flattenJSON(dec *json.Decoder, sb *block, path string, depth int) error {
 	if depth > maxJSONDepth {
 		return fmt.Errorf("nesting deeper than %d levels", maxJSONDepth)
+	}
+	if len(path) > MaxJSONKeyPath {
+		return document.Permanentf(document.ReasonTooLarge, "json: a key path of %d bytes, over the cap of %d (%.40q…)", len(path), MaxJSONKeyPath, path)
+	}
+	if !sb.b.tick() {
+		return sb.b.err
 	}
 	tok, err := dec.Token()
 	if err != nil {

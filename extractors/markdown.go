@@ -11,6 +11,9 @@ import (
 // fenced code block, and records its heading structure (ATX "## Title" and Setext
 // underlines). Headings inside fenced code are not headings. A leading YAML front-matter
 // block is dropped: it is metadata, not text.
+//
+// It reads the text line by line in place: a block is a substring of the input, never a
+// list of its lines, so memory follows the text kept, not the number of lines.
 type MarkdownExtractor struct{ Limits Limits }
 
 func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
@@ -18,30 +21,40 @@ func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.D
 	if err != nil {
 		return document.Document{}, err
 	}
-	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = stripFrontMatter(text)
-	lines := strings.Split(text, "\n")
-	b := newBuilder(FormatMarkdown, e.Limits)
+	b := newBuilder(ctx, FormatMarkdown, e.Limits)
 	b.sizeHint(len(data))
-	var para []string
+	// The open block is text[start:end], made of lines lines; start < 0 when none is open.
+	start, end, lines := -1, 0, 0
+	firstLine := ""
 	flush := func() {
-		if len(para) > 0 {
-			b.para(strings.Join(para, "\n"))
-			para = para[:0]
+		if start >= 0 {
+			b.para(text[start:end])
 		}
+		start, lines = -1, 0
+	}
+	appendLine := func(from, to int, line string) {
+		if start < 0 {
+			start, firstLine = from, line
+		}
+		end = to
+		lines++
 	}
 	fence := ""
-	for i := 0; i < len(lines); i++ {
-		if b.full() {
-			break
+	for pos := 0; pos < len(text) && b.tick(); {
+		from := pos
+		to := strings.IndexByte(text[pos:], '\n')
+		if to < 0 {
+			to = len(text)
+			pos = len(text)
+		} else {
+			to += pos
+			pos = to + 1
 		}
-		if i%1024 == 0 && ctx.Err() != nil {
-			return document.Document{}, ctx.Err()
-		}
-		line := lines[i]
+		line := strings.TrimSuffix(text[from:to], "\r")
 		trimmed := strings.TrimSpace(line)
 		if fence != "" {
-			para = append(para, line)
+			appendLine(from, to, line)
 			if strings.HasPrefix(trimmed, fence) {
 				fence = ""
 				flush()
@@ -51,7 +64,7 @@ func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.D
 		if f := fenceOf(trimmed); f != "" {
 			flush()
 			fence = f
-			para = append(para, line)
+			appendLine(from, to, line)
 			continue
 		}
 		if level, title, ok := atxHeading(line); ok {
@@ -59,32 +72,36 @@ func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.D
 			b.heading(level, strings.Repeat("#", level)+" ", title)
 			continue
 		}
-		if len(para) == 1 && i > 0 && isSetextUnderline(trimmed) {
+		if lines == 1 && from > 0 && isSetextUnderline(trimmed) {
 			level := 1
 			if trimmed[0] == '-' {
 				level = 2
 			}
-			title := para[0]
-			para = para[:0]
-			b.heading(level, strings.Repeat("#", level)+" ", title)
+			start, lines = -1, 0
+			b.heading(level, strings.Repeat("#", level)+" ", firstLine)
 			continue
 		}
 		if trimmed == "" {
 			flush()
 			continue
 		}
-		para = append(para, line)
+		appendLine(from, to, line)
 	}
 	flush()
 	return b.done()
 }
 
 func stripFrontMatter(s string) string {
-	if !strings.HasPrefix(s, "---\n") {
-		return s
+	rest, ok := strings.CutPrefix(s, "---\n")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "---\r\n"); !ok {
+			return s
+		}
 	}
-	if end := strings.Index(s[4:], "\n---\n"); end >= 0 {
-		return s[4+end+5:]
+	for _, end := range []string{"\n---\n", "\n---\r\n", "\r\n---\r\n"} {
+		if i := strings.Index(rest, end); i >= 0 {
+			return rest[i+len(end):]
+		}
 	}
 	return s
 }

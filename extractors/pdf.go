@@ -78,7 +78,7 @@ func pdfDocument(pages [][]string, chars int, lim Limits) (document.Document, er
 		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, len(pages)))
 	}
 	pages = RemoveRepeatedLines(pages)
-	b := newBuilder(FormatPDF, lim)
+	b := newBuilder(context.Background(), FormatPDF, lim)
 	for _, lines := range pages {
 		b.page()
 		var para []string

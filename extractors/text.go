@@ -22,20 +22,22 @@ func (e TextExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 	if err != nil {
 		return document.Document{}, err
 	}
-	b := newBuilder(FormatText, e.Limits)
+	b := newBuilder(ctx, FormatText, e.Limits)
 	b.sizeHint(len(data))
-	pages := strings.Split(text, "\f")
-	for i, page := range pages {
-		if len(pages) > 1 {
+	paged := strings.IndexByte(text, '\f') >= 0
+	for rest := text; !b.full(); {
+		page, next, more := strings.Cut(rest, "\f")
+		if paged {
 			b.page()
 		}
-		splitBlocks(page, func(block string) bool {
+		splitBlocks(page, b.tick, func(block string) bool {
 			b.para(block)
-			return !b.full() && ctx.Err() == nil
+			return !b.full()
 		})
-		if i%64 == 0 && ctx.Err() != nil {
-			return document.Document{}, ctx.Err()
+		if !more {
+			break
 		}
+		rest = next
 	}
 	return b.done()
 }
@@ -74,10 +76,11 @@ func bytesToString(data []byte) string {
 }
 
 // splitBlocks calls fn with each block of s: the runs of lines between blank lines (lines
-// of white space only). Blocks are substrings of s, not copies.
-func splitBlocks(s string, fn func(block string) bool) {
+// of white space only). Blocks are substrings of s, not copies. tick is called once per
+// line and ends the walk when it returns false.
+func splitBlocks(s string, tick func() bool, fn func(block string) bool) {
 	start := -1 // start of the current block
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s) && tick(); {
 		end := strings.IndexByte(s[i:], '\n')
 		if end < 0 {
 			end = len(s)

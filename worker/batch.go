@@ -190,6 +190,7 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
 		name := o.Key[len(dir):]
 		switch {
+		case !isMarker(name):
 		case name == want:
 			found = true
 		case strings.HasPrefix(name, p.cfg.Fingerprint+"-"):
@@ -206,13 +207,13 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 	if len(samePipeline) == 0 || opts.DryRun {
 		return ActionProcess, nil
 	}
-	body, err := p.out.Get(ctx, samePipeline[0])
+	head, err := p.readHead(ctx, obj.Key)
 	if err != nil {
-		return "", fmt.Errorf("read state of %s: %w", obj.Key, err)
+		return "", err
 	}
-	var st State
-	if err := json.Unmarshal(body, &st); err != nil || st.SHA256 == "" {
-		return ActionProcess, nil // unreadable state: redo the source
+	st := head.state
+	if !head.found || st.SHA256 == "" || st.Status == statusDeleted || st.Pipeline != p.cfg.Fingerprint {
+		return ActionProcess, nil // unreadable or other state: redo the source
 	}
 	if st.SidecarETag != obj.SidecarETag {
 		return ActionProcess, nil // the metadata changed
@@ -225,7 +226,9 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 		return ActionProcess, nil
 	}
 	st.ETag, st.VersionID, st.Size = obj.ETag, obj.VersionID, obj.Size
-	if err := p.putState(ctx, st); err != nil {
+	if err := p.putState(ctx, st, head); errors.Is(err, errConflict) {
+		return ActionProcess, nil // another writer got there first: do it again as it is now
+	} else if err != nil {
 		return "", err
 	}
 	return ActionSkip, nil

@@ -282,10 +282,40 @@ func (c *Consumer) process(ctx context.Context, id, body string, receives int, l
 	return nil
 }
 
-// event applies one object event, unless the state shows a newer (or the same) event for
-// that source was applied already.
+// errObjectMissing is an event whose object is not under the key as spelled.
+var errObjectMissing = errors.New("no object under that key")
+
+// event applies one object event. When the key as the envelope spelled it names nothing
+// (no object for a creation, no state for a removal), it tries the key's other spelling
+// (Event.AltKey): envelopes disagree on URL-encoding.
 func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
 	log = log.With("bucket", ev.Bucket, "key", ev.Key, "event", ev.Name)
+	err := c.applyEvent(ctx, ev, receives, log)
+	if errors.Is(err, errObjectMissing) && ev.AltKey != "" {
+		alt := ev
+		alt.Key, alt.AltKey = ev.AltKey, ""
+		err = c.applyEvent(ctx, alt, receives, log.With("alt_key", alt.Key))
+		if err == nil {
+			log.Info("the key matched in its other spelling", "matched_key", alt.Key)
+		}
+	}
+	if errors.Is(err, errObjectMissing) {
+		if ev.Kind == ObjectRemoved {
+			// Neither spelling has state: record the removal under the key as given, so
+			// that a late creation event for it is known to be older.
+			_, err = c.p.RemoveGone(ctx, c.src, ev.Bucket+"/"+ev.Key, ev.Sequencer)
+			return err
+		}
+		log.Info("object no longer exists: its removal event will clean up")
+		c.documents("skipped", "")
+		return nil
+	}
+	return err
+}
+
+// applyEvent applies one object event under one spelling of its key, unless the state
+// shows a newer (or the same) event for that source was applied already.
+func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
 	if !c.p.cfg.NoSidecars && IsSidecar(ev.Key) {
 		return c.sidecarEvent(ctx, ev, receives, log)
 	}
@@ -317,25 +347,22 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 			return nil
 		}
 	}
-	if ev.Sequencer == "" && found {
-		ev.Sequencer = st.Sequencer // keep the ordering the last real event established
-	}
 	start := time.Now()
 	if ev.Kind == ObjectRemoved {
+		if !found && ev.AltKey != "" {
+			return errObjectMissing // perhaps the other spelling has the state
+		}
 		// A removal is acted on only when the object is really gone: a source processed
 		// without an event (run, reindex) has no sequencer in its state to compare with,
 		// and S3 answers reads after deletes consistently.
-		if st, ok := c.src.(statter); ok {
-			if _, err := st.Stat(ctx, source); err == nil {
-				log.Info("object exists: removal event is stale, outputs kept")
-				c.documents("skipped", "")
-				return nil
-			} else if !errors.Is(err, storage.ErrNotFound) {
-				return err
-			}
-		}
-		if err := c.p.Remove(ctx, source, ev.Sequencer); err != nil {
+		removed, err := c.p.RemoveGone(ctx, c.src, source, ev.Sequencer)
+		if err != nil {
 			return err
+		}
+		if !removed {
+			log.Info("object exists: removal event is stale, outputs kept")
+			c.documents("skipped", "")
+			return nil
 		}
 		log.Info("source removed: outputs deleted", "duration", time.Since(start))
 		c.documents("removed", "")
@@ -353,9 +380,7 @@ func (c *Consumer) processSource(ctx context.Context, obj storage.ObjectInfo, re
 	res, err := c.p.Process(ctx, c.src, obj, receives)
 	if err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
-			log.Info("object no longer exists: its removal event will clean up")
-			c.documents("skipped", "")
-			return nil
+			return errObjectMissing
 		}
 		c.documents("retried", string(document.ReasonInternal))
 		return err

@@ -28,10 +28,13 @@ func (k EventKind) String() string {
 
 // Event is one object event, whatever envelope carried it. Key is decoded.
 type Event struct {
-	Kind      EventKind
-	Name      string // the original event name ("ObjectCreated:Put", "Object Deleted")
-	Bucket    string
-	Key       string
+	Kind   EventKind
+	Name   string // the original event name ("ObjectCreated:Put", "Object Deleted")
+	Bucket string
+	Key    string
+	// AltKey is the other spelling of the key (form-encoded or decoded) when it differs:
+	// tried when no object is found under Key, since envelopes disagree on encoding.
+	AltKey    string
 	Size      int64
 	ETag      string
 	VersionID string
@@ -54,8 +57,9 @@ var ErrMalformed = errors.New("malformed event")
 // ParseMessage reads an SQS message body: an S3 event notification (several records per
 // message), the same wrapped in an SNS notification (or delivered raw by SNS), an
 // EventBridge "Object Created"/"Object Deleted" event, or s3:TestEvent. S3 notification
-// keys are URL-decoded the S3 way ("+" is a space, "%2B" a plus); EventBridge keys arrive
-// unencoded and are kept as they are.
+// keys are URL-decoded the S3 way ("+" is a space, "%2B" a plus), with the key as sent
+// kept as the alternative spelling; EventBridge keys are kept as they are, with their
+// form-decoded spelling as the alternative. Lifecycle expirations are removals.
 func ParseMessage(body string) (Message, error) {
 	return parseMessage([]byte(body), 0)
 }
@@ -124,8 +128,8 @@ func parseS3Records(raw json.RawMessage) (Message, error) {
 		switch {
 		case strings.HasPrefix(r.EventName, "ObjectCreated:"):
 			kind = ObjectCreated
-		case strings.HasPrefix(r.EventName, "ObjectRemoved:"):
-			kind = ObjectRemoved
+		case strings.HasPrefix(r.EventName, "ObjectRemoved:"), strings.HasPrefix(r.EventName, "LifecycleExpiration:"):
+			kind = ObjectRemoved // a lifecycle rule's expiry removes the object (or hides it behind a delete marker)
 		default:
 			m.Ignored++
 			continue
@@ -135,7 +139,7 @@ func parseS3Records(raw json.RawMessage) (Message, error) {
 			return Message{}, fmt.Errorf("%w: record %d: key %q: %v", ErrMalformed, i, r.S3.Object.Key, err)
 		}
 		ev := Event{
-			Kind: kind, Name: r.EventName, Bucket: r.S3.Bucket.Name, Key: key,
+			Kind: kind, Name: r.EventName, Bucket: r.S3.Bucket.Name, Key: key, AltKey: altKey(key, r.S3.Object.Key),
 			ETag: strings.Trim(r.S3.Object.ETag, `"`), VersionID: r.S3.Object.VersionID, Sequencer: r.S3.Object.Sequencer,
 		}
 		if r.S3.Object.Size != "" {
@@ -184,12 +188,26 @@ func parseEventBridge(body []byte) (Message, error) {
 		return Message{Ignored: 1}, nil
 	}
 	o := e.Detail.Object
-	ev := Event{Kind: kind, Name: e.DetailType, Bucket: e.Detail.Bucket.Name, Key: o.Key, Size: o.Size,
+	// EventBridge's documentation does not say whether the key is URL-encoded, and it has
+	// been seen both ways: the key as given first, its form-decoded spelling second.
+	alt := ""
+	if dec, err := url.QueryUnescape(o.Key); err == nil {
+		alt = altKey(o.Key, dec)
+	}
+	ev := Event{Kind: kind, Name: e.DetailType, Bucket: e.Detail.Bucket.Name, Key: o.Key, AltKey: alt, Size: o.Size,
 		ETag: strings.Trim(o.ETag, `"`), VersionID: o.VersionID, Sequencer: o.Sequencer}
 	if err := ev.validate(); err != nil {
 		return Message{}, fmt.Errorf("%w: %v", ErrMalformed, err)
 	}
 	return Message{Events: []Event{ev}}, nil
+}
+
+// altKey returns other when it is a different spelling of key worth trying, else "".
+func altKey(key, other string) string {
+	if other == key || other == "" {
+		return ""
+	}
+	return other
 }
 
 func (e Event) validate() error {
@@ -205,17 +223,18 @@ func (e Event) validate() error {
 }
 
 // SequencerLess reports whether sequencer a is older than b. S3 sequencers are hex strings
-// of varying length: the shorter is left-padded with zeros, then they compare as strings.
-// An empty sequencer is older than any other.
+// of varying length; as the S3 User Guide's event message structure says, the shorter is
+// right-padded with zeros, then they compare as strings. An empty sequencer is older than
+// any other.
 func SequencerLess(a, b string) bool {
 	if a == "" || b == "" {
 		return a == "" && b != ""
 	}
 	a, b = strings.ToUpper(a), strings.ToUpper(b)
 	if n := len(b) - len(a); n > 0 {
-		a = strings.Repeat("0", n) + a
+		a += strings.Repeat("0", n)
 	} else if n < 0 {
-		b = strings.Repeat("0", -n) + b
+		b += strings.Repeat("0", -n)
 	}
 	return a < b
 }

@@ -26,16 +26,18 @@ func TestParseMessage(t *testing.T) {
 		want Message
 	}{
 		{"s3-put.json", Message{Events: []Event{
-			{Kind: ObjectCreated, Name: "ObjectCreated:Put", Bucket: "uploads", Key: "reports/Q3 report + annex été.pdf", Size: 1024,
+			{Kind: ObjectCreated, Name: "ObjectCreated:Put", Bucket: "uploads", Key: "reports/Q3 report + annex été.pdf",
+				AltKey: "reports/Q3+report+%2B+annex+%C3%A9t%C3%A9.pdf", Size: 1024,
 				ETag: "d41d8cd98f00b204e9800998ecf8427e", VersionID: "096fKKXTRTtl3on89fVO.nfljtsv6qko", Sequencer: "0055AED6DCD90281E5"},
 			{Kind: ObjectRemoved, Name: "ObjectRemoved:Delete", Bucket: "uploads", Key: "old/notes.txt", Sequencer: "0055AED6DCD90281E6"},
 		}}},
 		{"sns-wrapped.json", Message{Events: []Event{
-			{Kind: ObjectCreated, Name: "ObjectCreated:CompleteMultipartUpload", Bucket: "uploads", Key: "big/manual v2.pdf", Size: 20971520,
+			{Kind: ObjectCreated, Name: "ObjectCreated:CompleteMultipartUpload", Bucket: "uploads", Key: "big/manual v2.pdf", AltKey: "big/manual%20v2.pdf", Size: 20971520,
 				ETag: "5f363e0e58a95f06cbe9bbc662c5dfb6-4", Sequencer: "0062E99A88DC407460"},
 		}}},
 		{"eventbridge-created.json", Message{Events: []Event{
-			{Kind: ObjectCreated, Name: "Object Created", Bucket: "uploads", Key: "raw/2026-11-25T10:00:00 notes+draft.txt", Size: 5,
+			{Kind: ObjectCreated, Name: "Object Created", Bucket: "uploads", Key: "raw/2026-11-25T10:00:00 notes+draft.txt",
+				AltKey: "raw/2026-11-25T10:00:00 notes draft.txt", Size: 5,
 				ETag: "b1946ac92492d2347c6235b4d2611184", VersionID: "IYV3p45BT0ac8hjHg1houSdS1a.Mro8e", Sequencer: "00617F08299329D189"},
 		}}},
 		{"eventbridge-deleted.json", Message{Events: []Event{
@@ -82,6 +84,33 @@ func TestParseMessageMalformed(t *testing.T) {
 	}
 }
 
+// Lifecycle expirations remove the object as a delete does (S3 sends them as
+// LifecycleExpiration:Delete and :DeleteMarkerCreated, not ObjectRemoved:*).
+func TestParseLifecycleExpiration(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"LifecycleExpiration:Delete", "LifecycleExpiration:DeleteMarkerCreated"} {
+		m, err := ParseMessage(`{"Records":[{"eventSource":"aws:s3","eventName":"` + name + `","s3":{"bucket":{"name":"b"},"object":{"key":"old/x.txt","sequencer":"0A"}}}]}`)
+		if err != nil || len(m.Events) != 1 || m.Events[0].Kind != ObjectRemoved || m.Events[0].Key != "old/x.txt" {
+			t.Errorf("%s: %+v %v", name, m, err)
+		}
+	}
+}
+
+// An EventBridge key that arrives form-encoded keeps its decoded spelling as the one to
+// try next (users report encoded keys there although the examples show raw ones).
+func TestParseEventBridgeEncodedKey(t *testing.T) {
+	t.Parallel()
+	body := `{"detail-type":"Object Created","source":"aws.s3","detail":{"bucket":{"name":"b"},"object":{"key":"incoming/name+with+spaces+%2B+plus+%E2%80%94+%E6%97%A5%E6%9C%AC.txt","size":3}}}`
+	m, err := ParseMessage(body)
+	if err != nil || len(m.Events) != 1 {
+		t.Fatalf("%+v %v", m, err)
+	}
+	ev := m.Events[0]
+	if ev.Key != "incoming/name+with+spaces+%2B+plus+%E2%80%94+%E6%97%A5%E6%9C%AC.txt" || ev.AltKey != "incoming/name with spaces + plus — 日本.txt" {
+		t.Errorf("key %q, alternative %q", ev.Key, ev.AltKey)
+	}
+}
+
 func TestSequencerLess(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -90,8 +119,14 @@ func TestSequencerLess(t *testing.T) {
 	}{
 		{"0055AED6DCD90281E5", "0055AED6DCD90281E6", true},
 		{"0055AED6DCD90281E6", "0055AED6DCD90281E5", false},
-		{"FF", "0100", true}, // shorter is left-padded
-		{"0100", "FF", false},
+		{"FF", "0100", false}, // shorter is right-padded (S3 User Guide): FF00 > 0100
+		{"0100", "FF", true},
+		// the case that left a deleted object's outputs behind under left-padding: a
+		// later delete with a shorter sequencer
+		{"00620000000000000001", "0063000000000000", true},
+		{"0063000000000000", "00620000000000000001", false},
+		{"0063", "00630000", false}, // equal once padded
+		{"00630000", "0063", false},
 		{"", "00", true},
 		{"abc", "ABC", false},
 	} {

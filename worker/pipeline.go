@@ -144,6 +144,9 @@ func (c *PipelineConfig) Validate() error {
 type Pipeline struct {
 	cfg PipelineConfig
 	out Store
+	// beforeCommit, when set (tests), is called just before a state head is written: the
+	// place where a race with another writer is decided.
+	beforeCommit func(source string)
 }
 
 // NewPipeline checks the configuration and returns a Pipeline writing to out.
@@ -181,19 +184,50 @@ type Result struct {
 // fails (bad input, a cap) gets its failure record and state written and Process returns
 // a nil error with Result.Failure set; a non-nil error means the outputs could not be
 // written (or ctx ended) and the object must be tried again later.
-func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectInfo, attempts int) (res Result, err error) {
+func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectInfo, attempts int) (Result, error) {
+	for try := 0; ; try++ {
+		head, err := p.readHead(ctx, obj.Key)
+		if err != nil {
+			return Result{Source: obj.Key}, err
+		}
+		res, err := p.processOnce(ctx, src, obj, attempts, head)
+		if try > 0 && errors.Is(err, storage.ErrNotFound) {
+			// A writer that lost a race and finds the object gone takes away what it
+			// wrote, whatever the winner's state says (RemoveGone checks again).
+			_, err = p.RemoveGone(ctx, src, obj.Key, head.state.Sequencer)
+			return res, err
+		}
+		if !errors.Is(err, errConflict) {
+			return res, err
+		}
+		if try == maxConflicts {
+			return res, fmt.Errorf("%s: %w %d times in a row; will try again", obj.Key, errConflict, try+1)
+		}
+		// Another writer committed this source while we worked: our outputs may have
+		// overwritten its newer ones. Do the source again as it is now.
+		p.cfg.Logger.Info("another writer committed this source meanwhile: processing it again as it is now", "source", obj.Key)
+		if head.found && SequencerLess(obj.Sequencer, head.state.Sequencer) {
+			obj.Sequencer = head.state.Sequencer
+		}
+	}
+}
+
+func (p *Pipeline) processOnce(ctx context.Context, src Source, obj storage.ObjectInfo, attempts int, head stateHead) (res Result, err error) {
 	res.Source = obj.Key
+	if head.found && SequencerLess(obj.Sequencer, head.state.Sequencer) {
+		obj.Sequencer = head.state.Sequencer // keep the ordering the last real event established
+	}
 	obj.Size = max(obj.Size, 0)
 	defer func() {
 		if v := recover(); v != nil {
 			p.cfg.Logger.Error("panic in pipeline", "source", obj.Key, "panic", v, "stack", string(debug.Stack()))
 			err = document.Permanentf(document.ReasonInternal, "internal error processing %s: %v", obj.Key, v)
-			res, err = p.fail(ctx, obj, res, nil, attempts, err)
+			res, err = p.fail(ctx, obj, res, nil, attempts, err, head)
 		}
 	}()
 	data, meta, err := p.fetch(ctx, src, &obj, &res)
 	if err != nil {
-		return p.fail(ctx, obj, res, meta, attempts, err)
+		return p.fail(ctx, obj, res, meta, attempts, err, head)
 	}
 	if !p.cfg.NoSidecars {
 		sc, err := readSidecar(ctx, src, obj.Key)
@@ -203,29 +237,32 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 			obj.SidecarETag = "" // removed since the listing
 		}
 		if err != nil {
-			return p.fail(ctx, obj, res, meta, attempts, err)
+			return p.fail(ctx, obj, res, meta, attempts, err, head)
 		}
 		obj.SidecarETag = meta.sidecarETag
 	}
 	doc, err := p.extract(ctx, obj.Key, data, &res)
 	data = nil // let the bytes go before chunking
 	if err != nil {
-		return p.fail(ctx, obj, res, meta, attempts, err)
+		return p.fail(ctx, obj, res, meta, attempts, err, head)
 	}
 	t := time.Now()
 	spans, err := p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(ctx, doc)
 	res.Chunk = time.Since(t)
 	if err != nil {
-		return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err))
+		return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err), head)
 	}
 	if len(spans) == 0 {
-		return p.fail(ctx, obj, res, meta, attempts, document.Permanentf(document.ReasonEmpty, "%s: no text to chunk", obj.Key))
+		return p.fail(ctx, obj, res, meta, attempts, document.Permanentf(document.ReasonEmpty, "%s: no text to chunk", obj.Key), head)
 	}
 	if err := p.write(ctx, obj, meta, doc, spans, &res); err != nil {
+		if _, permanent := document.Classify(err); permanent {
+			return p.fail(ctx, obj, res, meta, attempts, err, head)
+		}
 		return res, err
 	}
 	res.Chunks = len(spans)
-	if err := p.commit(ctx, obj, meta, statusOK, "", len(spans), attempts); err != nil {
+	if err := p.commit(ctx, obj, meta, statusOK, "", len(spans), attempts, head); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -312,38 +349,31 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	type outcome struct {
-		doc document.Document
-		err error
-	}
-	done := make(chan outcome, 1) // buffered: a late extractor never blocks
-	go func() {
-		defer func() {
-			if v := recover(); v != nil {
-				done <- outcome{err: document.Permanentf(document.ReasonCorrupt, "%s: %s parser failed: %v", key, format, v)}
-			}
-		}()
-		doc, err := ex.Extract(ectx, data)
-		done <- outcome{doc, err}
-	}()
-	select {
-	case o := <-done:
-		if o.err != nil {
-			if ctx.Err() != nil {
-				return document.Document{}, ctx.Err()
-			}
-			if errors.Is(o.err, context.DeadlineExceeded) {
-				return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
-			}
-			return document.Document{}, fmt.Errorf("%s: %w", key, o.err)
-		}
-		return o.doc, nil
-	case <-ectx.Done():
+	// The extractor runs here, not in a goroutine left behind at the deadline: every
+	// extractor checks its context as it goes (PDF children are killed), so the work has
+	// really ended when this returns, and the caller's slot is free only then.
+	doc, err := runExtractor(ectx, ex, key, format, data)
+	if err != nil {
 		if ctx.Err() != nil {
 			return document.Document{}, ctx.Err()
 		}
-		return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
+		if errors.Is(err, context.DeadlineExceeded) || ectx.Err() != nil {
+			return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
+		}
+		return document.Document{}, fmt.Errorf("%s: %w", key, err)
 	}
+	return doc, nil
+}
+
+// runExtractor calls the extractor under a recover: a parser's panic is a permanent
+// corrupt failure naming the file.
+func runExtractor(ctx context.Context, ex Extractor, key, format string, data []byte) (doc document.Document, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = document.Document{}, document.Permanentf(document.ReasonCorrupt, "%s: %s parser failed: %v", key, format, v)
+		}
+	}()
+	return ex.Extract(ctx, data)
 }
 
 // sniffName describes unsupported bytes for the failure message.
@@ -374,6 +404,7 @@ func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sour
 	}
 	pr, pw := io.Pipe()
 	var embedTime time.Duration
+	encoded := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
 		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime)
@@ -381,19 +412,58 @@ func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sour
 			err = bw.Flush()
 		}
 		pw.CloseWithError(err)
+		encoded <- err
 	}()
 	err := p.out.Put(ctx, chunksKey(obj.Key), pr)
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
+	encErr := <-encoded
 	res.Embed = embedTime
 	res.Write = time.Since(t) - embedTime
+	if _, permanent := document.Classify(encErr); permanent {
+		return encErr // the document's own fault (the output bound): not the store's
+	}
 	if err != nil {
 		return fmt.Errorf("write chunks of %s: %w", obj.Key, err)
 	}
 	return nil
 }
 
+// The output bound (ARCHITECTURE.md, invariant 6): the text and chunk files of one
+// document together hold at most OutputPerTextByte bytes per byte of its text plus
+// OutputPerChunk bytes and OutputPerDimension bytes per vector dimension for each chunk.
+// The per-chunk part covers a record's fixed fields, its heading path (titles are capped
+// at 256 bytes) and its metadata (sidecars are capped at 16 KiB), so that small chunks
+// with large vectors stay legal; the per-byte part covers the text itself, JSON escaping
+// and overlapping or nested chunks. A document that would write more fails as too_large
+// while it is being written.
+const (
+	OutputPerTextByte  = 16
+	OutputPerChunk     = 48 << 10
+	OutputPerDimension = 32
+)
+
+// boundedWriter counts what the chunk file takes and fails once the output bound is passed.
+type boundedWriter struct {
+	w               io.Writer
+	key             string
+	written, budget int64
+}
+
+func (b *boundedWriter) allow(n int64) { b.budget += n }
+
+func (b *boundedWriter) Write(p []byte) (int, error) {
+	if b.written += int64(len(p)); b.written > b.budget {
+		return 0, document.Permanentf(document.ReasonTooLarge,
+			"%s: outputs would exceed the bound of %d bytes per text byte plus %d bytes and %d per vector dimension per chunk (%d bytes)",
+			b.key, OutputPerTextByte, OutputPerChunk, OutputPerDimension, b.budget)
+	}
+	return b.w.Write(p)
+}
+
 func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration) error {
 	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
+	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
+	w = bw
 	model := p.cfg.Embedder.Model()
 	texts := make([]string, 0, p.cfg.EmbedBatch)
 	var session LabelSession
@@ -459,6 +529,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 			if s.Parent >= 0 {
 				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
 			}
+			bw.allow(OutputPerChunk + OutputPerDimension*int64(len(vecs[i])))
 			line, err = appendJSONLine(line[:0], &rec)
 			if err != nil {
 				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
@@ -489,7 +560,7 @@ func appendJSONLine(dst []byte, v any) ([]byte, error) {
 // fail records a document's failure: failed/<source>.json, removal of outputs an earlier
 // success left, and the state (so that an unchanged input is not retried on every run).
 // Transient errors (I/O, cancellation) are returned, not recorded, so the caller retries.
-func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result, meta *sourceMeta, attempts int, cause error) (Result, error) {
+func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result, meta *sourceMeta, attempts int, cause error, head stateHead) (Result, error) {
 	reason, permanent := document.Classify(cause)
 	if !permanent {
 		return res, cause
@@ -523,7 +594,7 @@ func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result,
 	if meta == nil {
 		meta = &sourceMeta{etag: obj.ETag}
 	}
-	if err := p.commit(ctx, obj, meta, statusFailed, string(reason), 0, attempts); err != nil {
+	if err := p.commit(ctx, obj, meta, statusFailed, string(reason), 0, attempts, head); err != nil {
 		return res, err
 	}
 	return res, nil
@@ -539,121 +610,6 @@ func (p *Pipeline) RecordTransient(ctx context.Context, key string, attempts int
 		return err
 	}
 	return p.out.Put(ctx, failedKey(key), bytes.NewReader(append(body, '\n')))
-}
-
-// commit writes the source's state last, after every other output: a state file means
-// the outputs it describes are complete. Older state files of the source are removed
-// after, and a success removes a failure record left by an earlier attempt.
-func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, status, reason string, chunks, attempts int) error {
-	st := State{
-		Schema:      1,
-		Source:      obj.Key,
-		ETag:        obj.ETag,
-		VersionID:   obj.VersionID,
-		Sequencer:   obj.Sequencer,
-		SidecarETag: meta.sidecarETag,
-		Size:        obj.Size,
-		SHA256:      meta.sha256,
-		Pipeline:    p.cfg.Fingerprint,
-		Status:      status,
-		Reason:      reason,
-		Chunks:      chunks,
-		Attempts:    attempts,
-		Processed:   p.cfg.Now().UTC(),
-	}
-	return p.putState(ctx, st)
-}
-
-func (p *Pipeline) putState(ctx context.Context, st State) error {
-	body, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	dir := stateDir(st.Source)
-	name := stateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
-	if st.Status == statusDeleted {
-		name = tombstoneName(st.Sequencer)
-	}
-	if err := p.out.Put(ctx, dir+name, bytes.NewReader(append(body, '\n'))); err != nil {
-		return fmt.Errorf("write state of %s: %w", st.Source, err)
-	}
-	// The source is committed: finish the cleanup even if ctx ends now, so a caller never
-	// sees a failure for a source whose outputs are complete.
-	ctx = context.WithoutCancel(ctx)
-	var stale []string
-	err = p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
-		if o.Key != dir+name {
-			stale = append(stale, o.Key)
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("list state of %s: %w", st.Source, err)
-	}
-	for _, k := range stale {
-		if err := p.out.Delete(ctx, k); err != nil {
-			return fmt.Errorf("remove old state of %s: %w", st.Source, err)
-		}
-	}
-	if st.Status == statusOK {
-		if err := p.out.Delete(ctx, failedKey(st.Source)); err != nil {
-			return fmt.Errorf("remove failure record of %s: %w", st.Source, err)
-		}
-	}
-	return nil
-}
-
-// CurrentState returns the state last written for a source, or ok false when there is
-// none. When a crash left two state files, the most recent one wins.
-func (p *Pipeline) CurrentState(ctx context.Context, source string) (State, bool, error) {
-	dir := stateDir(source)
-	var keys []string
-	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	})
-	if err != nil {
-		return State{}, false, fmt.Errorf("list state of %s: %w", source, err)
-	}
-	var best State
-	found := false
-	for _, k := range keys {
-		body, err := p.out.Get(ctx, k)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return State{}, false, fmt.Errorf("read state of %s: %w", source, err)
-		}
-		var st State
-		if json.Unmarshal(body, &st) != nil {
-			continue
-		}
-		if !found || best.Processed.Before(st.Processed) {
-			best, found = st, true
-		}
-	}
-	return best, found, nil
-}
-
-// Remove deletes every output of a source (text, chunks, failure record) and leaves a
-// tombstone state carrying the sequencer of the removal, so that an older creation event
-// delivered late is recognised as stale.
-func (p *Pipeline) Remove(ctx context.Context, source, sequencer string) error {
-	for _, k := range []string{textKey(source), chunksKey(source), failedKey(source)} {
-		if err := p.out.Delete(ctx, k); err != nil {
-			return fmt.Errorf("remove outputs of %s: %w", source, err)
-		}
-	}
-	if p.cfg.Labeler != nil {
-		if err := p.cfg.Labeler.Remove(ctx, source); err != nil {
-			return fmt.Errorf("remove labels of %s: %w", source, err)
-		}
-	}
-	return p.putState(ctx, State{
-		Schema: 1, Source: source, Sequencer: sequencer, Pipeline: p.cfg.Fingerprint,
-		ETag: "deleted:" + sequencer, Status: statusDeleted, Processed: p.cfg.Now().UTC(),
-	})
 }
 
 // RecordMessageFailure writes failed/_messages/<id>.json for a queue message that names

@@ -169,7 +169,9 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		if err := ctx.Err(); err != nil {
 			return sum, err
 		}
-		err := p.Remove(ctx, src, "reindex:"+time.Now().UTC().Format(time.RFC3339Nano))
+		// The object may have come back since the listing: RemoveGone looks again and
+		// leaves it alone then. No sequencer: only real events order a source.
+		_, err := p.RemoveGone(ctx, opts.Source, src, "")
 		done(storage.ObjectInfo{Key: src}, ReindexOrphan, Result{}, err)
 	}
 	if opts.Enqueue != nil {
@@ -272,7 +274,7 @@ func (p *Pipeline) listStates(ctx context.Context, prefix string) (map[string][]
 	err := p.out.List(ctx, statePrefix, true, func(o storage.ObjectInfo) error {
 		rest := strings.TrimPrefix(o.Key, "state/")
 		i := strings.LastIndexByte(rest, '/')
-		if i < 0 {
+		if i < 0 || !isMarker(rest[i+1:]) {
 			return nil
 		}
 		out[rest[:i]] = append(out[rest[:i]], rest[i+1:])
@@ -289,7 +291,7 @@ func (p *Pipeline) listStates(ctx context.Context, prefix string) (map[string][]
 func (p *Pipeline) sourceOfPath(ctx context.Context, sp string) (string, error) {
 	var key string
 	err := p.out.List(ctx, "state/"+sp+"/", false, func(o storage.ObjectInfo) error {
-		if key != "" || strings.HasPrefix(o.Key[strings.LastIndexByte(o.Key, '/')+1:], "deleted-") {
+		if name := o.Key[strings.LastIndexByte(o.Key, '/')+1:]; key != "" || strings.HasPrefix(name, "deleted-") || !isMarker(name) {
 			return nil
 		}
 		body, err := p.out.Get(ctx, o.Key)

@@ -19,8 +19,10 @@ import (
 // report.pdf.metadata.json beside report.pdf. Sidecars are not sources.
 const SidecarSuffix = ".metadata.json"
 
-// maxSidecarBytes caps a sidecar (Bedrock's own limit is 10 KB).
-const maxSidecarBytes = 1 << 20
+// maxSidecarBytes caps a sidecar: every chunk of its source repeats its attributes, so it
+// is part of the per-chunk allowance of the output bound (outputBound). Bedrock's own limit
+// is 10 KB; this leaves room for white space.
+const maxSidecarBytes = 16 << 10
 
 // IsSidecar reports whether key names a metadata sidecar.
 func IsSidecar(key string) bool {

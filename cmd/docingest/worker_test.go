@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -182,8 +183,10 @@ func TestWorkerCrashSafety(t *testing.T) {
 	}
 }
 
+// statePresent reads a source's committed state: its head, and exactly one marker that
+// agrees with it.
 func statePresent(ctx context.Context, out *storage.S3, src string) (string, bool, error) {
-	status, found := "", false
+	statuses := map[string]string{}
 	err := out.List(ctx, "state/"+src+"/", false, func(o storage.ObjectInfo) error {
 		b, err := out.Get(ctx, o.Key)
 		if err != nil {
@@ -193,13 +196,22 @@ func statePresent(ctx context.Context, out *storage.S3, src string) (string, boo
 		if err := json.Unmarshal(b, &st); err != nil {
 			return err
 		}
-		if found {
-			return fmt.Errorf("two state files for %s", src)
-		}
-		status, found = st.Status, true
+		statuses[path.Base(o.Key)] = st.Status
 		return nil
 	})
-	return status, found, err
+	if err != nil || len(statuses) == 0 {
+		return "", false, err
+	}
+	head, ok := statuses["head.json"]
+	if !ok || len(statuses) != 2 {
+		return "", false, fmt.Errorf("state of %s: want a head and one marker, got %v", src, statuses)
+	}
+	for name, st := range statuses {
+		if st != head {
+			return "", false, fmt.Errorf("state of %s: marker %s says %q, head %q", src, name, st, head)
+		}
+	}
+	return head, true, nil
 }
 
 func tail(s string, n int) string {
