@@ -144,9 +144,10 @@ func (c *PipelineConfig) Validate() error {
 type Pipeline struct {
 	cfg PipelineConfig
 	out Store
-	// beforeCommit, when set (tests), is called just before a state head is written: the
-	// place where a race with another writer is decided.
-	beforeCommit func(source string)
+	// pause, when set (tests), is called at the points where races with other writers are
+	// decided: "fetched" (the content is read, no output written yet) and "commit" (just
+	// before the state head is written). Tests block there to force an interleaving.
+	pause func(stage, source string)
 }
 
 // NewPipeline checks the configuration and returns a Pipeline writing to out.
@@ -228,6 +229,9 @@ func (p *Pipeline) processOnce(ctx context.Context, src Source, obj storage.Obje
 	data, meta, err := p.fetch(ctx, src, &obj, &res)
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, err, head)
+	}
+	if p.pause != nil {
+		p.pause("fetched", obj.Key)
 	}
 	if !p.cfg.NoSidecars {
 		sc, err := readSidecar(ctx, src, obj.Key)

@@ -151,6 +151,8 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
+		case a == ReindexUnchanged && err == nil:
+			// an orphan whose object came back before its removal: left alone
 		case a == ReindexOrphan && err == nil:
 			sum.Removed++
 		case err != nil || r.Failure != nil:
@@ -171,8 +173,12 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		}
 		// The object may have come back since the listing: RemoveGone looks again and
 		// leaves it alone then. No sequencer: only real events order a source.
-		_, err := p.RemoveGone(ctx, opts.Source, src, "")
-		done(storage.ObjectInfo{Key: src}, ReindexOrphan, Result{}, err)
+		removed, err := p.RemoveGone(ctx, opts.Source, src, "")
+		action := ReindexOrphan
+		if err == nil && !removed {
+			action = ReindexUnchanged
+		}
+		done(storage.ObjectInfo{Key: src}, action, Result{}, err)
 	}
 	if opts.Enqueue != nil {
 		for i := 0; i < len(todo); i += 10 {

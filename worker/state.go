@@ -149,8 +149,8 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 	body = append(body, '\n')
 	dir := stateDir(st.Source)
 	if cs, ok := p.out.(conditionalStore); ok {
-		if p.beforeCommit != nil {
-			p.beforeCommit(st.Source)
+		if p.pause != nil {
+			p.pause("commit", st.Source)
 		}
 		if err := cs.PutIf(ctx, dir+headName, body, head.tag); err != nil {
 			if errors.Is(err, storage.ErrPrecondition) {
