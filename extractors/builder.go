@@ -48,6 +48,10 @@ type builder struct {
 	err    error
 	blocks int
 	steps  int
+	// decode, when set, turns each raw block into UTF-8 before it is cleaned: extractors
+	// of 8-bit text find their structure in the raw bytes and never hold a decoded copy of
+	// the whole input.
+	decode func(string) string
 }
 
 func newBuilder(ctx context.Context, format string, limits Limits) *builder {
@@ -75,12 +79,19 @@ func (b *builder) paraAt(text string) int {
 	first := -1
 	for len(text) > 0 && b.err == nil {
 		cut := cutPoint(text, MaxBlockBytes)
-		if off := b.add(Clean(text[:cut])); first < 0 {
+		if off := b.add(b.clean(text[:cut])); first < 0 {
 			first = off
 		}
 		text = text[cut:]
 	}
 	return first
+}
+
+func (b *builder) clean(s string) string {
+	if b.decode != nil {
+		s = b.decode(s)
+	}
+	return Clean(s)
 }
 
 // cutPoint returns where to end a block of s of at most n bytes: len(s) when it fits,
@@ -118,7 +129,7 @@ func (b *builder) heading(level int, prefix, title string) {
 		b.para(prefix + title)
 		return
 	}
-	folded := strings.Join(strings.Fields(Clean(title)), " ")
+	folded := strings.Join(strings.Fields(b.clean(title)), " ")
 	if folded == "" {
 		return
 	}

@@ -87,7 +87,11 @@ func checkDocument(t *testing.T, doc document.Document) {
 			t.Errorf("heading %q: offset %d out of range", h.Title, h.Offset)
 			continue
 		}
-		if !strings.Contains(doc.Text[h.Offset:min(len(doc.Text), h.Offset+len(h.Title)+8)], h.Title) {
+		if len(h.Title) > MaxHeadingTitle {
+			t.Errorf("heading title of %d bytes, over MaxHeadingTitle", len(h.Title))
+		}
+		title := strings.TrimSuffix(h.Title, "…") // a title cut to MaxHeadingTitle starts the heading's text
+		if !strings.Contains(doc.Text[h.Offset:min(len(doc.Text), h.Offset+len(title)+8)], title) {
 			t.Errorf("heading %q is not at its offset %d: %q", h.Title, h.Offset, doc.Text[h.Offset:min(len(doc.Text), h.Offset+40)])
 		}
 	}

@@ -111,6 +111,10 @@ func (m *markupReader) Read(p []byte) (int, error) {
 			m.run += n - i
 			break
 		}
+		if m.run+j > MaxXMLRun {
+			m.run += j
+			break
+		}
 		m.run, i = 0, i+j+1
 	}
 	if m.run > MaxXMLRun {

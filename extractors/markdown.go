@@ -17,12 +17,10 @@ import (
 type MarkdownExtractor struct{ Limits Limits }
 
 func (e MarkdownExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
-	text, err := decodeText(data)
-	if err != nil {
-		return document.Document{}, err
-	}
+	text, decode := decodeTextLazily(data)
 	text = stripFrontMatter(text)
 	b := newBuilder(ctx, FormatMarkdown, e.Limits)
+	b.decode = decode
 	b.sizeHint(len(data))
 	// The open block is text[start:end], made of lines lines; start < 0 when none is open.
 	start, end, lines := -1, 0, 0

@@ -52,6 +52,11 @@ func Cases() []Case {
 		{Name: "markdown-open-fence", File: "fence.md", Write: markdownOpenFence},
 		{Name: "csv-unclosed-quote", File: "unclosed.csv", Write: csvUnclosedQuote},
 		{Name: "csv-wide-row", File: "wide.csv", Write: csvWideRow},
+		{Name: "text-latin1", File: "latin1.txt", Write: repeat("caf\xe9 \xe0 \xe9t\xe9 ", 60<<20)},
+		{Name: "text-utf16", File: "utf16.txt", Write: utf16Text},
+		{Name: "markdown-crlf", File: "crlf.md", Write: repeat("a line of text\r\n", 60<<20)},
+		{Name: "json-many-records", File: "many.json", Write: jsonManyRecords},
+		{Name: "docx-many-entries", File: "entries.docx", Write: docxManyEntries},
 		{Name: "sidecar-large-metadata", File: "meta.txt", Write: repeat("word ", 4<<20), Sidecar: largeSidecar},
 	}
 }
@@ -191,6 +196,38 @@ func csvWideRow(w io.Writer, scale float64) error {
 		bw.WriteByte('\n')
 	}
 	return bw.Flush()
+}
+
+// utf16Text is 90 MB of UTF-16 with a BOM: 45 MB of text once decoded.
+func utf16Text(w io.Writer, scale float64) error {
+	io.WriteString(w, "\xff\xfe")
+	return writeRepeated(w, "w\x00o\x00r\x00d\x00 \x00", scaled(90<<20, scale)/10)
+}
+
+// jsonManyRecords is an array of ten million one-digit records.
+func jsonManyRecords(w io.Writer, scale float64) error {
+	io.WriteString(w, "[1")
+	writeRepeated(w, ",1", scaled(10<<20, scale))
+	_, err := io.WriteString(w, "]")
+	return err
+}
+
+// docxManyEntries is a Word document whose zip holds half a million empty parts: the
+// central directory alone describes them all.
+func docxManyEntries(w io.Writer, scale float64) error {
+	zw := zip.NewWriter(w)
+	dw, err := zw.Create("word/document.xml")
+	if err != nil {
+		return err
+	}
+	io.WriteString(dw, `<w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>text</w:t></w:r></w:p></w:body></w:document>`)
+	n := scaled(500000, scale)
+	for i := 0; i < n; i++ {
+		if _, err := zw.CreateHeader(&zip.FileHeader{Name: fmt.Sprintf("e/%d", i), Method: zip.Store}); err != nil {
+			return err
+		}
+	}
+	return zw.Close()
 }
 
 // largeSidecar is a metadata sidecar as large as the cap on sidecars allows and more:
