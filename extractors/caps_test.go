@@ -196,14 +196,14 @@ func TestCapCSVRecord(t *testing.T) {
 func TestLongestCSVRecord(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		in         string
+		in        string
 		n, atLine int
 	}{
 		{"a,b\n1,2\n", 4, 1},
-		{"a\n\"x\ny\"\nz\n", 6, 2},         // a quoted line break stays in the record
-		{"a\n\"x\"\"\ny\"\n", 8, 2},        // "" is a quote, not the end
-		{"a\nx\"y\nlong line\n", 10, 3},    // a quote inside an unquoted field is text
-		{"a\n\"lazy\"quote\nb\n", 14, 2},   // LazyQuotes: a quote not followed by , or \n is text, and the field goes on
+		{"a\n\"x\ny\"\nz\n", 6, 2},          // a quoted line break stays in the record
+		{"a\n\"x\"\"\ny\"\n", 8, 2},         // "" is a quote, not the end
+		{"a\nx\"y\nlong line\n", 10, 3},     // a quote inside an unquoted field is text
+		{"a\n\"lazy\"quote\nb\n", 14, 2},    // LazyQuotes: a quote not followed by , or \n is text, and the field goes on
 		{"h\n\"open\nnever\nclosed", 18, 2}, // unclosed: the rest of the file
 	} {
 		if n, line := longestCSVRecord(tc.in, ','); n != tc.n || line != tc.atLine {
