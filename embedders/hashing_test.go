@@ -8,6 +8,7 @@ import (
 	"math"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -149,4 +150,37 @@ func benchTexts() []string {
 		texts = append(texts, strings.Repeat(base, 1+i%6))
 	}
 	return texts
+}
+
+// A run of word characters is cut into tokens of at most MaxWordBytes, so that a token
+// (and a chunk sized in tokens) has a bounded size in bytes.
+func TestWordTokenizerLongWords(t *testing.T) {
+	t.Parallel()
+	tok := WordTokenizer{}
+	for _, tc := range []struct{ n, tokens int }{
+		{MaxWordBytes, 1}, {MaxWordBytes + 1, 2}, {2 * MaxWordBytes, 2}, {2*MaxWordBytes + 1, 3},
+	} {
+		s := strings.Repeat("x", tc.n)
+		if got := tok.Count(s); got != tc.tokens {
+			t.Errorf("a word of %d bytes: %d tokens, want %d", tc.n, got, tc.tokens)
+		}
+		if off := tok.Advance(s, 1); off != min(tc.n, MaxWordBytes) {
+			t.Errorf("a word of %d bytes: the first token ends at %d", tc.n, off)
+		}
+		if got := tok.Count(s[tok.Back(s, 1):]); got != 1 {
+			t.Errorf("a word of %d bytes: the suffix from Back(1) counts %d tokens", tc.n, got)
+		}
+	}
+	// multi-byte letters are never split
+	s := strings.Repeat("é", MaxWordBytes)
+	for i := 0; i < len(s); {
+		start, end := tok.Next(s, i)
+		if start == end {
+			break
+		}
+		if !utf8.ValidString(s[start:end]) || end-start > MaxWordBytes+utf8.UTFMax {
+			t.Fatalf("token %q", s[start:end])
+		}
+		i = end
+	}
 }
