@@ -57,6 +57,12 @@ type GTConfig struct {
 	TaskKeywords            []string `yaml:"task_keywords"`
 	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds"`
 	KMSKeyID                string   `yaml:"kms_key_id,omitempty"`
+	// FreeOfPII is the user's declaration that the text sent to labelers holds no
+	// personally identifiable information (Ground Truth's FreeOfPersonallyIdentifiable
+	// Information content classifier, which a public workforce requires). Redaction finds
+	// e-mails, numbers and addresses by pattern; it cannot find names or street addresses,
+	// so docingest never declares this on its own.
+	FreeOfPII bool `yaml:"free_of_pii"`
 }
 
 // DefaultConfig is labeling off, with the settings it would use.
@@ -140,6 +146,9 @@ func (c Config) Validate() []error {
 	}
 	if isPublicWorkteam(g.WorkteamARN) && g.TaskPriceUSD <= 0 {
 		bad("ground_truth.task_price_usd", "a public workforce needs a price per task")
+	}
+	if isPublicWorkteam(g.WorkteamARN) && !g.FreeOfPII {
+		bad("ground_truth.free_of_pii", "a public workforce only takes data declared free of personal information: set it to true once you have checked that your documents hold none (redaction cannot find names or street addresses)")
 	}
 	if g.DispatchIntervalSeconds < 10 {
 		bad("ground_truth.dispatch_interval_seconds", "must be at least 10, got %d", g.DispatchIntervalSeconds)

@@ -121,8 +121,6 @@ func (g *GroundTruth) Request(spec JobSpec) *sagemaker.CreateLabelingJobInput {
 		RoleArn:            aws.String(c.RoleARN),
 		InputConfig: &smtypes.LabelingJobInputConfig{
 			DataSource: &smtypes.LabelingJobDataSource{S3DataSource: &smtypes.LabelingJobS3DataSource{ManifestS3Uri: aws.String(spec.ManifestURI)}},
-			DataAttributes: &smtypes.LabelingJobDataAttributes{ContentClassifiers: []smtypes.ContentClassifier{
-				smtypes.ContentClassifierFreeOfPersonallyIdentifiableInformation}},
 		},
 		OutputConfig:             &smtypes.LabelingJobOutputConfig{S3OutputPath: aws.String(spec.OutputURI)},
 		LabelCategoryConfigS3Uri: aws.String(spec.CategoriesURI),
@@ -148,6 +146,10 @@ func (g *GroundTruth) Request(spec JobSpec) *sagemaker.CreateLabelingJobInput {
 	}
 	if isPublicWorkteam(c.WorkteamARN) {
 		in.HumanTaskConfig.PublicWorkforceTaskPrice = &smtypes.PublicWorkforceTaskPrice{AmountInUsd: price(c.TaskPriceUSD)}
+	}
+	if c.FreeOfPII { // the user's declaration, never ours (GTConfig.FreeOfPII)
+		in.InputConfig.DataAttributes = &smtypes.LabelingJobDataAttributes{ContentClassifiers: []smtypes.ContentClassifier{
+			smtypes.ContentClassifierFreeOfPersonallyIdentifiableInformation}}
 	}
 	return in
 }

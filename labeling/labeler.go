@@ -245,7 +245,7 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 		setClasses(&lab, d.Classes, cfg.MultiLabel)
 		if d.Uncertainty > cfg.Threshold {
 			lab.Status = "pending"
-			text, red := s.l.redactor.Redact(c.Text)
+			text, red := s.l.redactor.RedactWithin(c.Before, c.Text, c.After)
 			item := PendingItem{ID: id, Source: s.source, ChunkID: c.ID, Index: c.Index, Text: text, Redacted: red,
 				Predicted: d.Classes, Confidence: lab.Confidence, Uncertainty: lab.Uncertainty, Measure: cfg.Measure,
 				Classifier: s.model.Version, Embedding: c.Embedding}

@@ -500,7 +500,21 @@ func TestLambdaARNsAndPrice(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
-	if errs := cfg.Validate(); len(errs) != 1 || !strings.Contains(errs[0].Error(), "task_price_usd") {
-		t.Fatalf("public workforce without a price: %v", errs)
+	if errs := cfg.Validate(); len(errs) != 2 || !strings.Contains(errs[0].Error(), "task_price_usd") || !strings.Contains(errs[1].Error(), "free_of_pii") {
+		t.Fatalf("public workforce without a price or a declaration: %v", errs)
+	}
+	cfg.GroundTruth.TaskPriceUSD, cfg.GroundTruth.FreeOfPII = 0.036, true
+	if errs := cfg.Validate(); len(errs) != 0 {
+		t.Fatalf("public workforce with both: %v", errs)
+	}
+	// the content classifier is the user's declaration, not docingest's
+	gt := &GroundTruth{cfg: cfg, region: "eu-west-1"}
+	spec := JobSpec{Name: "j", ManifestURI: "s3://b/m", OutputURI: "s3://b/o", CategoriesURI: "s3://b/c", TemplateURI: "s3://b/t", Items: 3}
+	if in := gt.Request(spec); in.InputConfig.DataAttributes == nil || len(in.InputConfig.DataAttributes.ContentClassifiers) != 1 {
+		t.Fatalf("declared free of PII: %+v", in.InputConfig.DataAttributes)
+	}
+	gt.cfg.GroundTruth.FreeOfPII = false
+	if in := gt.Request(spec); in.InputConfig.DataAttributes != nil {
+		t.Fatalf("not declared, yet sent: %+v", in.InputConfig.DataAttributes)
 	}
 }

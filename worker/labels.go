@@ -4,11 +4,18 @@ import "context"
 
 // LabelInput is a chunk as the labeler sees it.
 type LabelInput struct {
-	ID        string
-	Index     int
-	Text      string
-	Embedding []float32
+	ID    string
+	Index int
+	Text  string
+	// Before and After are up to LabelContext bytes of the document's text either side of
+	// the chunk: context for redaction, so that a number cut by a chunk boundary is still
+	// recognised (invariant 5). They are never sent anywhere themselves.
+	Before, After string
+	Embedding     []float32
 }
+
+// LabelContext is how much text either side of a chunk the labeler sees for redaction.
+const LabelContext = 64
 
 // ChunkLabel is the label field of a chunk record (ARCHITECTURE.md, "Chunk record").
 type ChunkLabel struct {

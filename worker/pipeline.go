@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/storage"
@@ -495,7 +496,9 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 		if session != nil {
 			inputs = inputs[:0]
 			for i := range batch {
-				inputs = append(inputs, LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i]})
+				s := batch[i]
+				inputs = append(inputs, LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
+					Before: doc.Text[runeStart(doc.Text, s.Start-LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+LabelContext)]})
 			}
 			if labels, err = session.Label(ctx, inputs); err != nil {
 				return fmt.Errorf("label %s: %w", obj.Key, err)
@@ -549,6 +552,20 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 		}
 	}
 	return nil
+}
+
+// runeStart returns the start of the character holding byte i of s, clamped to s.
+func runeStart(s string, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	if i >= len(s) {
+		return len(s)
+	}
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
 }
 
 func appendJSONLine(dst []byte, v any) ([]byte, error) {

@@ -76,6 +76,7 @@ var configDocs = map[string]string{
 	"labeling.ground_truth.workteam_arn":              "private or vendor workteam (or the public one)",
 	"labeling.ground_truth.role_arn":                  "execution role Ground Truth assumes (reads the manifest, writes the output)",
 	"labeling.ground_truth.task_price_usd":            "price per task for the public workforce (ignored for private workteams)",
+	"labeling.ground_truth.free_of_pii":               "your declaration that labelers' text holds no personal data (required by the public workforce; redaction cannot find names)",
 	"labeling.ground_truth.workers_per_object":        "workers who label each item",
 	"labeling.ground_truth.task_time_limit_seconds":   "time a worker has for one task",
 	"labeling.ground_truth.task_availability_seconds": "time a task stays available to workers",
