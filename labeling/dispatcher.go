@@ -40,6 +40,10 @@ type Dispatcher struct {
 	Now     func() time.Time
 	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
 	LeaseTTL time.Duration
+	// crashAt, when set (tests), is called at each step of creating a job ("started": the
+	// service has it; "moved": its items left the spool, job.json not yet written); an
+	// error stops the dispatcher there, as a crash would.
+	crashAt func(step string) error
 }
 
 // Claim is labeling/jobs/<job>/claim.json: the items a job took, written before the job
@@ -214,9 +218,10 @@ func (d *Dispatcher) spend(ctx context.Context, day string, used int, tag string
 // choose picks up to room distinct texts from the pending items in key order, leaving out
 // texts a human labeled already and near-duplicates of chosen ones.
 //
-// The job's name is a hash of the claimed keys, the day and the day's count so far:
-// deterministic for a given spool and budget (a retry names the same job), and different
-// when the same items come back after a failed job.
+// The job's name is a hash of the output prefix, the claimed keys, the day and the day's
+// count so far: deterministic for a given spool and budget (a retry names the same job),
+// different when the same items come back after a failed job, and different for two
+// output prefixes that share a job_prefix.
 func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int) (Claim, error) {
 	human, err := LoadHumanLabels(ctx, d.Store)
 	if err != nil {
@@ -267,7 +272,7 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 		claim.Items = append(claim.Items, it)
 		claim.Keys = append(claim.Keys, k)
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%d\n%s", day, used, strings.Join(claim.Keys, "\n"))))
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%s", d.Store.URI(""), day, used, strings.Join(claim.Keys, "\n"))))
 	claim.Job = d.Config.GroundTruth.JobPrefix + "-" + hex.EncodeToString(sum[:8])
 	return claim, nil
 }
@@ -337,8 +342,10 @@ func (d *Dispatcher) resume(ctx context.Context) (SubmitResult, bool, error) {
 	return SubmitResult{}, false, nil
 }
 
-// create writes the job's inputs, creates it, records it and removes its items from the
-// pending spool. Every step can be repeated: a crash anywhere is finished by resume.
+// create writes the job's inputs, creates it, removes its items from the pending spool
+// and records it. Every step can be repeated: a crash anywhere is finished by resume, and
+// job.json, written last, means the job is complete (its items left the spool, so no
+// later job sends them again).
 func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) {
 	dir := jobsDir + c.Job + "/"
 	var manifest bytes.Buffer
@@ -360,14 +367,24 @@ func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) 
 	if err := d.Backend.Start(ctx, spec); err != nil {
 		return SubmitResult{}, err
 	}
-	rec, _ := json.Marshal(JobRecord{Job: c.Job, Items: len(c.Items), Manifest: spec.ManifestURI, Output: spec.OutputURI, Created: d.now().Format(time.RFC3339)})
-	if err := d.Store.Put(ctx, dir+"job.json", bytes.NewReader(rec)); err != nil {
-		return SubmitResult{}, fmt.Errorf("record job %s: %w", c.Job, err)
+	if d.crashAt != nil {
+		if err := d.crashAt("started"); err != nil {
+			return SubmitResult{}, err
+		}
 	}
 	for _, k := range c.Keys {
 		if err := d.Store.Delete(ctx, k); err != nil {
 			return SubmitResult{}, fmt.Errorf("move items of %s: %w", c.Job, err)
 		}
+	}
+	if d.crashAt != nil {
+		if err := d.crashAt("moved"); err != nil {
+			return SubmitResult{}, err
+		}
+	}
+	rec, _ := json.Marshal(JobRecord{Job: c.Job, Items: len(c.Items), Manifest: spec.ManifestURI, Output: spec.OutputURI, Created: d.now().Format(time.RFC3339)})
+	if err := d.Store.Put(ctx, dir+"job.json", bytes.NewReader(rec)); err != nil {
+		return SubmitResult{}, fmt.Errorf("record job %s: %w", c.Job, err)
 	}
 	d.log().Info("labeling job created", "job", c.Job, "items", len(c.Items), "near_duplicates", len(c.Duplicates))
 	return SubmitResult{Job: c.Job, Items: len(c.Items)}, nil

@@ -159,7 +159,20 @@ func (g *GroundTruth) Start(ctx context.Context, spec JobSpec) error {
 	var inUse *smtypes.ResourceInUse
 	var api smithy.APIError
 	if errors.As(err, &inUse) || errors.As(err, &api) && api.ErrorCode() == "ResourceInUse" {
-		return nil // our own name: created by an earlier attempt or another dispatcher
+		// The name is taken: by an earlier attempt of ours (a crash after the request),
+		// or by a job of another output prefix or account user. Ours reads our manifest.
+		out, derr := g.client.DescribeLabelingJob(ctx, &sagemaker.DescribeLabelingJobInput{LabelingJobName: aws.String(spec.Name)})
+		if derr != nil {
+			return fmt.Errorf("create labeling job %s: the name is taken and the job could not be read: %w", spec.Name, derr)
+		}
+		var theirs string
+		if in := out.InputConfig; in != nil && in.DataSource != nil && in.DataSource.S3DataSource != nil {
+			theirs = aws.ToString(in.DataSource.S3DataSource.ManifestS3Uri)
+		}
+		if theirs != spec.ManifestURI {
+			return fmt.Errorf("create labeling job %s: a job of that name exists with another input manifest (%s, not %s): another output prefix with the same labeling.ground_truth.job_prefix?", spec.Name, theirs, spec.ManifestURI)
+		}
+		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("create labeling job %s: %w", spec.Name, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -365,6 +366,9 @@ func TestTwoDispatchersOneJob(t *testing.T) {
 	}
 	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
 	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+	// the dispatchers' clock names the budget file: the test reads it by the same clock, so
+	// that a run across UTC midnight cannot look for another day's file
+	clock := time.Date(2026, 11, 30, 23, 59, 59, 0, time.UTC)
 	var wg sync.WaitGroup
 	results := make([]SubmitResult, 4)
 	errs := make([]error, 4)
@@ -372,7 +376,7 @@ func TestTwoDispatchersOneJob(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			d := &Dispatcher{Config: cfg, Store: out, Backend: backend}
+			d := &Dispatcher{Config: cfg, Store: out, Backend: backend, Now: func() time.Time { return clock }}
 			results[i], errs[i] = d.Submit(ctx)
 		}()
 	}
@@ -396,7 +400,7 @@ func TestTwoDispatchersOneJob(t *testing.T) {
 		t.Fatalf("claim holds %d of 40 items", len(c.Items))
 	}
 	// the budget was spent once
-	if b, _ := out.Get(ctx, "labeling/budget/"+time.Now().UTC().Format("2006-01-02")+".json"); !bytes.Contains(b, []byte(`"items":40`)) {
+	if b, _ := out.Get(ctx, "labeling/budget/2026-11-30.json"); !bytes.Contains(b, []byte(`"items":40`)) {
 		t.Fatalf("budget %s", b)
 	}
 }
@@ -425,6 +429,83 @@ func TestResumeAfterCrash(t *testing.T) {
 		CategoriesURI: out.URI("labeling/jobs/" + claim.Job + "/label-categories.json"), TemplateURI: out.URI("labeling/jobs/" + claim.Job + "/template.liquid.html"),
 		OutputURI: out.URI("labeling/jobs/" + claim.Job + "/output/"), Items: 1}); err != nil || gt.creates != 1 {
 		t.Fatalf("second create: %v (%d creates)", err, gt.creates)
+	}
+}
+
+// A dispatcher that dies after the service has the job, before or after its items left
+// the spool, is finished by the next one: one job, the budget spent once, no item sent
+// twice (before, a crash after job.json and before the items were removed sent them all
+// again in a second job).
+func TestDispatcherCrashBetweenSteps(t *testing.T) {
+	for _, step := range []string{"started", "moved"} {
+		t.Run(step, func(t *testing.T) {
+			ctx := context.Background()
+			out, s3c := s3Store(t)
+			cfg := testConfig()
+			for i := 0; i < 12; i++ {
+				it := PendingItem{ID: TextHash(strings.Repeat("y", i+1)), Source: "docs/a.txt", Text: strings.Repeat("word ", i+1), Predicted: []string{"legal"}}
+				b, _ := json.Marshal(it)
+				out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+			}
+			gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
+			backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+			crashed := errors.New("killed")
+			clock := time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC) // one clock for the budget's day
+			first := &Dispatcher{Config: cfg, Store: out, Backend: backend, Now: func() time.Time { return clock },
+				crashAt: func(s string) error {
+					if s == step {
+						return crashed
+					}
+					return nil
+				}}
+			if _, err := first.Submit(ctx); !errors.Is(err, crashed) {
+				t.Fatalf("first dispatcher: %v", err)
+			}
+			// the first one's lease (10 minutes) has expired when the second one runs
+			second := &Dispatcher{Config: cfg, Store: out, Backend: backend, Now: func() time.Time { return clock.Add(11 * time.Minute) }}
+			res, err := second.Submit(ctx)
+			if err != nil || res.Items != 12 {
+				t.Fatalf("second dispatcher: %+v %v", res, err)
+			}
+			again, err := second.Submit(ctx)
+			if err != nil || again.Job != "" {
+				t.Fatalf("a third submit made a job: %+v %v", again, err)
+			}
+			if gt.creates != 1 || countKeys(t, out, pendingDir) != 0 {
+				t.Fatalf("%d jobs created, %d items left pending", gt.creates, countKeys(t, out, pendingDir))
+			}
+			if b, _ := out.Get(ctx, "labeling/budget/2026-11-30.json"); !bytes.Contains(b, []byte(`"items":12`)) {
+				t.Fatalf("budget %s", b)
+			}
+		})
+	}
+}
+
+// Two output prefixes with the same job_prefix and the same pending keys name different
+// jobs; and a name taken by a job of another manifest is an error, not success (before,
+// the second prefix's items were dropped as "already created").
+func TestJobNamesPerOutputPrefix(t *testing.T) {
+	ctx := context.Background()
+	out1, s3c := s3Store(t)
+	out2 := storage.NewS3(s3c, "out", "other/", storage.S3Options{})
+	cfg := testConfig()
+	for _, out := range []*storage.S3{out1, out2} {
+		it := PendingItem{ID: "same", Source: "docs/a.txt", Text: "the same text in both", Predicted: []string{"legal"}}
+		b, _ := json.Marshal(it)
+		out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+	}
+	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
+	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+	r1, err1 := (&Dispatcher{Config: cfg, Store: out1, Backend: backend}).Submit(ctx)
+	r2, err2 := (&Dispatcher{Config: cfg, Store: out2, Backend: backend}).Submit(ctx)
+	if err1 != nil || err2 != nil || r1.Job == r2.Job || gt.creates != 2 {
+		t.Fatalf("%+v %v / %+v %v, %d creates", r1, err1, r2, err2, gt.creates)
+	}
+	spec := JobSpec{Name: r1.Job, ManifestURI: out2.URI("labeling/jobs/" + r2.Job + "/manifest.jsonl"),
+		CategoriesURI: out2.URI("labeling/jobs/" + r2.Job + "/label-categories.json"), TemplateURI: out2.URI("labeling/jobs/" + r2.Job + "/template.liquid.html"),
+		OutputURI: out2.URI("labeling/jobs/" + r2.Job + "/output/"), Items: 1}
+	if err := backend.Start(ctx, spec); err == nil || !strings.Contains(err.Error(), "another input manifest") {
+		t.Fatalf("a name taken by another manifest: %v", err)
 	}
 }
 
