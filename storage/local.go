@@ -15,10 +15,16 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/docingest/docingest/document"
 )
 
 // ErrNotFound is returned (wrapped) for keys that hold no object.
 var ErrNotFound = fs.ErrNotExist
+
+// ErrNameTooLong is returned (wrapped) for a key longer than the store allows (a file name
+// over 255 bytes, an S3 key over 1,024).
+var ErrNameTooLong = syscall.ENAMETOOLONG
 
 // ErrPrecondition is returned by a conditional write that found the object not as the
 // writer expected (present when it should be absent, or changed since it was read).
@@ -68,26 +74,50 @@ func (l *Local) Exclude(dir string) {
 	if err != nil {
 		return
 	}
-	if rel, err := filepath.Rel(l.root, abs); err == nil && rel != "." && !strings.HasPrefix(rel, "..") {
+	if rel, err := filepath.Rel(l.root, abs); err == nil && rel != "." && !leavesRoot(rel) {
 		l.skip = abs
 	}
 }
 
-// path maps a key to a file path inside the root, refusing keys that could leave it.
+// path maps a key to a file path inside the root, refusing keys that could leave it. A
+// backslash is an ordinary character of a name on Unix and a separator on Windows only.
 func (l *Local) path(key string) (string, error) {
-	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, 0) || strings.Contains(key, "\\") {
-		return "", fmt.Errorf("local store: unsafe key %q", key)
+	if key == "" || strings.HasPrefix(key, "/") || strings.ContainsRune(key, 0) || (filepath.Separator == '\\' && strings.Contains(key, "\\")) {
+		return "", document.Permanentf(document.ReasonUnsupported, "local store: unsafe key %q", key)
 	}
 	for _, seg := range strings.Split(key, "/") {
 		if seg == "" || seg == "." || seg == ".." {
-			return "", fmt.Errorf("local store: unsafe key %q", key)
+			return "", document.Permanentf(document.ReasonUnsupported, "local store: unsafe key %q", key)
 		}
 	}
 	p := filepath.Join(l.root, filepath.FromSlash(key))
-	if rel, err := filepath.Rel(l.root, p); err != nil || strings.HasPrefix(rel, "..") {
-		return "", fmt.Errorf("local store: key %q leaves the root", key)
+	if rel, err := filepath.Rel(l.root, p); err != nil || leavesRoot(rel) {
+		return "", document.Permanentf(document.ReasonUnsupported, "local store: key %q leaves the root", key)
 	}
 	return p, nil
+}
+
+// leavesRoot reports whether a path relative to the root points outside it ("..", "../x";
+// not "...", a name like any other).
+func leavesRoot(rel string) bool {
+	return rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// checkLink refuses a key whose file is a symbolic link (or lies under one) leading out of
+// the root: a source folder's links are followed only within it.
+func (l *Local) checkLink(key, p string) error {
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return nil // missing or dangling: the open that follows reports it
+	}
+	root, err := filepath.EvalSymlinks(l.root)
+	if err != nil {
+		return nil
+	}
+	if rel, err := filepath.Rel(root, real); err != nil || leavesRoot(rel) {
+		return document.Permanentf(document.ReasonUnsupported, "%s is a symbolic link to %s, outside the folder: not followed", key, real)
+	}
+	return nil
 }
 
 // List calls fn for every object whose key starts with prefix, in lexical order of the
@@ -152,10 +182,14 @@ func (l *Local) List(ctx context.Context, prefix string, recursive bool, fn func
 	return nil
 }
 
-// Open returns the object's content; the caller closes it.
+// Open returns the object's content; the caller closes it. A symbolic link is followed
+// only when it stays inside the folder.
 func (l *Local) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	p, err := l.path(key)
 	if err != nil {
+		return nil, err
+	}
+	if err := l.checkLink(key, p); err != nil {
 		return nil, err
 	}
 	f, err := os.Open(p)

@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"github.com/docingest/docingest/document"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -70,13 +71,48 @@ func TestLocalRefusesKeysOutsideRoot(t *testing.T) {
 	t.Parallel()
 	parent := t.TempDir()
 	l, _ := NewLocal(filepath.Join(parent, "root"))
-	for _, k := range []string{"../x", "a/../../x", "/etc/passwd", "", "a//b", "./a", "a/.", "nul\x00", `a\..\..\x`} {
+	for _, k := range []string{"../x", "a/../../x", "/etc/passwd", "", "a//b", "./a", "a/.", "nul\x00"} {
 		if err := l.Put(context.Background(), k, strings.NewReader("x")); err == nil {
 			t.Errorf("Put(%q) accepted", k)
 		}
 	}
+	// On Unix a backslash is part of a name, and "..." is a name: both stay inside the root.
+	for _, k := range []string{`a\..\..\x`, "...", "...x/y", "..a"} {
+		if err := l.Put(context.Background(), k, strings.NewReader("x")); err != nil {
+			t.Errorf("Put(%q): %v", k, err)
+		}
+		if b, err := l.Get(context.Background(), k); err != nil || string(b) != "x" {
+			t.Errorf("Get(%q): %q %v", k, b, err)
+		}
+	}
 	if entries, _ := os.ReadDir(parent); len(entries) > 1 {
 		t.Fatalf("written outside the root: %v", entries)
+	}
+}
+
+// A symbolic link is followed inside the folder and refused, permanently and by name,
+// when it leads out of it (before, /etc/hostname ended up in text/).
+func TestLocalSymlinksStayInside(t *testing.T) {
+	t.Parallel()
+	outside := t.TempDir()
+	os.WriteFile(filepath.Join(outside, "secret.txt"), []byte("secret"), 0o644)
+	root := t.TempDir()
+	os.WriteFile(filepath.Join(root, "real.txt"), []byte("inside"), 0o644)
+	os.Symlink("real.txt", filepath.Join(root, "inside.txt"))
+	os.Symlink(filepath.Join(outside, "secret.txt"), filepath.Join(root, "escape.txt"))
+	os.Symlink(outside, filepath.Join(root, "dir"))
+	l, _ := NewLocal(root)
+	ctx := context.Background()
+	if rc, err := l.Open(ctx, "inside.txt"); err != nil {
+		t.Fatalf("a link inside the folder: %v", err)
+	} else {
+		rc.Close()
+	}
+	for _, k := range []string{"escape.txt", "dir/secret.txt"} {
+		_, err := l.Open(ctx, k)
+		if reason, permanent := document.Classify(err); !permanent || reason != document.ReasonUnsupported || !strings.Contains(err.Error(), "outside the folder") {
+			t.Errorf("Open(%q): %v", k, err)
+		}
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docingest/docingest/document"
 	"io"
 	"strings"
 
@@ -180,6 +181,9 @@ func s3Err(op, bucket, key string, err error) error {
 	var api smithy.APIError
 	if errors.As(err, &nsk) || errors.As(err, &nf) || (errors.As(err, &api) && (api.ErrorCode() == "NoSuchKey" || api.ErrorCode() == "NoSuchBucket")) {
 		return fmt.Errorf("s3: %s s3://%s/%s: %w (%v)", op, bucket, key, ErrNotFound, err)
+	}
+	if errors.As(err, &api) && api.ErrorCode() == "KeyTooLongError" {
+		return document.Permanentf(document.ReasonUnsupported, "s3: %s s3://%s/%s: the key is over S3's 1,024 bytes: %w (%v)", op, bucket, key, ErrNameTooLong, err)
 	}
 	if errors.As(err, &api) && (api.ErrorCode() == "PreconditionFailed" || api.ErrorCode() == "ConditionalRequestConflict") {
 		return fmt.Errorf("s3: %s s3://%s/%s: %w (%v)", op, bucket, key, ErrPrecondition, err)

@@ -251,8 +251,8 @@ func hashSource(ctx context.Context, src Source, key string) (string, error) {
 func (p *Pipeline) failedSources(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	err := p.ListFailures(ctx, func(key string, rec FailureRecord) error {
-		if rec.Source != "" {
-			out[rec.Source] = rec.Attempts
+		if rec.Key() != "" {
+			out[rec.Key()] = rec.Attempts
 		}
 		return nil
 	})

@@ -21,7 +21,7 @@ func failureOf(t *testing.T, outDir, source string) *FailureRecord {
 	t.Helper()
 	var found *FailureRecord
 	ListFailures(context.Background(), newLocal(t, outDir), func(_ string, r FailureRecord) error {
-		if r.Source == source {
+		if r.Key() == source {
 			found = &r
 		}
 		return nil

@@ -96,14 +96,52 @@ func runeSafe(r rune) bool {
 	return !strings.ContainsRune(`/\:*?"<>|%`, r)
 }
 
+// maxSourcePath is the longest path SourcePath returns: with an output prefix of up to
+// 400 bytes and the longest folder and suffix ("chunks/", ".jsonl"), every output key
+// stays under S3's limit of 1,024 bytes, whatever the length of the source key.
+const maxSourcePath = 600
+
 // SourcePath maps a source key (a relative path, or "bucket/key" for S3) to the path under
-// which its outputs live, escaping each segment with EscapeSegment.
+// which its outputs live, escaping each segment with EscapeSegment. Two more rules keep
+// it one-to-one and usable:
+//
+//   - a folder segment that ends like an output file (".txt", ".json", ".jsonl") has its
+//     last dot escaped ("a.txt/b" gives "a%2Etxt/b"), so that the folder never collides
+//     with the outputs of a source "a" beside it (text/a.txt);
+//   - a path over 600 bytes keeps its first segments up to about 500 bytes and ends in a
+//     segment "%~" followed by 32 hex digits of the SHA-256 of the whole source key.
 func SourcePath(source string) string {
 	segs := strings.Split(source, "/")
 	for i, s := range segs {
 		segs[i] = EscapeSegment(s)
+		if i < len(segs)-1 {
+			segs[i] = escapeOutputSuffix(segs[i])
+		}
 	}
-	return strings.Join(segs, "/")
+	out := strings.Join(segs, "/")
+	if len(out) <= maxSourcePath {
+		return out
+	}
+	sum := sha256.Sum256([]byte(source))
+	kept, n := segs[:0:0], 0
+	for _, s := range segs[:len(segs)-1] {
+		if n+len(s)+1 > maxSourcePath-100 {
+			break
+		}
+		kept, n = append(kept, s), n+len(s)+1
+	}
+	return strings.Join(append(kept, "%~"+hex.EncodeToString(sum[:16])), "/")
+}
+
+// escapeOutputSuffix escapes the last dot of a folder segment that ends like an output file.
+func escapeOutputSuffix(seg string) string {
+	for _, suffix := range []string{".txt", ".jsonl", ".json"} {
+		if strings.HasSuffix(seg, suffix) {
+			dot := len(seg) - len(suffix)
+			return seg[:dot] + "%2E" + seg[dot+1:]
+		}
+	}
+	return seg
 }
 
 // The output layout (ARCHITECTURE.md, "Output layout").

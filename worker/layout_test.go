@@ -47,10 +47,42 @@ func TestSourcePath(t *testing.T) {
 		"bucket/a//b":         "bucket/a/%/b",
 		"bucket/dir/./x":      "bucket/dir/%2E/x",
 		"bucket/with space /": "bucket/with space%20/%",
+		// folders named like outputs never collide with a source's outputs
+		"a.txt/b":       "a%2Etxt/b",
+		"x/c.jsonl/d":   "x/c%2Ejsonl/d",
+		"x/c.json/d":    "x/c%2Ejson/d",
+		"a.txt":         "a.txt",
+		"...":           "..%2E",
+		"dir.../f.txt":  "dir..%2E/f.txt",
+		"b/back\\slash": "b/back%5Cslash",
 	} {
 		if got := SourcePath(in); got != want {
 			t.Errorf("SourcePath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A long key keeps a readable head and ends in a hash of the whole key: distinct keys stay
+// distinct, and no output key passes S3's 1,024 bytes.
+func TestSourcePathLong(t *testing.T) {
+	t.Parallel()
+	key := "bucket/" + strings.Repeat("abc/", 250) + "doc.txt" // 1,014 bytes, 252 segments
+	got := SourcePath(key)
+	if len(got) > maxSourcePath || !strings.HasPrefix(got, "bucket/abc/abc/") || !strings.Contains(got, "/%~") {
+		t.Fatalf("SourcePath of a %d-byte key: %q (%d bytes)", len(key), got, len(got))
+	}
+	if SourcePath(key+"x") == got || SourcePath(strings.Replace(key, "abc", "abd", 1)) == got {
+		t.Fatal("distinct long keys map to one path")
+	}
+	at := strings.Repeat("a/", maxSourcePath/2-1) + "zz" // exactly maxSourcePath bytes
+	if len(at) != maxSourcePath || SourcePath(at) != at {
+		t.Fatalf("a path of exactly %d bytes is kept: %d", maxSourcePath, len(SourcePath(at)))
+	}
+	if over := at + "z"; strings.Contains(SourcePath(at), "%~") || !strings.Contains(SourcePath(over), "%~") {
+		t.Fatal("one byte over the limit is hashed")
+	}
+	if n := len("chunks/") + 400 + len(got) + len(".jsonl"); n > 1024 {
+		t.Fatalf("an output key of %d bytes", n)
 	}
 }
 
@@ -91,6 +123,28 @@ func FuzzEscapeSegment(f *testing.F) {
 		}
 		if EscapeSegment(a) != ea {
 			t.Fatal("not deterministic")
+		}
+	})
+}
+
+// FuzzSourcePath: distinct keys get distinct paths, and no key's outputs sit where another
+// key's folder does (a file text/X.txt against a folder text/X.txt/).
+func FuzzSourcePath(f *testing.F) {
+	for _, s := range []string{"a", "a.txt/b", "b/a.json/c", strings.Repeat("ab/", 300), "x/../y", "é\xff/z"} {
+		f.Add(s, s+"/q")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		pa, pb := SourcePath(a), SourcePath(b)
+		if len(pa) > maxSourcePath || len(pb) > maxSourcePath {
+			t.Fatalf("over %d bytes: %q / %q", maxSourcePath, pa, pb)
+		}
+		if a != b && pa == pb {
+			t.Fatalf("%q and %q both map to %q", a, b, pa)
+		}
+		for _, suffix := range []string{".txt", ".json", ".jsonl"} {
+			if strings.HasPrefix(pb, pa+suffix+"/") || strings.HasPrefix(pa, pb+suffix+"/") {
+				t.Fatalf("the outputs of %q and %q collide: %q / %q", a, b, pa, pb)
+			}
 		}
 	})
 }

@@ -587,12 +587,13 @@ func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result,
 		return res, cause
 	}
 	rec := &FailureRecord{
-		Source:    obj.Key,
-		Reason:    string(reason),
-		Error:     cause.Error(),
-		Permanent: true,
-		Attempts:  attempts,
-		Pipeline:  p.cfg.Fingerprint,
+		Source:      obj.Key,
+		SourceBytes: sourceBytes(obj.Key),
+		Reason:      string(reason),
+		Error:       cause.Error(),
+		Permanent:   true,
+		Attempts:    attempts,
+		Pipeline:    p.cfg.Fingerprint,
 	}
 	res.Failure = rec
 	body, err := json.MarshalIndent(rec, "", "  ")
@@ -625,7 +626,7 @@ func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result,
 // `failed list` shows it), without state: the next run tries the source again.
 func (p *Pipeline) RecordTransient(ctx context.Context, key string, attempts int, cause error) error {
 	reason, _ := document.Classify(cause)
-	rec := FailureRecord{Source: key, Reason: string(reason), Error: cause.Error(), Attempts: attempts, Pipeline: p.cfg.Fingerprint}
+	rec := FailureRecord{Source: key, SourceBytes: sourceBytes(key), Reason: string(reason), Error: cause.Error(), Attempts: attempts, Pipeline: p.cfg.Fingerprint}
 	body, err := json.MarshalIndent(rec, "", "  ")
 	if err != nil {
 		return err

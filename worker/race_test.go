@@ -291,3 +291,22 @@ func TestStateHeadIsConditional(t *testing.T) {
 		_ = bytes.MinRead
 	})
 }
+
+// A source key near S3's 1,024-byte limit gets outputs whose keys stay under it (before,
+// the output keys went over, the writes failed as transient and the message ended in the
+// dead-letter queue with no failure record).
+func TestLongSourceKeyOnS3(t *testing.T) {
+	raceServers(t, func(t *testing.T, e *raceEnv) {
+		ctx := context.Background()
+		key := strings.Repeat(strings.Repeat("k", 99)+"/", 10) + strings.Repeat("d", 10) + ".txt" // 1,014 bytes
+		e.put(key, "a document under a very long key.")
+		p := e.pipeline()
+		res, err := p.Process(ctx, e.src, storage.ObjectInfo{Key: "uploads/" + key}, 1)
+		if err != nil || res.Failure != nil {
+			t.Fatalf("%+v %v", res, err)
+		}
+		if text, ok := e.text("uploads/" + key); !ok || !strings.Contains(text, "very long key") {
+			t.Fatalf("text %q", text)
+		}
+	})
+}

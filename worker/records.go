@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // ChunkSchema is the version of the chunk record.
@@ -54,23 +55,28 @@ func chunkID(source string, index int, fp string) string {
 
 // FailureRecord is failed/<source>.json (ARCHITECTURE.md, "Failure record").
 type FailureRecord struct {
-	Source    string `json:"source,omitempty"`
-	MessageID string `json:"message_id,omitempty"`
-	Reason    string `json:"reason"`
-	Error     string `json:"error"`
-	Permanent bool   `json:"permanent"`
-	Attempts  int    `json:"attempts"`
-	Pipeline  string `json:"pipeline"`
+	Source string `json:"source,omitempty"`
+	// SourceBytes holds the key when it is not valid UTF-8 (a local file name in a legacy
+	// encoding): JSON cannot carry such a string, and Source shows it with U+FFFD.
+	SourceBytes []byte `json:"source_bytes,omitempty"`
+	MessageID   string `json:"message_id,omitempty"`
+	Reason      string `json:"reason"`
+	Error       string `json:"error"`
+	Permanent   bool   `json:"permanent"`
+	Attempts    int    `json:"attempts"`
+	Pipeline    string `json:"pipeline"`
 }
 
 // State is state/<source>/<name>.json: what the last processing of a source saw and did.
 // It is the only output that holds wall-clock time.
 type State struct {
-	Schema    int    `json:"schema"`
-	Source    string `json:"source"`
-	ETag      string `json:"etag"`
-	VersionID string `json:"version_id,omitempty"`
-	Sequencer string `json:"sequencer,omitempty"`
+	Schema int    `json:"schema"`
+	Source string `json:"source"`
+	// SourceBytes holds the key when it is not valid UTF-8, as in FailureRecord.
+	SourceBytes []byte `json:"source_bytes,omitempty"`
+	ETag        string `json:"etag"`
+	VersionID   string `json:"version_id,omitempty"`
+	Sequencer   string `json:"sequencer,omitempty"`
 	// SidecarETag is the change token of the metadata sidecar the outputs were made with.
 	SidecarETag string    `json:"sidecar_etag,omitempty"`
 	Size        int64     `json:"size"`
@@ -81,6 +87,30 @@ type State struct {
 	Chunks      int       `json:"chunks"`
 	Attempts    int       `json:"attempts,omitempty"`
 	Processed   time.Time `json:"processed_at"`
+}
+
+// sourceBytes is what SourceBytes holds for key: nil unless key is not valid UTF-8.
+func sourceBytes(key string) []byte {
+	if utf8.ValidString(key) {
+		return nil
+	}
+	return []byte(key)
+}
+
+// Key returns the source key the record is about, byte for byte.
+func (r FailureRecord) Key() string {
+	if r.SourceBytes != nil {
+		return string(r.SourceBytes)
+	}
+	return r.Source
+}
+
+// Key returns the source key the state is about, byte for byte.
+func (s State) Key() string {
+	if s.SourceBytes != nil {
+		return string(s.SourceBytes)
+	}
+	return s.Source
 }
 
 const (

@@ -308,7 +308,7 @@ func (p *Pipeline) sourceOfPath(ctx context.Context, sp string) (string, error) 
 		if err := json.Unmarshal(body, &st); err != nil {
 			return err
 		}
-		key = st.Source
+		key = st.Key()
 		return nil
 	})
 	if err == nil && key == "" {

@@ -58,8 +58,8 @@ func readSidecar(ctx context.Context, src Source, key string) (*sidecar, error) 
 	} else {
 		rc, err = src.Open(ctx, sk)
 	}
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, nil
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrNameTooLong) {
+		return nil, nil // a sidecar whose name is over the store's limit cannot exist
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read metadata sidecar %s: %w", sk, err)

@@ -123,6 +123,7 @@ func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sou
 	st := State{
 		Schema:      1,
 		Source:      obj.Key,
+		SourceBytes: sourceBytes(obj.Key),
 		ETag:        obj.ETag,
 		VersionID:   obj.VersionID,
 		Sequencer:   obj.Sequencer,
@@ -244,7 +245,7 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 		}
 	}
 	return p.putState(ctx, State{
-		Schema: 1, Source: source, Sequencer: sequencer, Pipeline: p.cfg.Fingerprint,
+		Schema: 1, Source: source, SourceBytes: sourceBytes(source), Sequencer: sequencer, Pipeline: p.cfg.Fingerprint,
 		ETag: "deleted:" + sequencer, Status: statusDeleted, Processed: p.cfg.Now().UTC(),
 	}, head)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -53,6 +54,9 @@ func (a *app) failedCommand() *cobra.Command {
 					return err
 				}
 				src := rec.Source
+				if rec.SourceBytes != nil {
+					src = strconv.Quote(rec.Key()) // not UTF-8: shown escaped, byte for byte
+				}
 				if src == "" {
 					src = "message " + rec.MessageID
 				}
