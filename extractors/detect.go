@@ -22,11 +22,26 @@ const (
 // second. It returns "" when the content is binary of a kind no extractor reads (images,
 // archives other than DOCX, legacy Office files); the reason is then unsupported.
 func Detect(name string, data []byte) string {
+	if bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")) {
+		return FormatPDF
+	}
+	return detectNotPDF(name, data)
+}
+
+// DetectNotPDF is Detect for bytes that turned out not to be a PDF although "%PDF-" stands
+// in their first KiB (a Markdown note about PDF headers): the format their name and
+// content give otherwise.
+func DetectNotPDF(name string, data []byte) string {
+	if strings.EqualFold(path.Ext(name), ".pdf") {
+		return "" // named a PDF: a broken one, not something else
+	}
+	return detectNotPDF(name, data)
+}
+
+func detectNotPDF(name string, data []byte) string {
 	head := data[:min(len(data), 1024)]
 	ext := strings.ToLower(path.Ext(name))
 	switch {
-	case bytes.Contains(head, []byte("%PDF-")):
-		return FormatPDF
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
 		if isDOCX(data) || ext == ".docx" {
 			return FormatDOCX // a broken .docx is reported corrupt by its extractor

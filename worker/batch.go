@@ -112,7 +112,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
-	join := newSidecarJoin(func(obj storage.ObjectInfo) error {
+	join := newSidecarJoin(ctx, opts.Source, func(obj storage.ObjectInfo) error {
 		mu.Lock()
 		sum.Listed++
 		mu.Unlock()

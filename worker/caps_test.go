@@ -173,3 +173,22 @@ func TestTimeoutWaitsForExtractor(t *testing.T) {
 		t.Fatalf("outcome %+v", o)
 	}
 }
+
+// A Markdown note that mentions "%PDF-" in its first KiB was sent to the PDF extractor and
+// failed as corrupt: when the PDF reading fails, the name's format is tried.
+func TestNotPDFAfterAll(t *testing.T) {
+	t.Parallel()
+	outDir := t.TempDir()
+	p := newPipeline(t, testConfig(t, "fp"), newLocal(t, outDir))
+	note := "# PDF headers\n\nEvery PDF starts with `%PDF-1.7` on its first line.\n"
+	if sum := run(t, p, fakeSource{"note.md": []byte(note), "broken.pdf": []byte("%PDF-1.4\nnot really a pdf")}, BatchOptions{}); sum.Failed != 1 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if r := failureOf(t, outDir, "broken.pdf"); r == nil || r.Reason != string(document.ReasonCorrupt) {
+		t.Fatalf("a broken PDF named .pdf stays corrupt: %+v", r)
+	}
+	text, err := os.ReadFile(filepath.Join(outDir, "text", "note.md.txt"))
+	if err != nil || !strings.Contains(string(text), "Every PDF starts with") {
+		t.Fatalf("note: %q %v", text, err)
+	}
+}

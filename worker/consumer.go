@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -49,13 +50,26 @@ type ConsumerConfig struct {
 	BackoffBase, BackoffMax time.Duration
 	// DrainTimeout is how long Shutdown waits for in-flight messages before cancelling them.
 	DrainTimeout time.Duration
+	// OutputBucket and OutputPrefix name where the pipeline writes, when that is S3: an
+	// event for an object there is the worker's own output coming back (a bucket that
+	// notifies the queue of its own outputs) and is never processed.
+	OutputBucket, OutputPrefix string
 }
 
 // maxVisibility is SQS's limit on how long a message can stay invisible after receipt.
 const maxVisibility = 12 * time.Hour
 
-// Validate names the bad field.
+// Validate names the bad field. SQS takes visibility timeouts and waits in whole seconds:
+// a fraction would be cut off silently (a visibility of 1.5s below a heartbeat of 1.2s).
 func (c *ConsumerConfig) Validate() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"wait_time", c.WaitTime}, {"visibility_timeout", c.Visibility}, {"backoff_base", c.BackoffBase}, {"backoff_max", c.BackoffMax}} {
+		if d.v%time.Second != 0 {
+			return fmt.Errorf("%s: must be a whole number of seconds (SQS counts in seconds), got %s", d.name, d.v)
+		}
+	}
 	switch {
 	case c.QueueURL == "":
 		return errors.New("queue_url: required")
@@ -69,6 +83,8 @@ func (c *ConsumerConfig) Validate() error {
 		return fmt.Errorf("heartbeat: must be positive and below visibility_timeout (%s), got %s", c.Visibility, c.Heartbeat)
 	case c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase:
 		return fmt.Errorf("backoff: need 0 < backoff_base <= backoff_max, got %s and %s", c.BackoffBase, c.BackoffMax)
+	case c.BackoffMax > maxVisibility:
+		return fmt.Errorf("backoff_max: at most 12h (SQS's longest visibility timeout), got %s", c.BackoffMax)
 	case c.DrainTimeout < 0:
 		return fmt.Errorf("drain_timeout: must not be negative, got %s", c.DrainTimeout)
 	}
@@ -236,11 +252,20 @@ func (c *Consumer) handle(ctx context.Context, msg types.Message) {
 			c.count("deleted")
 		}
 	case ctx.Err() != nil:
-		log.Warn("cancelled before finishing; SQS will redeliver the message")
+		// Hand it back now rather than after its visibility timeout: another worker
+		// takes it at once.
+		if verr := c.setVisibility(context.WithoutCancel(ctx), msg, 0); verr != nil {
+			log.Warn("cancelled before finishing; could not hand the message back, SQS will redeliver it after its visibility timeout", "error", verr)
+		} else {
+			log.Warn("cancelled before finishing; message handed back for redelivery")
+		}
+		c.count("handed_back")
 	default:
 		wait := c.backoff(receives)
-		log.Warn("transient failure; message kept for redelivery", "error", err, "visible_in", wait)
-		c.setVisibility(context.WithoutCancel(ctx), msg, wait)
+		log.Warn("transient failure; message kept for redelivery", "error", err, "visible_in", wait.String())
+		if verr := c.setVisibility(context.WithoutCancel(ctx), msg, wait); verr != nil {
+			log.Error("could not set the message's back-off visibility; SQS will redeliver it after its visibility timeout", "error", verr)
+		}
 		c.count("retried")
 	}
 	if c.OnMessage != nil {
@@ -316,6 +341,12 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 // applyEvent applies one object event under one spelling of its key, unless the state
 // shows a newer (or the same) event for that source was applied already.
 func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
+	if c.cfg.OutputBucket != "" && ev.Bucket == c.cfg.OutputBucket && strings.HasPrefix(ev.Key, c.cfg.OutputPrefix) {
+		log.Error("event for one of this worker's own outputs: not processed (the output bucket notifies this queue of its output prefix; narrow the notification's prefix)",
+			"output", "s3://"+c.cfg.OutputBucket+"/"+c.cfg.OutputPrefix)
+		c.documents("skipped", "own_output")
+		return nil
+	}
 	if !c.p.cfg.NoSidecars && IsSidecar(ev.Key) {
 		return c.sidecarEvent(ctx, ev, receives, log)
 	}

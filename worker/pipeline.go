@@ -86,6 +86,9 @@ type Limits struct {
 type PipelineConfig struct {
 	// Detect names a document's format from its name and bytes ("" when unsupported).
 	Detect func(name string, data []byte) string
+	// DetectNotPDF, when set, names the format to try when the PDF extractor finds a
+	// document corrupt: bytes that only mention "%PDF-" early on (a note about PDFs).
+	DetectNotPDF func(name string, data []byte) string
 	// Extractors maps each format Detect returns to its extractor.
 	Extractors map[string]Extractor
 	// PageHint estimates a document's page count before extraction, to size the PDF time
@@ -358,6 +361,13 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 	// extractor checks its context as it goes (PDF children are killed), so the work has
 	// really ended when this returns, and the caller's slot is free only then.
 	doc, err := runExtractor(ectx, ex, key, format, data)
+	if reason, _ := document.Classify(err); format == "pdf" && reason == document.ReasonCorrupt && p.cfg.DetectNotPDF != nil && ectx.Err() == nil {
+		if alt := p.cfg.DetectNotPDF(key, data); alt != "" && alt != format && p.cfg.Extractors[alt] != nil {
+			p.cfg.Logger.Info("not a readable PDF: read as its name says", "source", key, "format", alt, "pdf_error", err)
+			format = alt
+			doc, err = runExtractor(ectx, p.cfg.Extractors[alt], key, alt, data)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return document.Document{}, ctx.Err()

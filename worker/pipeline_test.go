@@ -45,7 +45,7 @@ func TestingConfig(fp string) PipelineConfig {
 	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 	chunker := chunkers.Recursive{Config: chunkers.Config{Max: 200, Overlap: 20}, Sizer: emb.Tokenizer()}
 	return PipelineConfig{
-		Detect: extractors.Detect,
+		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
 		Extractors: map[string]Extractor{
 			extractors.FormatPDF:      extractors.PDFExtractor{Limits: lim},
 			extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},

@@ -91,7 +91,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		return err
 	})
 	lg.Go(func() error {
-		join := newSidecarJoin(func(o storage.ObjectInfo) error {
+		join := newSidecarJoin(lctx, opts.Source, func(o storage.ObjectInfo) error {
 			if hasSuffix(o.Key, opts.Suffixes) {
 				objs = append(objs, o)
 			}

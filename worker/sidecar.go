@@ -169,14 +169,44 @@ const maxPendingSources = 4096
 // after it, and every key between the two begins with the source's key, so a source is
 // settled as soon as a key arrives that does not begin with it or sorts after its
 // sidecar. (Local listings are sorted per folder; the same holds for them.)
+//
+// When more than maxPendingSources keys stand between a source and where its sidecar
+// would be (a.txt, a.txt-0001 … a.txt-5000, a.txt.metadata.json), the source at the head
+// is settled by asking the source for its sidecar directly: one request, and only then.
 type sidecarJoin struct {
 	emit    func(storage.ObjectInfo) error
-	pending []storage.ObjectInfo // in listing order
-	done    []bool               // whether pending[i] can no longer be followed by its sidecar
+	lookup  func(key string) (etag string, err error) // "" when there is no such object
+	pending []storage.ObjectInfo                      // in listing order
+	done    []bool                                    // whether pending[i] can no longer be followed by its sidecar
 }
 
-func newSidecarJoin(emit func(storage.ObjectInfo) error) *sidecarJoin {
-	return &sidecarJoin{emit: emit}
+func newSidecarJoin(ctx context.Context, src Source, emit func(storage.ObjectInfo) error) *sidecarJoin {
+	return &sidecarJoin{emit: emit, lookup: func(key string) (string, error) { return changeTokenOf(ctx, src, key) }}
+}
+
+// changeTokenOf returns an object's change token as a listing reports it, or "" when it
+// does not exist.
+func changeTokenOf(ctx context.Context, src Source, key string) (string, error) {
+	var info storage.ObjectInfo
+	var err error
+	switch s := src.(type) {
+	case statter:
+		info, err = s.Stat(ctx, key)
+	case InfoOpener:
+		var rc io.ReadCloser
+		if rc, info, err = s.OpenInfo(ctx, key); err == nil {
+			rc.Close()
+		}
+	default:
+		return "", fmt.Errorf("look up %s: the source cannot report change tokens", key)
+	}
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrNameTooLong) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up %s: %w", key, err)
+	}
+	return info.ETag, nil
 }
 
 func (j *sidecarJoin) add(o storage.ObjectInfo) error {
@@ -206,6 +236,13 @@ func (j *sidecarJoin) add(o storage.ObjectInfo) error {
 func (j *sidecarJoin) drain(final bool) error {
 	n := 0
 	for n < len(j.pending) && (final || j.done[n] || len(j.pending)-n > maxPendingSources) {
+		if !final && !j.done[n] && j.lookup != nil {
+			etag, err := j.lookup(j.pending[n].Key + SidecarSuffix)
+			if err != nil {
+				return err
+			}
+			j.pending[n].SidecarETag = etag
+		}
 		if err := j.emit(j.pending[n]); err != nil {
 			return err
 		}

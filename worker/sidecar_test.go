@@ -2,6 +2,7 @@ package worker
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -55,7 +56,7 @@ func TestSidecarJoin(t *testing.T) {
 		}
 		sort.Strings(keys)
 		var out []storage.ObjectInfo
-		j := newSidecarJoin(func(o storage.ObjectInfo) error { out = append(out, o); return nil })
+		j := &sidecarJoin{emit: func(o storage.ObjectInfo) error { out = append(out, o); return nil }}
 		for _, k := range keys {
 			if err := j.add(storage.ObjectInfo{Key: k, ETag: "etag-" + k}); err != nil {
 				rt.Fatal(err)
@@ -129,5 +130,29 @@ func TestSidecarMetadataInChunks(t *testing.T) {
 	body, _ := os.ReadFile(filepath.Join(outDir, "failed", "owls.txt.json"))
 	if !strings.Contains(string(body), "metadata sidecar owls.txt.metadata.json") || !strings.Contains(string(body), `"reason": "corrupt"`) {
 		t.Fatalf("failure record: %s", body)
+	}
+}
+
+// More keys than the join holds between a source and its sidecar (a.txt, a.txt-0000 …
+// a.txt-4199, a.txt.metadata.json): the source still gets its sidecar, and an unchanged
+// folder is not reprocessed (before, it was on every run, without its metadata).
+func TestSidecarPastTheJoinWindow(t *testing.T) {
+	t.Parallel()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "a.txt"), []byte("The source with metadata."), 0o644)
+	os.WriteFile(filepath.Join(src, "a.txt"+SidecarSuffix), []byte(`{"metadataAttributes": {"topic": "far"}}`), 0o644)
+	for i := 0; i < maxPendingSources+100; i++ {
+		os.WriteFile(filepath.Join(src, fmt.Sprintf("a.txt-%04d", i)), []byte("a sibling"), 0o644)
+	}
+	outDir := t.TempDir()
+	p := newPipeline(t, testConfig(t, "fp"), newLocal(t, outDir))
+	if s := run(t, p, newLocal(t, src), BatchOptions{}); s.Failed != 0 {
+		t.Fatalf("first run %+v", s)
+	}
+	if recs := readChunks(t, filepath.Join(outDir, "chunks", "a.txt.jsonl")); recs[0].Metadata["topic"] != "far" {
+		t.Fatalf("metadata lost: %v", recs[0].Metadata)
+	}
+	if s := run(t, p, newLocal(t, src), BatchOptions{}); s.Processed != 0 {
+		t.Fatalf("unchanged folder reprocessed: %+v", s)
 	}
 }

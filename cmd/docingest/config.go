@@ -40,6 +40,9 @@ type WorkerConfig struct {
 	BackoffMax        Duration `yaml:"backoff_max"`
 	DrainTimeout      Duration `yaml:"drain_timeout"`
 	MetricsAddr       string   `yaml:"metrics_addr"`
+	// Pprof serves /debug/pprof/ beside the metrics: off by default, since profiles and
+	// traces are served to anyone who can reach the port.
+	Pprof bool `yaml:"pprof"`
 }
 
 type AWSConfig struct {

@@ -97,6 +97,7 @@ var configDocs = map[string]string{
 	"worker.backoff_max":                              "largest back-off visibility",
 	"worker.drain_timeout":                            "on SIGTERM, how long messages in flight may finish before they are cancelled (and redelivered)",
 	"worker.metrics_addr":                             "address of /metrics, /healthz and /readyz (empty: off)",
+	"worker.pprof":                                    "also serve /debug/pprof/ on metrics_addr (unauthenticated: only where the port is private)",
 	"aws":                                             "AWS clients: credentials and region come from the SDK's default chain",
 	"aws.region":                                      "region (default: the SDK's chain, AWS_REGION)",
 	"aws.s3_endpoint":                                 "S3 endpoint for S3-compatible servers (AWS_ENDPOINT_URL_S3 works too)",

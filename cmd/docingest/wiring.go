@@ -341,7 +341,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		}
 	}
 	return worker.PipelineConfig{
-		Detect:     extractors.Detect,
+		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
 		Extractors: table,
 		PageHint: func(format string, data []byte) int {
 			if format == extractors.FormatPDF {

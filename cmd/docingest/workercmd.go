@@ -4,11 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/pprof"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -70,6 +75,24 @@ error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
 	return cmd
 }
 
+// checkNotificationLoop refuses to start when the output bucket sends this queue events for
+// keys under the output prefix: the worker would process its own outputs forever. A server
+// that cannot answer (no permission, an S3-compatible server without notifications) is
+// logged; the consumer still skips events for its own outputs.
+func checkNotificationLoop(ctx context.Context, c *awsClients, queueURL, bucket, prefix string, log *slog.Logger) error {
+	attrs, err := c.sqs().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	if err != nil {
+		log.Info("could not read the queue's ARN to check the output bucket's notifications", "error", err)
+		return nil
+	}
+	nc, err := c.s3().GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
+	if err != nil {
+		log.Info("could not read the output bucket's notifications to check for a loop", "bucket", bucket, "error", err)
+		return nil
+	}
+	return worker.NotificationLoop(nc, attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], bucket, prefix)
+}
+
 func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	logger := a.logger(cfg)
 	outLoc, err := parseLocation("--out", out)
@@ -114,16 +137,24 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		QueueURL: w.QueueURL, MaxInFlight: w.MaxInFlight, WaitTime: w.WaitTime.D(),
 		Visibility: w.VisibilityTimeout.D(), Heartbeat: w.Heartbeat.D(),
 		BackoffBase: w.BackoffBase.D(), BackoffMax: w.BackoffMax.D(), DrainTimeout: w.DrainTimeout.D(),
+		OutputBucket: outLoc.bucket, OutputPrefix: outLoc.prefix,
 	}, c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
 	if err != nil {
 		return usageErr(err)
 	}
+	if outLoc.isS3() {
+		if err := checkNotificationLoop(ctx, c, w.QueueURL, outLoc.bucket, outLoc.prefix, logger); err != nil {
+			return usageErr(err)
+		}
+	}
 	if w.MetricsAddr != "" {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		if w.Pprof {
+			mux.HandleFunc("/debug/pprof/", pprof.Index)
+			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		}
 		mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
 		mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
 			if !consumer.Ready() {
