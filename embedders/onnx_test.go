@@ -5,6 +5,7 @@ package embedders
 import (
 	"context"
 	"encoding/json"
+	"github.com/docingest/docingest/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
@@ -21,10 +22,7 @@ func onnxLibrary(t testing.TB) string {
 	}
 	p, _ := filepath.Abs("../tools/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1")
 	if _, err := os.Stat(p); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("onnxruntime library missing (%s): scripts/test installs it", p)
-		}
-		t.Skipf("onnxruntime library not installed (%s): run scripts/test once", p)
+		testenv.Missing(t, "the onnxruntime library ("+p+")")
 	}
 	return p
 }

@@ -261,12 +261,21 @@ func TestPDFHostile(t *testing.T) {
 		}
 	})
 	t.Run("page cap", func(t *testing.T) {
-		pages := make([][]string, 12)
-		for i := range pages {
-			pages[i] = []string{"page text"}
+		// at the cap and one page past it
+		for _, n := range []int{10, 11} {
+			pages := make([][]string, n)
+			for i := range pages {
+				pages[i] = []string{strings.Repeat(string(rune('a'+i)), 6) + " is the text of this page"} // not a running head
+			}
+			doc, err := extractSafely(t, PDFExtractor{Limits{MaxPages: 10}}, pdftest.TextPDF("%PDF-1.4", pages...), "page cap")
+			if n <= 10 {
+				if err != nil || len(doc.Pages) != n {
+					t.Fatalf("%d pages at a cap of 10: %d pages, %v", n, len(doc.Pages), err)
+				}
+				continue
+			}
+			wantPermanent(t, err, "page cap", document.ReasonTooManyPages)
 		}
-		_, err := extractSafely(t, PDFExtractor{Limits{MaxPages: 10}}, pdftest.TextPDF("%PDF-1.4", pages...), "page cap")
-		wantPermanent(t, err, "page cap", document.ReasonTooManyPages)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -49,14 +50,21 @@ type env struct {
 
 func newEnv(t *testing.T, visibility time.Duration, maxReceives int, tweak func(*worker.PipelineConfig)) *env {
 	t.Helper()
-	e := &env{t: t}
+	e := newS3Env(t, tweak)
 	e.sqsURL = emulators.Fauxqs(t)
 	e.sqs = emulators.SQSClient(e.sqsURL)
+	e.queue, e.dlq = emulators.Queue(t, e.sqs, visibility, maxReceives)
+	return e
+}
+
+// newS3Env is an env without a queue, for tests that use none (they then need no fauxqs).
+func newS3Env(t *testing.T, tweak func(*worker.PipelineConfig)) *env {
+	t.Helper()
+	e := &env{t: t}
 	e.s3URL = emulators.GoFakeS3(t)
 	e.s3 = emulators.S3Client(e.s3URL)
 	emulators.CreateBucket(t, e.s3, "uploads")
 	emulators.CreateBucket(t, e.s3, "out")
-	e.queue, e.dlq = emulators.Queue(t, e.sqs, visibility, maxReceives)
 	e.out = storage.NewS3(e.s3, "out", "v1", storage.S3Options{})
 	emb, _ := embedders.NewHashing(embedders.DefaultHashing())
 	e.cfg = newEnvConfig(emb)
@@ -79,6 +87,11 @@ func newEnvConfig(*embedders.Hashing) worker.PipelineConfig {
 
 func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {
 	e.t.Helper()
+	return e.consumerWith(cfg, worker.NewMetrics(prometheus.NewRegistry()))
+}
+
+func (e *env) consumerWith(cfg worker.ConsumerConfig, metrics *worker.Metrics) *worker.Consumer {
+	e.t.Helper()
 	cfg.QueueURL = e.queue
 	if cfg.MaxInFlight == 0 {
 		cfg.MaxInFlight = 4
@@ -100,7 +113,7 @@ func (e *env) consumer(cfg worker.ConsumerConfig) *worker.Consumer {
 	if os.Getenv("WORKER_TEST_LOGS") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, logger, worker.NewMetrics(prometheus.NewRegistry()))
+	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, logger, metrics)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -134,6 +147,28 @@ func (e *env) send(body string) {
 	if err != nil {
 		e.t.Fatalf("send: %v", err)
 	}
+}
+
+// counterValue reads one labelled counter from a registry.
+func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 // depth returns the messages in the queue, visible and not.
@@ -305,13 +340,11 @@ func TestWorkerPoisonAndDLQ(t *testing.T) {
 	if !found || rec.Reason != "malformed_event" || rec.MessageID == "" || !rec.Permanent {
 		t.Fatalf("malformed message record: %+v", rec)
 	}
-	// the transiently failing document has a retryable record, not a permanent one
-	b, err := e.out.Get(context.Background(), "failed/uploads/bad.csv.json")
-	if err == nil {
-		json.Unmarshal(b, &rec)
-		if rec.Permanent {
-			t.Fatalf("transient failure recorded as permanent: %+v", rec)
-		}
+	// the transiently failing document is no failure of its own: the worker writes no
+	// failure record for it (its message is in the dead-letter queue, asserted above),
+	// and a permanent one would be wrong
+	if _, err := e.out.Get(context.Background(), "failed/uploads/bad.csv.json"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a transient failure left a failure record: %v", err)
 	}
 }
 
@@ -356,21 +389,30 @@ func gatedEnv(t *testing.T, hold, visibility time.Duration, n int) (*env, *gate)
 	return e, g
 }
 
+// The bound and the heartbeat on the real wire protocol. What is asserted holds however
+// loaded the machine is: at most two documents at once, every message deleted, and
+// heartbeats sent (ChangeMessageVisibility accepted by the server). That a renewal keeps a
+// message from being redelivered, and that the bound is reached exactly, are asserted
+// deterministically in consumer_test.go.
 func TestWorkerConcurrencyBoundAndHeartbeat(t *testing.T) {
-	e, g := gatedEnv(t, 3*time.Second, 2*time.Second, 5)
+	e, g := gatedEnv(t, 1500*time.Millisecond, 30*time.Second, 5)
 	var deletes atomic.Int64
-	c := e.consumer(worker.ConsumerConfig{MaxInFlight: 2, Visibility: 2 * time.Second, Heartbeat: 500 * time.Millisecond})
-	c.OnMessage = func(string, bool, error) { deletes.Add(1) }
+	reg := prometheus.NewRegistry()
+	metrics := worker.NewMetrics(reg)
+	c := e.consumerWith(worker.ConsumerConfig{MaxInFlight: 2, Heartbeat: 200 * time.Millisecond}, metrics)
+	c.OnMessage = func(_ string, deleted bool, _ error) {
+		if deleted {
+			deletes.Add(1)
+		}
+	}
 	stop := serve(t, c)
 	emulators.Eventually(t, 60*time.Second, "all documents", func() bool { return deletes.Load() == 5 && depth(t, e.sqs, e.queue) == 0 })
 	stop()
-	if m := g.max.Load(); m != 2 {
-		t.Fatalf("at most %d documents at once, want exactly the bound of 2", m)
+	if m := g.max.Load(); m > 2 {
+		t.Fatalf("%d documents at once, over the bound of 2", m)
 	}
-	// each document held its message 3 s with a 2 s visibility: without the heartbeat the
-	// message would have been redelivered and the document extracted twice
-	if r := g.runs.Load(); r != 5 {
-		t.Fatalf("%d extractions for 5 documents: a message became visible while in progress", r)
+	if ok := counterValue(t, reg, "docingest_heartbeats_total", "ok"); ok < 1 {
+		t.Fatalf("%v heartbeats accepted by the server", ok)
 	}
 }
 

@@ -116,6 +116,10 @@ type PipelineConfig struct {
 	// labeled/auto/, uncertain ones to the labeling spool.
 	Labeler Labeler
 	Logger  *slog.Logger
+	// BeforeCommit, when set, is called just before a source's state is committed, its
+	// outputs written (instrumentation; the crash tests hold a worker there to kill it
+	// with documents in flight).
+	BeforeCommit func(ctx context.Context, source string)
 	// Now is the clock for state records; nil means time.Now.
 	Now func() time.Time
 }

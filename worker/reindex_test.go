@@ -90,7 +90,7 @@ func cut(k string) (string, string, bool) {
 }
 
 func TestReindexIncrementalOrphansAndTwins(t *testing.T) {
-	e := newEnv(t, 30*time.Second, 0, nil)
+	e := newS3Env(t, nil)
 	ctx := context.Background()
 	const n = 30
 	for i := 0; i < n; i++ {
@@ -161,7 +161,7 @@ func TestReindexIncrementalOrphansAndTwins(t *testing.T) {
 }
 
 func TestReindexResumable(t *testing.T) {
-	e := newEnv(t, 30*time.Second, 0, nil)
+	e := newS3Env(t, nil)
 	const n = 60
 	for i := 0; i < n; i++ {
 		e.put(fmt.Sprintf("r/doc%02d.txt", i), []byte(fmt.Sprintf("resumable document %d", i)))

@@ -149,6 +149,9 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 	}
 	body = append(body, '\n')
 	dir := stateDir(st.Source)
+	if p.cfg.BeforeCommit != nil {
+		p.cfg.BeforeCommit(ctx, st.Source)
+	}
 	if cs, ok := p.out.(conditionalStore); ok {
 		if p.pause != nil {
 			p.pause("commit", st.Source)

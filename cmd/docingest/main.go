@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/docingest/docingest/internal/cgroup"
 	"io"
 	"log/slog"
 	"os"
@@ -39,6 +40,11 @@ const (
 func usageErr(err error) error { return &exitError{code: exitUsage, err: err} }
 
 func main() {
+	// A PDF child on cgroup v1 joins its memory cgroup before it allocates anything.
+	if err := cgroup.JoinFromEnv(); err != nil {
+		fmt.Fprintln(os.Stderr, "docingest: join memory cgroup:", err)
+		os.Exit(exitUsage)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := execute(ctx, os.Args[1:], os.Stdout, os.Stderr, os.Environ())
 	stop()

@@ -11,7 +11,9 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -92,11 +94,11 @@ func TestWorkerCrashSafety(t *testing.T) {
 		"DOCINGEST_AWS_S3_PATH_STYLE=true", "DOCINGEST_WORKER_VISIBILITY_TIMEOUT=3s", "DOCINGEST_WORKER_HEARTBEAT=1s",
 		"DOCINGEST_WORKER_WAIT_TIME=1s", "DOCINGEST_WORKER_METRICS_ADDR=127.0.0.1:0", "DOCINGEST_WORKER_MAX_IN_FLIGHT=3",
 		"DOCINGEST_WORKER_BACKOFF_BASE=1s", "DOCINGEST_WORKER_BACKOFF_MAX=2s")
-	start := func() *exec.Cmd {
+	start := func(extraEnv ...string) (*exec.Cmd, *lockedBuffer) {
 		cmd := exec.Command(bin, "worker", "--queue-url", queue, "--out", "s3://out/v1")
-		cmd.Env = env
-		var logs bytes.Buffer
-		cmd.Stderr = &logs
+		cmd.Env = append(env, extraEnv...)
+		logs := &lockedBuffer{}
+		cmd.Stderr = logs
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -107,11 +109,16 @@ func TestWorkerCrashSafety(t *testing.T) {
 				t.Logf("worker logs:\n%s", tail(logs.String(), 3000))
 			}
 		})
-		return cmd
+		return cmd, logs
 	}
 
-	first := start()
-	emulators.Eventually(t, 120*time.Second, "a few documents done", func() bool { return chunkFiles() >= 4 })
+	// The first worker commits four documents, then holds every commit: the kill lands
+	// with documents in flight, their outputs written and their messages not deleted
+	// (the most dangerous moment, and a certain one, however loaded the machine is).
+	first, firstLogs := start("DOCINGEST_TEST_HOLD_COMMITS=4")
+	emulators.Eventually(t, 120*time.Second, "documents held before their commit", func() bool {
+		return strings.Count(firstLogs.String(), "holding a commit") >= 3 // every slot
+	})
 	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -120,9 +127,9 @@ func TestWorkerCrashSafety(t *testing.T) {
 	if done >= n {
 		t.Fatalf("all %d documents finished before the kill: the test proves nothing", n)
 	}
-	t.Logf("killed with %d of %d documents written", done, n)
+	t.Logf("killed with %d of %d documents written, 3 of them not committed", done, n)
 
-	second := start()
+	second, _ := start()
 	emulators.Eventually(t, 180*time.Second, "every document and an empty queue", func() bool {
 		if chunkFiles() < n {
 			return false
@@ -214,6 +221,24 @@ func statePresent(ctx context.Context, out *storage.S3, src string) (string, boo
 	return head, true, nil
 }
 
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 func tail(s string, n int) string {
 	if len(s) > n {
 		return s[len(s)-n:]
@@ -228,19 +253,28 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 	emulators.CreateBucket(t, emulators.S3Client(s3URL), "out")
 	queue, _ := emulators.Queue(t, q, 30*time.Second, 0)
 	bin := buildBinary(t)
-	port := 20000 + os.Getpid()%20000
+	// the kernel picks the port; the worker logs the address it listens on
 	cmd := exec.Command(bin, "worker", "--queue-url", queue, "--out", "s3://out/v1")
 	cmd.Env = append(os.Environ(), "AWS_ENDPOINT_URL_S3="+s3URL, "AWS_ENDPOINT_URL_SQS="+sqsURL, "AWS_REGION="+emulators.Region,
 		"AWS_ACCESS_KEY_ID="+emulators.AccessKey, "AWS_SECRET_ACCESS_KEY="+emulators.SecretKey, "DOCINGEST_AWS_S3_PATH_STYLE=true",
-		"DOCINGEST_WORKER_WAIT_TIME=1s", fmt.Sprintf("DOCINGEST_WORKER_METRICS_ADDR=127.0.0.1:%d", port))
-	var logs bytes.Buffer
-	cmd.Stderr = &logs
+		"DOCINGEST_WORKER_WAIT_TIME=1s", "DOCINGEST_WORKER_METRICS_ADDR=127.0.0.1:0")
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	addrLine := regexp.MustCompile(`"msg":"serving metrics","addr":"([0-9.:]+)"`)
+	var addr string
+	emulators.Eventually(t, 30*time.Second, "the metrics address in the logs", func() bool {
+		m := addrLine.FindStringSubmatch(logs.String())
+		if m != nil {
+			addr = m[1]
+		}
+		return m != nil
+	})
 	get := func(path string) (int, string) {
-		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d%s", port, path))
+		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
 			return 0, ""
 		}
@@ -258,6 +292,9 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 		if code != 200 || !strings.Contains(body, m) {
 			t.Fatalf("/metrics lacks %s (status %d)", m, code)
 		}
+	}
+	if code, _ := get("/debug/pprof/"); code != http.StatusNotFound {
+		t.Fatalf("/debug/pprof/ served without worker.pprof: %d", code)
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
 	if err := cmd.Wait(); err != nil {

@@ -8,6 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -75,6 +78,38 @@ error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
 	return cmd
 }
 
+// holdCommits is for the crash tests only (DOCINGEST_TEST_HOLD_COMMITS=N): commits after
+// the first N block, each announced by a log line, until the process is killed, so that
+// a kill -9 lands while documents are in flight with their outputs written and their
+// messages not yet deleted.
+func holdCommits(environ []string, log *slog.Logger) func(context.Context, string) {
+	v := lookupEnv(environ, "DOCINGEST_TEST_HOLD_COMMITS")
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return nil
+	}
+	var commits atomic.Int64
+	return func(ctx context.Context, source string) {
+		if commits.Add(1) <= int64(n) {
+			return
+		}
+		log.Warn("holding a commit (DOCINGEST_TEST_HOLD_COMMITS)", "source", source)
+		<-ctx.Done() // the test kills the process while it waits here
+	}
+}
+
+func lookupEnv(environ []string, key string) string {
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == key {
+			return v
+		}
+	}
+	return ""
+}
+
 // checkNotificationLoop refuses to start when the output bucket sends this queue events for
 // keys under the output prefix: the worker would process its own outputs forever. A server
 // that cannot answer (no permission, an S3-compatible server without notifications) is
@@ -117,6 +152,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		return usageErr(err)
 	}
 	pcfg.SourceURI = func(key string) string { return "s3://" + key }
+	pcfg.BeforeCommit = holdCommits(a.environ, logger)
 	p, err := worker.NewPipeline(pcfg, store)
 	if err != nil {
 		return err

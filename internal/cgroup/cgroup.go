@@ -360,6 +360,9 @@ func (g *Group) setLimit(limit int64) error {
 	if err := g.write("memory.limit_in_bytes", v); err != nil {
 		return err
 	}
+	// What a child touched before it joined moves into the group with it (anonymous and
+	// file pages), so that it counts against the limit and in the peak.
+	_ = g.writeIfPresent("memory.move_charge_at_immigrate", []byte("3"))
 	return g.writeIfPresent("memory.memsw.limit_in_bytes", v)
 }
 
@@ -381,8 +384,26 @@ func (g *Group) writeIfPresent(file string, v []byte) error {
 // Dir is the group's directory.
 func (g *Group) Dir() string { return g.dir }
 
+// EnvProcs names, in the environment of a child that Group.Start starts on cgroup v1, the
+// cgroup.procs file of its group: a child that calls JoinFromEnv first thing runs inside
+// its group from its first allocations on.
+const EnvProcs = "DOCINGEST_CGROUP_PROCS"
+
+// JoinFromEnv moves the calling process into the group named by EnvProcs, if any. Children
+// call it before doing anything else; it is harmless when the parent moved them already.
+func JoinFromEnv() error {
+	procs := os.Getenv(EnvProcs)
+	if procs == "" {
+		return nil
+	}
+	os.Unsetenv(EnvProcs) // not for grandchildren
+	return os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0)
+}
+
 // Start starts cmd inside the group: on v2 the child is born there (clone3 into the
-// group's directory); on v1 it is moved there as soon as it starts, so the caller must
+// group's directory). On v1, where that cannot be, the child joins its group itself first
+// thing (JoinFromEnv), the parent moves it as soon as it starts in any case, and what it
+// touched before moves with it (memory.move_charge_at_immigrate); the caller must still
 // not give it work (its standard input) before Start returns.
 func (g *Group) Start(cmd *exec.Cmd) error {
 	if g.v2 {
@@ -393,6 +414,7 @@ func (g *Group) Start(cmd *exec.Cmd) error {
 		cmd.SysProcAttr.CgroupFD = int(g.fd.Fd())
 		return cmd.Start()
 	}
+	cmd.Env = append(cmd.Environ(), EnvProcs+"="+filepath.Join(g.dir, "cgroup.procs"))
 	if err := cmd.Start(); err != nil {
 		return err
 	}

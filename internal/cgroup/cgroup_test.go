@@ -2,6 +2,8 @@ package cgroup
 
 import (
 	"errors"
+	"fmt"
+	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +18,9 @@ import (
 // of bytes in DOCINGEST_CGROUP_TEST_ALLOC, then sleeps DOCINGEST_CGROUP_TEST_SLEEP.
 func TestMain(m *testing.M) {
 	if v := os.Getenv("DOCINGEST_CGROUP_TEST_ALLOC"); v != "" {
+		if err := JoinFromEnv(); err != nil {
+			os.Exit(3)
+		}
 		n, _ := strconv.Atoi(v)
 		b := make([]byte, n)
 		for i := 0; i < len(b); i += 4096 {
@@ -100,7 +105,7 @@ func findOrSkip(t *testing.T) *Parent {
 	t.Helper()
 	p, err := Find("")
 	if err != nil {
-		t.Skipf("no usable memory cgroup here: %v", err)
+		testenv.Missing(t, fmt.Sprintf("a memory cgroup this process may write (%v)", err))
 	}
 	return p
 }
@@ -248,12 +253,12 @@ func TestV2StartsChildInside(t *testing.T) {
 	groups, _ := os.ReadFile("/proc/self/cgroup")
 	_, dir := ownDirs(mounts, groups)
 	if dir == "" {
-		t.Skip("no unified cgroup hierarchy here")
+		testenv.Missing(t, "a unified cgroup hierarchy")
 	}
 	p := newParent(dir, true)
 	g, err := p.New(0)
 	if err != nil {
-		t.Skipf("cannot make a group in the unified hierarchy here: %v", err)
+		testenv.Missing(t, fmt.Sprintf("a group in the unified hierarchy (%v)", err))
 	}
 	defer g.Close()
 	cmd := child(1<<20, time.Hour)

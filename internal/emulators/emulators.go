@@ -16,6 +16,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"github.com/docingest/docingest/internal/testenv"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -46,10 +47,7 @@ const (
 // Missing skips the test (or fails it under CI=true) because an emulator is not available.
 func Missing(t testing.TB, what string) {
 	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is required under CI=true but not available; scripts/test installs it", what)
-	}
-	t.Skipf("%s not available (run scripts/test to install and start the emulators)", what)
+	testenv.Missing(t, what)
 }
 
 // Root returns the repository root (the folder holding go.mod).

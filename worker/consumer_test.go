@@ -1,0 +1,297 @@
+package worker_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/worker"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// The consumer's own invariants, on a queue in memory behind worker.SQS (the consumer's
+// own small interface): deterministic, with the test deciding when each document may
+// finish, instead of wall-clock holds against a visibility timeout on a loaded machine.
+
+type memMsg struct {
+	id, body, receipt string
+	receives          int
+	inFlight, gone    bool
+}
+
+type visCall struct {
+	receipt string
+	seconds int32
+}
+
+// memQueue implements worker.SQS.
+type memQueue struct {
+	mu             sync.Mutex
+	msgs           []*memMsg
+	changed        chan struct{}
+	outstanding    int // received, neither deleted nor handed back
+	maxOutstanding int
+	vis            []visCall
+	visSeen        chan struct{} // a token per visibility call
+	deleted        []string
+}
+
+func newMemQueue(bodies ...string) *memQueue {
+	q := &memQueue{changed: make(chan struct{}, 1), visSeen: make(chan struct{}, 1<<16)}
+	for i, b := range bodies {
+		q.msgs = append(q.msgs, &memMsg{id: fmt.Sprintf("m%d", i), body: b})
+	}
+	return q
+}
+
+func (q *memQueue) notify() {
+	select {
+	case q.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (q *memQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
+	wait := time.After(time.Duration(in.WaitTimeSeconds) * time.Second)
+	for {
+		q.mu.Lock()
+		var out []types.Message
+		for _, m := range q.msgs {
+			if len(out) == int(in.MaxNumberOfMessages) {
+				break
+			}
+			if m.inFlight || m.gone {
+				continue
+			}
+			m.inFlight, m.receives = true, m.receives+1
+			m.receipt = m.id + "#" + strconv.Itoa(m.receives)
+			out = append(out, types.Message{MessageId: aws.String(m.id), ReceiptHandle: aws.String(m.receipt), Body: aws.String(m.body),
+				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
+		}
+		q.outstanding += len(out)
+		q.maxOutstanding = max(q.maxOutstanding, q.outstanding)
+		q.mu.Unlock()
+		if len(out) > 0 {
+			return &sqs.ReceiveMessageOutput{Messages: out}, nil
+		}
+		select {
+		case <-q.changed:
+		case <-wait:
+			return &sqs.ReceiveMessageOutput{}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+func (q *memQueue) find(receipt string) *memMsg {
+	for _, m := range q.msgs {
+		if m.receipt == receipt && m.inFlight {
+			return m
+		}
+	}
+	return nil
+}
+
+func (q *memQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if m := q.find(aws.ToString(in.ReceiptHandle)); m != nil {
+		m.gone, m.inFlight = true, false
+		q.outstanding--
+		q.deleted = append(q.deleted, m.id)
+	}
+	return &sqs.DeleteMessageOutput{}, nil
+}
+
+func (q *memQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.vis = append(q.vis, visCall{aws.ToString(in.ReceiptHandle), in.VisibilityTimeout})
+	q.visSeen <- struct{}{}
+	if m := q.find(aws.ToString(in.ReceiptHandle)); m != nil && in.VisibilityTimeout == 0 {
+		m.inFlight = false // handed back: visible again now
+		q.outstanding--
+		q.notify()
+	}
+	return &sqs.ChangeMessageVisibilityOutput{}, nil
+}
+
+func (q *memQueue) snapshot() (maxOutstanding int, vis []visCall, deleted []string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.maxOutstanding, append([]visCall(nil), q.vis...), append([]string(nil), q.deleted...)
+}
+
+// heldExtractor blocks every text document until the test lets it go (or its context
+// ends), and counts how many are held at once.
+type heldExtractor struct {
+	inner         worker.Extractor
+	entered       chan struct{}
+	release       chan struct{}
+	now, maxNow   atomic.Int64
+	honourCtxOnly bool
+}
+
+func (h *heldExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	n := h.now.Add(1)
+	defer h.now.Add(-1)
+	for m := h.maxNow.Load(); n > m && !h.maxNow.CompareAndSwap(m, n); m = h.maxNow.Load() {
+	}
+	h.entered <- struct{}{}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return document.Document{}, ctx.Err()
+	}
+	return h.inner.Extract(ctx, data)
+}
+
+// memEnv is a consumer over a memQueue, with n text documents in a local folder (as
+// bucket "uploads") and one event each in the queue.
+func memEnv(t *testing.T, n int, cfg worker.ConsumerConfig) (*worker.Consumer, *memQueue, *heldExtractor, chan string) {
+	t.Helper()
+	srcDir, outDir := t.TempDir(), t.TempDir()
+	var bodies []string
+	for i := 0; i < n; i++ {
+		key := fmt.Sprintf("d%d.txt", i)
+		os.MkdirAll(filepath.Join(srcDir, "uploads"), 0o755)
+		os.WriteFile(filepath.Join(srcDir, "uploads", key), []byte("document "+strconv.Itoa(i)), 0o644)
+		bodies = append(bodies, s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
+	}
+	q := newMemQueue(bodies...)
+	pc := worker.TestingConfig("fp-mem")
+	h := &heldExtractor{inner: pc.Extractors[extractors.FormatText], entered: make(chan struct{}, n), release: make(chan struct{})}
+	pc.Extractors[extractors.FormatText] = h
+	src, _ := storage.NewLocal(srcDir)
+	out, _ := storage.NewLocal(outDir)
+	p, err := worker.NewPipeline(pc, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.QueueURL = "mem"
+	cfg.WaitTime = time.Second
+	if cfg.MaxInFlight == 0 {
+		cfg.MaxInFlight = 4
+	}
+	if cfg.Visibility == 0 {
+		cfg.Visibility, cfg.Heartbeat = 30*time.Second, 10*time.Second
+	}
+	cfg.BackoffBase, cfg.BackoffMax = time.Second, 2*time.Second
+	if cfg.DrainTimeout == 0 {
+		cfg.DrainTimeout = 30 * time.Second
+	}
+	c, err := worker.NewConsumer(cfg, q, src, p, nil, worker.NewMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	settled := make(chan string, n*2)
+	c.OnMessage = func(id string, deleted bool, _ error) {
+		if deleted {
+			settled <- id
+		}
+	}
+	return c, q, h, settled
+}
+
+// A slot is taken before each receive: with max_in_flight 2, never more than two messages
+// are out of the queue at once, and two documents are worked on together.
+func TestConsumerBoundsMessagesInFlight(t *testing.T) {
+	c, q, h, settled := memEnv(t, 5, worker.ConsumerConfig{MaxInFlight: 2})
+	stop := serve(t, c)
+	<-h.entered
+	<-h.entered // two documents held: every slot is taken
+	if m, _, _ := q.snapshot(); m != 2 {
+		t.Fatalf("%d messages out of the queue with 2 slots", m)
+	}
+	close(h.release)
+	for i := 0; i < 5; i++ {
+		<-settled
+	}
+	stop()
+	if m, _, deleted := q.snapshot(); m != 2 || len(deleted) != 5 || h.maxNow.Load() != 2 {
+		t.Fatalf("at most %d messages out and %d documents at once (want 2 and 2); %d deleted", m, h.maxNow.Load(), len(deleted))
+	}
+}
+
+// While a document is worked on, its message's visibility is renewed every heartbeat, to
+// the full visibility timeout, until it is deleted.
+func TestConsumerHeartbeatRenewsVisibility(t *testing.T) {
+	c, q, h, settled := memEnv(t, 1, worker.ConsumerConfig{Visibility: 2 * time.Second, Heartbeat: 5 * time.Millisecond})
+	stop := serve(t, c)
+	<-h.entered
+	for i := 0; i < 3; i++ {
+		<-q.visSeen // three renewals while the document is held
+	}
+	close(h.release)
+	<-settled
+	stop()
+	_, vis, deleted := q.snapshot()
+	if len(deleted) != 1 {
+		t.Fatalf("deleted %v", deleted)
+	}
+	for _, v := range vis {
+		if v.receipt != "m0#1" || v.seconds != 2 {
+			t.Fatalf("visibility call %+v: want the message's receipt and 2 s", v)
+		}
+	}
+}
+
+// A message still in progress at the drain deadline is cancelled and handed back with a
+// visibility of 0, so another worker takes it at once (before, it waited out its
+// visibility timeout).
+func TestConsumerHandsBackAtDrainDeadline(t *testing.T) {
+	c, q, h, _ := memEnv(t, 1, worker.ConsumerConfig{DrainTimeout: time.Millisecond})
+	stop := serve(t, c)
+	<-h.entered // held until its context ends
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	_, vis, deleted := q.snapshot()
+	// (a poll still under way when the stop came may take it again: that too is handed
+	// back at once)
+	if len(deleted) != 0 || len(vis) == 0 || vis[0] != (visCall{"m0#1", 0}) {
+		t.Fatalf("deleted %v, visibility calls %+v: want the message handed back with 0", deleted, vis)
+	}
+	for _, v := range vis {
+		if v.seconds != 0 {
+			t.Fatalf("visibility calls %+v: every one hands the message back", vis)
+		}
+	}
+}
+
+// Visibility, wait and back-off are whole seconds (SQS counts in seconds) and the back-off
+// at most SQS's 12 hours.
+func TestConsumerConfigSeconds(t *testing.T) {
+	t.Parallel()
+	base := worker.ConsumerConfig{QueueURL: "q", MaxInFlight: 1, WaitTime: time.Second, Visibility: 2 * time.Second,
+		Heartbeat: time.Second, BackoffBase: time.Second, BackoffMax: 12 * time.Hour, DrainTimeout: time.Second}
+	if err := base.Validate(); err != nil {
+		t.Fatalf("a back-off of exactly 12h: %v", err)
+	}
+	for name, tweak := range map[string]func(*worker.ConsumerConfig){
+		"backoff_max":        func(c *worker.ConsumerConfig) { c.BackoffMax = 12*time.Hour + time.Second },
+		"visibility_timeout": func(c *worker.ConsumerConfig) { c.Visibility = 1500 * time.Millisecond },
+		"backoff_base":       func(c *worker.ConsumerConfig) { c.BackoffBase = 1500 * time.Millisecond },
+		"wait_time":          func(c *worker.ConsumerConfig) { c.WaitTime = 500 * time.Millisecond },
+	} {
+		c := base
+		tweak(&c)
+		if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), name) {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
