@@ -295,3 +295,17 @@ func TestConsumerConfigSeconds(t *testing.T) {
 		}
 	}
 }
+
+// An event for an object under the worker's own output prefix is the worker's output
+// coming back: it is acknowledged and never processed (before, the worker ingested its
+// own outputs forever).
+func TestConsumerIgnoresItsOwnOutputs(t *testing.T) {
+	c, q, h, settled := memEnv(t, 1, worker.ConsumerConfig{OutputBucket: "uploads", OutputPrefix: "d"})
+	close(h.release)
+	stop := serve(t, c)
+	<-settled
+	stop()
+	if _, _, deleted := q.snapshot(); len(deleted) != 1 || h.maxNow.Load() != 0 {
+		t.Fatalf("deleted %v, extractions %d: want the message acknowledged and nothing processed", deleted, h.maxNow.Load())
+	}
+}

@@ -44,8 +44,14 @@ data "aws_iam_policy_document" "worker" {
   }
   statement {
     sid       = "Queue"
-    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage"]
+    actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:SendMessage", "sqs:GetQueueAttributes"]
     resources = [aws_sqs_queue.uploads.arn]
+  }
+  statement {
+    # at start-up: refuse an output bucket that notifies the queue of the worker's own outputs
+    sid       = "CheckOutputNotifications"
+    actions   = ["s3:GetBucketNotification"]
+    resources = [aws_s3_bucket.output.arn]
   }
   statement {
     sid       = "EmbedWithBedrock"

@@ -116,9 +116,10 @@ resource "aws_sqs_queue_policy" "uploads" {
 
 resource "aws_s3_bucket_notification" "input" {
   bucket = aws_s3_bucket.input.id
+  # LifecycleExpiration: an object a lifecycle rule expires is a removal too
   queue {
     queue_arn = aws_sqs_queue.uploads.arn
-    events    = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*"]
+    events    = ["s3:ObjectCreated:*", "s3:ObjectRemoved:*", "s3:LifecycleExpiration:*"]
   }
   depends_on = [aws_sqs_queue_policy.uploads]
 }
