@@ -230,6 +230,17 @@ func (l *Local) Get(ctx context.Context, key string) ([]byte, error) {
 // Put writes the object atomically and durably: into a temporary file beside it, synced,
 // then renamed over the key. On error nothing is left behind.
 func (l *Local) Put(ctx context.Context, key string, r io.Reader) (err error) {
+	return l.put(ctx, key, r, true)
+}
+
+// PutHint writes the object atomically but not durably (no fsync): for objects that only
+// speed up a later read and are rebuilt when a crash loses them (state markers: a lost one
+// makes planning do a source again).
+func (l *Local) PutHint(ctx context.Context, key string, r io.Reader) error {
+	return l.put(ctx, key, r, false)
+}
+
+func (l *Local) put(ctx context.Context, key string, r io.Reader, durable bool) (err error) {
 	p, err := l.path(key)
 	if err != nil {
 		return err
@@ -254,14 +265,19 @@ func (l *Local) Put(ctx context.Context, key string, r io.Reader) (err error) {
 	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("local store: put %s: %w", key, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("local store: put %s: sync: %w", key, err)
+	if durable {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("local store: put %s: sync: %w", key, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("local store: put %s: %w", key, err)
 	}
 	if err := os.Rename(tmp, p); err != nil {
 		return fmt.Errorf("local store: put %s: %w", key, err)
+	}
+	if !durable {
+		return nil
 	}
 	return syncDir(dir)
 }
@@ -312,13 +328,17 @@ func (l *Local) GetVersion(ctx context.Context, key string) ([]byte, string, err
 }
 
 // PutIf writes a small object only if it does not exist (ifMatch "") or still has the
-// version ifMatch, under an exclusive lock on the folder (flock), so writers in several
-// processes on one machine serialise; the loser gets ErrPrecondition.
+// version ifMatch, under an exclusive lock (flock) on the object's folder, so writers in
+// several processes on one machine serialise per folder; the loser gets ErrPrecondition.
 func (l *Local) PutIf(ctx context.Context, key string, body []byte, ifMatch string) error {
-	if err := os.MkdirAll(l.root, 0o755); err != nil {
+	p, err := l.path(key)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return fmt.Errorf("local store: %w", err)
 	}
-	lock, err := os.OpenFile(filepath.Join(l.root, tmpPrefix+"lock"), os.O_RDWR|os.O_CREATE, 0o644) // listings skip it
+	lock, err := os.Open(filepath.Dir(p))
 	if err != nil {
 		return fmt.Errorf("local store: lock: %w", err)
 	}

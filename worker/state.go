@@ -33,6 +33,12 @@ var errConflict = errors.New("state changed by another writer")
 // up with a transient error (and the message is retried).
 const maxConflicts = 4
 
+// hintStore is implemented by stores that can write an object without making it durable
+// (storage.Local): markers are hints, rebuilt when lost, so they need no fsync.
+type hintStore interface {
+	PutHint(ctx context.Context, key string, r io.Reader) error
+}
+
 // conditionalStore is implemented by stores that can write an object only if it is as it
 // was read (storage.Local and storage.S3). Stores without it commit unconditionally.
 type conditionalStore interface {
@@ -172,7 +178,11 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 	if st.Status == statusDeleted {
 		name = tombstoneName(st.Sequencer)
 	}
-	if err := p.out.Put(ctx, dir+name, bytes.NewReader(body)); err != nil {
+	put := p.out.Put
+	if hs, ok := p.out.(hintStore); ok {
+		put = hs.PutHint // a marker lost in a crash only makes planning do the source again
+	}
+	if err := put(ctx, dir+name, bytes.NewReader(body)); err != nil {
 		return fmt.Errorf("write state marker of %s: %w", st.Source, err)
 	}
 	var stale []string
