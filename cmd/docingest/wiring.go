@@ -26,7 +26,7 @@ import (
 
 // pipelineVersion changes whenever extraction, cleaning or record code changes outputs in a
 // way the configuration does not show; it is part of the fingerprint.
-const pipelineVersion = "2026-11-26.1"
+const pipelineVersion = "2026-12-01.1"
 
 // extractorTable maps each format name extractors.Detect returns to its extractor.
 func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
