@@ -26,6 +26,10 @@ var ErrNotFound = fs.ErrNotExist
 // over 255 bytes, an S3 key over 1,024).
 var ErrNameTooLong = syscall.ENAMETOOLONG
 
+// ErrNoConditionalWrites is returned (wrapped) by PutIf on a server that does not
+// implement conditional writes (an older S3-compatible server).
+var ErrNoConditionalWrites = errors.New("conditional writes not implemented by the server")
+
 // ErrPrecondition is returned by a conditional write that found the object not as the
 // writer expected (present when it should be absent, or changed since it was read).
 var ErrPrecondition = errors.New("precondition failed")

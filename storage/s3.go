@@ -285,6 +285,10 @@ func (s *S3) PutIf(ctx context.Context, key string, body []byte, ifMatch string)
 		in.SSEKMSKeyId = aws.String(s.opts.KMSKeyID)
 	}
 	if _, err := s.client.PutObject(ctx, in); err != nil {
+		var api smithy.APIError
+		if errors.As(err, &api) && api.ErrorCode() == "NotImplemented" {
+			return fmt.Errorf("s3: conditional put s3://%s/%s%s: %w (%v)", s.bucket, s.prefix, key, ErrNoConditionalWrites, err)
+		}
 		return s3Err("conditional put", s.bucket, s.prefix+key, err)
 	}
 	return nil

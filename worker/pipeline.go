@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -156,6 +157,8 @@ type Pipeline struct {
 	// decided: "fetched" (the content is read, no output written yet) and "commit" (just
 	// before the state head is written). Tests block there to force an interleaving.
 	pause func(stage, source string)
+	// noConditional logs once that the store cannot write conditionally.
+	noConditional sync.Once
 }
 
 // NewPipeline checks the configuration and returns a Pipeline writing to out.

@@ -4,8 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -309,4 +315,38 @@ func TestLongSourceKeyOnS3(t *testing.T) {
 			t.Fatalf("text %q", text)
 		}
 	})
+}
+
+// An S3-compatible server that does not implement conditional writes (it answers
+// NotImplemented to If-Match / If-None-Match) still gets its outputs and state: the commit
+// falls back to a plain write, and says so in the log.
+func TestCommitWithoutConditionalWrites(t *testing.T) {
+	backend := emulators.GoFakeS3(t)
+	target, _ := url.Parse(backend)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	var refused atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && (r.Header.Get("If-None-Match") != "" || r.Header.Get("If-Match") != "") {
+			refused.Add(1)
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusNotImplemented)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented.</Message></Error>`)
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	c := emulators.S3Client(srv.URL)
+	emulators.CreateBucket(t, c, "uploads")
+	emulators.CreateBucket(t, c, "out")
+	e := &raceEnv{t: t, client: c, src: storage.NewS3Buckets(c), out: storage.NewS3(c, "out", "v1/", storage.S3Options{})}
+	e.put("plain.txt", "a document on a server without conditional writes.")
+	p := e.pipeline()
+	if res, err := p.Process(context.Background(), e.src, storage.ObjectInfo{Key: "uploads/plain.txt"}, 1); err != nil || res.Failure != nil {
+		t.Fatalf("%+v %v", res, err)
+	}
+	st, found, err := p.CurrentState(context.Background(), "uploads/plain.txt")
+	if err != nil || !found || st.Status != statusOK || refused.Load() == 0 {
+		t.Fatalf("state %+v %v %v, %d conditional writes refused", st, found, err, refused.Load())
+	}
 }

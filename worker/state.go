@@ -162,10 +162,19 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 		if p.pause != nil {
 			p.pause("commit", st.Source)
 		}
-		if err := cs.PutIf(ctx, dir+headName, body, head.tag); err != nil {
-			if errors.Is(err, storage.ErrPrecondition) {
-				return fmt.Errorf("commit %s: %w", st.Source, errConflict)
-			}
+		err := cs.PutIf(ctx, dir+headName, body, head.tag)
+		if errors.Is(err, storage.ErrNoConditionalWrites) {
+			// An S3-compatible server without If-Match: commit as before heads existed,
+			// and say once that races between writers are not caught there.
+			p.noConditional.Do(func() {
+				p.cfg.Logger.Warn("the output store does not implement conditional writes: concurrent writers of one source are not detected", "error", err)
+			})
+			err = p.out.Put(ctx, dir+headName, bytes.NewReader(body))
+		}
+		if errors.Is(err, storage.ErrPrecondition) {
+			return fmt.Errorf("commit %s: %w", st.Source, errConflict)
+		}
+		if err != nil {
 			return fmt.Errorf("write state of %s: %w", st.Source, err)
 		}
 	} else if err := p.out.Put(ctx, dir+headName, bytes.NewReader(body)); err != nil {
