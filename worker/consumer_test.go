@@ -300,7 +300,8 @@ func TestConsumerConfigSeconds(t *testing.T) {
 // coming back: it is acknowledged and never processed (before, the worker ingested its
 // own outputs forever).
 func TestConsumerIgnoresItsOwnOutputs(t *testing.T) {
-	c, q, h, settled := memEnv(t, 1, worker.ConsumerConfig{OutputBucket: "uploads", OutputPrefix: "d"})
+	c, q, h, settled := memEnv(t, 1, worker.ConsumerConfig{OutputBucket: "uploads", OutputPrefix: "v1/"})
+	q.msgs[0].body = s3Event("ObjectCreated:Put", "v1/text/d0.txt.txt", "01") // an output of this worker
 	close(h.release)
 	stop := serve(t, c)
 	<-settled

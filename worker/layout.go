@@ -144,6 +144,24 @@ func escapeOutputSuffix(seg string) string {
 	return seg
 }
 
+// outputRoots are the top-level names the output layout writes under its prefix.
+var outputRoots = []string{"text/", "chunks/", "failed/", "state/", "labeled/", "labeling/", "cache/", "embeddings.json"}
+
+// IsOutputKey reports whether key (relative to a bucket) is one of the outputs written
+// under prefix: under the prefix and in one of the layout's top-level folders.
+func IsOutputKey(key, prefix string) bool {
+	rest, ok := strings.CutPrefix(key, prefix)
+	if !ok {
+		return false
+	}
+	for _, r := range outputRoots {
+		if strings.HasSuffix(r, "/") && strings.HasPrefix(rest, r) || rest == r {
+			return true
+		}
+	}
+	return false
+}
+
 // The output layout (ARCHITECTURE.md, "Output layout").
 func textKey(src string) string   { return "text/" + SourcePath(src) + ".txt" }
 func chunksKey(src string) string { return "chunks/" + SourcePath(src) + ".jsonl" }

@@ -10,7 +10,8 @@ import (
 )
 
 // NotificationLoop reports, as an error naming the rule, a notification of the output
-// bucket that sends the worker's queue (queueARN) events for keys under the output prefix:
+// bucket that sends the worker's queue (queueARN) events for keys the outputs are written
+// to (the layout's folders under the output prefix):
 // each output written would come back as an event to process, forever. A rule whose
 // prefix and suffix filters leave every output out is fine.
 func NotificationLoop(nc *s3.GetBucketNotificationConfigurationOutput, queueARN, bucket, prefix string) error {
@@ -22,7 +23,12 @@ func NotificationLoop(nc *s3.GetBucketNotificationConfigurationOutput, queueARN,
 			continue
 		}
 		rulePrefix, ruleSuffix := filterRules(q.Filter)
-		if !strings.HasPrefix(prefix, rulePrefix) && !strings.HasPrefix(rulePrefix, prefix) {
+		meets := false
+		for _, r := range outputRoots {
+			out := prefix + r
+			meets = meets || strings.HasPrefix(out, rulePrefix) || strings.HasPrefix(rulePrefix, out)
+		}
+		if !meets {
 			continue // the rule's keys and the outputs never meet
 		}
 		if ruleSuffix != "" && !strings.HasSuffix(".txt", ruleSuffix) && !strings.HasSuffix(".jsonl", ruleSuffix) && !strings.HasSuffix(".json", ruleSuffix) {

@@ -40,6 +40,7 @@ func TestNotificationLoop(t *testing.T) {
 		{"removals only", rule(queue, "", "", "s3:ObjectRemoved:*"), false},
 		{"a suffix no output has", rule(queue, "", ".pdf", created), false},
 		{"a suffix outputs have", rule(queue, "", ".jsonl", created), true},
+		{"a sibling of the output folders", rule(queue, "out/v1/incoming/", "", created), false},
 	} {
 		nc := &s3.GetBucketNotificationConfigurationOutput{QueueConfigurations: []types.QueueConfiguration{tc.q}}
 		err := NotificationLoop(nc, queue, "docs", "out/v1/")
@@ -49,5 +50,21 @@ func TestNotificationLoop(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "own outputs") {
 			t.Errorf("%s: the error does not say why: %v", tc.name, err)
 		}
+	}
+}
+
+// Outputs written at a bucket's root leave the rest of the bucket to uploads.
+func TestIsOutputKey(t *testing.T) {
+	t.Parallel()
+	for key, want := range map[string]bool{
+		"text/a.txt.txt": true, "chunks/a.jsonl": true, "state/a/head.json": true, "embeddings.json": true,
+		"incoming/a.pdf": false, "texts/a.txt": false, "cache": false,
+	} {
+		if got := IsOutputKey(key, ""); got != want {
+			t.Errorf("IsOutputKey(%q, \"\") = %v", key, got)
+		}
+	}
+	if IsOutputKey("text/a", "out/") || !IsOutputKey("out/text/a", "out/") {
+		t.Error("the prefix is not honoured")
 	}
 }
