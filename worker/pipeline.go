@@ -216,11 +216,9 @@ func (p *Pipeline) Process(ctx context.Context, src Source, obj storage.ObjectIn
 			return res, fmt.Errorf("%s: %w %d times in a row; will try again", obj.Key, errConflict, try+1)
 		}
 		// Another writer committed this source while we worked: our outputs may have
-		// overwritten its newer ones. Do the source again as it is now.
+		// overwritten its newer ones. Do the source again as it is now (the next attempt
+		// reads the new head and keeps the newer sequencer).
 		p.cfg.Logger.Info("another writer committed this source meanwhile: processing it again as it is now", "source", obj.Key)
-		if head.found && SequencerLess(obj.Sequencer, head.state.Sequencer) {
-			obj.Sequencer = head.state.Sequencer
-		}
 	}
 }
 
