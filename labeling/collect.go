@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,6 +35,10 @@ type CollectResult struct {
 	Labels   int    `json:"labels"`
 	Failed   int    `json:"failed"`
 	Returned int    `json:"returned_to_pending,omitempty"`
+	// Audited counts human labels of items that had been labeled automatically (the
+	// audit sample), AuditAgreed those where the human agreed with the automatic label.
+	Audited     int `json:"audited,omitempty"`
+	AuditAgreed int `json:"audit_agreed,omitempty"`
 }
 
 // JobRecords lists the jobs this output prefix created, newest first.
@@ -83,7 +88,7 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 		res := CollectResult{Job: j.Job, Status: st.Status}
 		switch st.Status {
 		case "Completed":
-			n, failed, err := c.collectJob(ctx, j, st)
+			n, failed, err := c.collectJob(ctx, j, st, &res)
 			if err != nil {
 				return results, nil, err
 			}
@@ -113,7 +118,7 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 	if err != nil {
 		return results, nil, err
 	}
-	m, err := currentOrTrain(ctx, c.Config, c.Store, c.Features, human, now)
+	m, err := Classifier(ctx, c.Config, c.Store, c.Features, human, now, true)
 	return results, m, err
 }
 
@@ -127,7 +132,7 @@ func keyOf(store VersionedStore, uri string) (string, error) {
 }
 
 // collectJob reads a completed job's output manifest.
-func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus) (labels, failed int, err error) {
+func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, res *CollectResult) (labels, failed int, err error) {
 	key, err := keyOf(c.Store, st.OutputURI)
 	if err != nil {
 		return 0, 0, err
@@ -145,8 +150,10 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus) (
 		return 0, 0, err
 	}
 	sources := map[string][]string{}
+	sent := map[string]PendingItem{}
 	for _, it := range claim.Items {
 		sources[it.ID] = append(sources[it.ID], it.Source)
+		sent[it.ID] = it
 	}
 	dupsOf := map[string][]string{}
 	for dup, rep := range claim.Duplicates {
@@ -184,8 +191,16 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus) (
 		out, _ := json.Marshal(rec)
 		dataset.Write(out)
 		dataset.WriteByte('\n')
+		it := sent[id]
+		if it.Auto {
+			res.Audited++
+			if sameClasses(it.Predicted, classes) {
+				res.AuditAgreed++
+			}
+		}
 		for _, target := range append([]string{id}, dupsOf[id]...) {
-			h := HumanLabel{ID: target, Classes: classes, Job: j.Job, Date: date, Sources: sources[id], Text: text}
+			h := HumanLabel{ID: target, Classes: classes, Job: j.Job, Date: date, Sources: sources[id], Text: text,
+				Predicted: it.Predicted, Classifier: it.Classifier, Audit: it.Audit, WasAuto: it.Auto}
 			b, _ := json.Marshal(h)
 			if err := c.Store.Put(ctx, humanDir+target+".json", bytes.NewReader(b)); err != nil {
 				return 0, 0, err
@@ -254,4 +269,12 @@ func (c *Collector) giveBack(ctx context.Context, job string) (int, error) {
 		}
 	}
 	return len(claim.Items), nil
+}
+
+// sameClasses compares two class sets.
+func sameClasses(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
 }

@@ -20,10 +20,22 @@ type Config struct {
 	Attribute  string  `yaml:"attribute"`
 	MultiLabel bool    `yaml:"multi_label"`
 	Classes    []Class `yaml:"classes"`
-	// Measure is least_confidence, margin or entropy; chunks whose uncertainty is above
-	// Threshold go to humans.
-	Measure   string  `yaml:"measure"`
-	Threshold float64 `yaml:"threshold"`
+	// Measure is least_confidence, margin or entropy.
+	Measure string `yaml:"measure"`
+	// TargetAccuracy is what automatic labels must show: a chunk is labeled automatically
+	// only below the uncertainty at which the cross-validated human labels give this
+	// accuracy at a one-sided 95% Wilson lower bound; until they do, every chunk waits for
+	// humans. Threshold (0: none), when set, can only make that stricter.
+	TargetAccuracy float64 `yaml:"target_accuracy"`
+	Threshold      float64 `yaml:"threshold"`
+	// MinLabelsPerClass human labels of every class come before any automatic label.
+	MinLabelsPerClass int `yaml:"min_labels_per_class"`
+	// AuditShare of every job goes to a random sample of chunks rather than the most
+	// uncertain ones (chunks labeled automatically among them), so the accuracy of automatic
+	// labels is measured on the chunks they are given to; AuditSampleRate of the chunks
+	// that are labeled automatically are kept as candidates for it.
+	AuditShare      float64 `yaml:"audit_share"`
+	AuditSampleRate float64 `yaml:"audit_sample_rate"`
 	// Budget: items per labeling job and per UTC day.
 	MaxItemsPerJob int `yaml:"max_items_per_job"`
 	MaxItemsPerDay int `yaml:"max_items_per_day"`
@@ -68,7 +80,8 @@ type GTConfig struct {
 // DefaultConfig is labeling off, with the settings it would use.
 func DefaultConfig() Config {
 	return Config{
-		Attribute: "label", Measure: LeastConfidence, Threshold: 0.5,
+		Attribute: "label", Measure: LeastConfidence, TargetAccuracy: 0.97, MinLabelsPerClass: 10,
+		AuditShare: 0.3, AuditSampleRate: 0.05,
 		MaxItemsPerJob: 500, MaxItemsPerDay: 2000, NearDuplicate: 0.97, KeepLabeledData: true,
 		Classes: []Class{}, Redact: AllRedactions(),
 		GroundTruth: GTConfig{
@@ -113,8 +126,20 @@ func (c Config) Validate() []error {
 	if c.Measure != LeastConfidence && c.Measure != Margin && c.Measure != Entropy {
 		bad("measure", "must be least_confidence, margin or entropy, got %q", c.Measure)
 	}
-	if c.Threshold <= 0 || c.Threshold >= 1 {
-		bad("threshold", "must be between 0 and 1, got %g", c.Threshold)
+	if c.TargetAccuracy < 0.5 || c.TargetAccuracy >= 1 {
+		bad("target_accuracy", "must be at least 0.5 and below 1, got %g", c.TargetAccuracy)
+	}
+	if c.Threshold < 0 || c.Threshold >= 1 {
+		bad("threshold", "must be 0 (from target_accuracy alone) or between 0 and 1, got %g", c.Threshold)
+	}
+	if c.MinLabelsPerClass < 2 || c.MinLabelsPerClass > 10000 {
+		bad("min_labels_per_class", "must be between 2 and 10000, got %d", c.MinLabelsPerClass)
+	}
+	if c.AuditShare < 0 || c.AuditShare > 0.9 {
+		bad("audit_share", "must be between 0 and 0.9, got %g", c.AuditShare)
+	}
+	if c.AuditSampleRate < 0 || c.AuditSampleRate > 1 {
+		bad("audit_sample_rate", "must be between 0 and 1, got %g", c.AuditSampleRate)
 	}
 	if c.MaxItemsPerJob < 1 || c.MaxItemsPerJob > 100000 {
 		bad("max_items_per_job", "must be between 1 and 100000, got %d", c.MaxItemsPerJob)

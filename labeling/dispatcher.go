@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,8 +37,13 @@ type Dispatcher struct {
 	Config  Config
 	Store   VersionedStore
 	Backend Backend
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Features build the current classifier (loaded, or trained once), which re-scores
+	// pending items before a job is chosen; Model, when set, is used instead. With neither,
+	// the scores the items were written with are used.
+	Features Features
+	Model    *Model
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
 	LeaseTTL time.Duration
 	// crashAt, when set (tests), is called at each step of creating a job ("started": the
@@ -215,8 +221,18 @@ func (d *Dispatcher) spend(ctx context.Context, day string, used int, tag string
 	return errors.New("labeling budget: too many concurrent updates")
 }
 
-// choose picks up to room distinct texts from the pending items in key order, leaving out
-// texts a human labeled already and near-duplicates of chosen ones.
+// candidate is one pending text (perhaps from several sources) as choose sees it.
+type candidate struct {
+	item PendingItem
+	keys []string
+}
+
+// choose fills a job of up to room distinct texts from the pending items, re-scored by the
+// current classifier: an audit share drawn at random from the audit sample (chunks
+// labeled automatically among them: the only unbiased measure of automatic labels), the
+// rest the most uncertain items, taken in turn from each predicted class and at most a
+// fair share from any one source, leaving out texts a human labeled already, items the
+// current classifier would now label automatically, and near-duplicates of chosen ones.
 //
 // The job's name is a hash of the output prefix, the claimed keys, the day and the day's
 // count so far: deterministic for a given spool and budget (a retry names the same job),
@@ -227,6 +243,12 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 	if err != nil {
 		return Claim{}, err
 	}
+	m := d.Model
+	if m == nil && d.Features.HashDims > 0 {
+		if m, err = Classifier(ctx, d.Config, d.Store, d.Features, human, d.now, true); err != nil {
+			return Claim{}, err
+		}
+	}
 	var keys []string
 	if err := d.Store.List(ctx, pendingDir, true, func(o storage.ObjectInfo) error {
 		keys = append(keys, o.Key)
@@ -235,8 +257,8 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 		return Claim{}, fmt.Errorf("list pending items: %w", err)
 	}
 	sort.Strings(keys)
-	claim := Claim{Duplicates: map[string]string{}, Claimed: d.now().Format(time.RFC3339)}
-	chosen := map[string]int{} // text hash -> index in claim.Items
+	byID := map[string]*candidate{}
+	var all []*candidate
 	for _, k := range keys {
 		b, err := d.Store.Get(ctx, k)
 		if errors.Is(err, storage.ErrNotFound) {
@@ -256,25 +278,164 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 			}
 			continue
 		}
-		if _, same := chosen[it.ID]; same { // the same text from another source
-			claim.Keys = append(claim.Keys, k)
+		if c, same := byID[it.ID]; same { // the same text from another source
+			c.keys = append(c.keys, k)
 			continue
 		}
-		if rep := d.nearDuplicate(claim.Items, it); rep != "" {
-			claim.Duplicates[it.ID] = rep
-			claim.Keys = append(claim.Keys, k)
-			continue
+		c := &candidate{item: it, keys: []string{k}}
+		byID[it.ID] = c
+		all = append(all, c)
+	}
+	threshold, open := 0.0, false
+	if m != nil {
+		threshold, open = m.Threshold(d.Config.Threshold)
+		for _, c := range all {
+			dec := m.Decide(m.Probabilities(c.item.Text, c.item.Embedding), d.Config.Measure)
+			c.item.Predicted, c.item.Confidence, c.item.Uncertainty, c.item.Classifier = dec.Classes, round6(dec.Confidence), round6(dec.Uncertainty), m.Version
 		}
-		if len(claim.Items) == room {
+	}
+	// The audit draws at random from the chunks labeled automatically (the sample of them
+	// kept in the spool) and, while the gate is closed, from the pending chunks at or below
+	// the threshold the gate would open at: the only unbiased measure of automatic labels.
+	proposed := 1.0
+	if m != nil {
+		proposed = m.Gate.Proposed
+		if open {
+			proposed = threshold
+		}
+	}
+	var audit, uncertain []*candidate
+	for _, c := range all {
+		if c.item.Auto || (!open && c.item.Uncertainty <= proposed) {
+			audit = append(audit, c)
+		}
+		if !c.item.Auto && !(open && c.item.Uncertainty <= threshold) {
+			uncertain = append(uncertain, c)
+		}
+	}
+	claim := Claim{Duplicates: map[string]string{}, Claimed: d.now().Format(time.RFC3339)}
+	taken := map[string]bool{}
+	take := func(c *candidate) bool {
+		if taken[c.item.ID] {
+			return false
+		}
+		taken[c.item.ID] = true
+		claim.Keys = append(claim.Keys, c.keys...)
+		if rep := d.nearDuplicate(claim.Items, c.item); rep != "" {
+			claim.Duplicates[c.item.ID] = rep
+			return false
+		}
+		claim.Items = append(claim.Items, c.item)
+		return true
+	}
+	// audit share: the sample in text-hash order (a uniform draw)
+	nAudit := int(math.Round(d.Config.AuditShare * float64(room)))
+	if len(uncertain) < room-nAudit {
+		nAudit = room - len(uncertain)
+	}
+	seed := fmt.Sprintf("%s\n%d\n", day, used)
+	draw := func(c *candidate) string { s := sha256.Sum256([]byte(seed + c.item.ID)); return string(s[:]) }
+	slices.SortFunc(audit, func(a, b *candidate) int { return strings.Compare(draw(a), draw(b)) })
+	for _, c := range audit {
+		if len(claim.Items) >= nAudit {
 			break
 		}
-		chosen[it.ID] = len(claim.Items)
-		claim.Items = append(claim.Items, it)
-		claim.Keys = append(claim.Keys, k)
+		take(c)
+	}
+	d.spread(uncertain, room, take, func() int { return len(claim.Items) })
+	// an audit sample larger than its share fills what the uncertain items leave
+	for _, c := range audit {
+		if len(claim.Items) >= room {
+			break
+		}
+		take(c)
 	}
 	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%s", d.Store.URI(""), day, used, strings.Join(claim.Keys, "\n"))))
 	claim.Job = d.Config.GroundTruth.JobPrefix + "-" + hex.EncodeToString(sum[:8])
 	return claim, nil
+}
+
+// spread takes the most uncertain candidates until the job has room items: in turns over
+// the predicted classes (the class whose next item is most uncertain first), and no more
+// than a fair share (twice the job's share per source) from any one source until every
+// source with candidates is exhausted, so a job is not filled from the alphabetically
+// first documents or one topic.
+func (d *Dispatcher) spread(cands []*candidate, room int, take func(*candidate) bool, have func() int) {
+	queues := map[string][]*candidate{}
+	sources := map[string]bool{}
+	for _, c := range cands {
+		cl := strings.Join(c.item.Predicted, ",")
+		queues[cl] = append(queues[cl], c)
+		sources[c.item.Source] = true
+	}
+	var classes []string
+	for cl, q := range queues {
+		slices.SortStableFunc(q, func(a, b *candidate) int {
+			if a.item.Uncertainty != b.item.Uncertainty {
+				if a.item.Uncertainty > b.item.Uncertainty {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.item.ID, b.item.ID)
+		})
+		classes = append(classes, cl)
+	}
+	need := room - have()
+	if need <= 0 || len(cands) == 0 {
+		return
+	}
+	limit := max(1, (2*need+len(sources)-1)/len(sources))
+	perSource := map[string]int{}
+	for have() < room {
+		// the next eligible item of each class
+		type head struct {
+			class string
+			at    int
+		}
+		var heads []head
+		for _, cl := range classes {
+			q := queues[cl]
+			for i, c := range q {
+				if perSource[c.item.Source] < limit {
+					heads = append(heads, head{cl, i})
+					break
+				}
+			}
+		}
+		if len(heads) == 0 {
+			empty := true
+			for _, q := range queues {
+				empty = empty && len(q) == 0
+			}
+			if empty {
+				return
+			}
+			limit *= 2 // only over-represented sources are left
+			continue
+		}
+		slices.SortStableFunc(heads, func(a, b head) int {
+			ua, ub := queues[a.class][a.at].item.Uncertainty, queues[b.class][b.at].item.Uncertainty
+			if ua != ub {
+				if ua > ub {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.class, b.class)
+		})
+		for _, h := range heads {
+			if have() >= room {
+				return
+			}
+			q := queues[h.class]
+			c := q[h.at]
+			queues[h.class] = append(q[:h.at:h.at], q[h.at+1:]...)
+			if take(c) {
+				perSource[c.item.Source]++
+			}
+		}
+	}
 }
 
 func (d *Dispatcher) nearDuplicate(items []PendingItem, it PendingItem) string {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,7 +30,6 @@ type Store interface {
 // Layout of labeling data under the output prefix (ARCHITECTURE.md, "Output layout").
 const (
 	classifierDir = "labeling/classifier/"
-	currentModel  = "labeling/classifier/current.json"
 	pendingDir    = "labeling/pending/"
 	humanDir      = "labeling/human/"
 	jobsDir       = "labeling/jobs/"
@@ -63,6 +63,10 @@ type PendingItem struct {
 	Measure     string    `json:"measure"`
 	Classifier  string    `json:"classifier"`
 	Embedding   []float32 `json:"embedding,omitempty"`
+	// Audit marks a chunk of the random sample (by text hash) that audit slots of a job
+	// draw from; Auto, that it was labeled automatically (Predicted is its label).
+	Audit bool `json:"audit,omitempty"`
+	Auto  bool `json:"auto,omitempty"`
 }
 
 // HumanLabel is a person's label for a text, kept under labeling/human/<text hash>.json.
@@ -74,6 +78,12 @@ type HumanLabel struct {
 	Sources []string `json:"sources,omitempty"`
 	// Text is the redacted text the human saw (for retraining).
 	Text string `json:"text"`
+	// What the classifier said when the item was sent: its classes, whether they were
+	// published as an automatic label, and whether the item was an audit sample.
+	Predicted  []string `json:"predicted,omitempty"`
+	Classifier string   `json:"classifier,omitempty"`
+	Audit      bool     `json:"audit,omitempty"`
+	WasAuto    bool     `json:"was_auto,omitempty"`
 }
 
 // Labeler classifies chunks with the current classifier. It is safe for concurrent use.
@@ -87,9 +97,8 @@ type Labeler struct {
 	human    map[string]HumanLabel
 }
 
-// NewLabeler loads the current classifier, or trains the first one from the configured
-// descriptions and seed examples (and any human labels already collected), and the
-// index of human labels.
+// NewLabeler loads the classifier the configuration and the human labels give (training
+// and storing it only when no stored copy exists), and the index of human labels.
 func NewLabeler(ctx context.Context, cfg Config, store Store, features Features, now func() time.Time) (*Labeler, error) {
 	l := &Labeler{cfg: cfg, store: store, redactor: NewRedactor(cfg.Redact), features: features}
 	if err := l.Reload(ctx, now); err != nil {
@@ -98,14 +107,13 @@ func NewLabeler(ctx context.Context, cfg Config, store Store, features Features,
 	return l, nil
 }
 
-// Reload reads the human labels and the current classifier again (after a collect), and
-// trains one when the stored one does not match the configuration.
+// Reload reads the human labels and the classifier again (after a collect).
 func (l *Labeler) Reload(ctx context.Context, now func() time.Time) error {
 	human, err := LoadHumanLabels(ctx, l.store)
 	if err != nil {
 		return err
 	}
-	m, err := currentOrTrain(ctx, l.cfg, l.store, l.features, human, now)
+	m, err := Classifier(ctx, l.cfg, l.store, l.features, human, now, true)
 	if err != nil {
 		return err
 	}
@@ -154,10 +162,10 @@ func trainingSet(cfg Config, human map[string]HumanLabel) []Example {
 	var exs []Example
 	for _, c := range cfg.Classes {
 		if c.Description != "" {
-			exs = append(exs, Example{Text: c.Description, Classes: []string{c.Name}})
+			exs = append(exs, Example{Text: c.Description, Classes: []string{c.Name}, Seed: true})
 		}
 		for _, e := range c.Examples {
-			exs = append(exs, Example{Text: e, Classes: []string{c.Name}})
+			exs = append(exs, Example{Text: e, Classes: []string{c.Name}, Seed: true})
 		}
 	}
 	valid := map[string]bool{}
@@ -170,38 +178,48 @@ func trainingSet(cfg Config, human map[string]HumanLabel) []Example {
 			ok = ok && valid[c]
 		}
 		if ok {
-			exs = append(exs, Example{Text: h.Text, Classes: h.Classes})
+			group := ""
+			if len(h.Sources) > 0 {
+				group = slices.Min(h.Sources)
+			}
+			exs = append(exs, Example{Text: h.Text, Classes: h.Classes, Group: group})
 		}
 	}
 	return exs
 }
 
-// currentOrTrain returns the stored model when it is the one the configuration and the
-// human labels give, and otherwise trains and stores it (reusing the stored copy of the
-// same version, so its creation date, and every label it decides, stay the same).
-func currentOrTrain(ctx context.Context, cfg Config, store Store, f Features, human map[string]HumanLabel, now func() time.Time) (*Model, error) {
-	tc := DefaultTraining(cfg.ClassNames(), cfg.MultiLabel, f)
-	m, err := Train(tc, trainingSet(cfg, human), "")
+// Classifier returns the model the configuration and the human labels give. Its version is
+// a hash of them, so a stored copy (labeling/classifier/<version>.json) is loaded rather
+// than retrained; otherwise it is trained and, when store is set, stored (with the time
+// it was trained as its creation date, which every label it decides carries).
+func Classifier(ctx context.Context, cfg Config, store Store, f Features, human map[string]HumanLabel, now func() time.Time, persist bool) (*Model, error) {
+	tc := DefaultTraining(cfg, f)
+	exs := trainingSet(cfg, human)
+	version, err := VersionOf(tc, exs)
 	if err != nil {
 		return nil, err
 	}
-	key := classifierDir + m.Version + ".json"
-	if b, err := store.Get(ctx, key); err == nil {
-		if stored, err := LoadModel(b); err == nil {
-			m = stored
+	key := classifierDir + version + ".json"
+	b, err := store.Get(ctx, key)
+	switch {
+	case err == nil:
+		m, lerr := LoadModel(b)
+		if lerr == nil && m.Version == version {
+			return m, nil
 		}
-	} else if !errors.Is(err, storage.ErrNotFound) {
+		// an unreadable copy is replaced by a fresh training of the same version
+	case !errors.Is(err, storage.ErrNotFound):
 		return nil, fmt.Errorf("read classifier: %w", err)
-	} else {
-		m.Created = now().UTC().Format("2006-01-02T15:04:05.000000")
+	}
+	m, err := Train(ctx, tc, exs, now().UTC().Format("2006-01-02T15:04:05.000000"))
+	if err != nil {
+		return nil, err
+	}
+	if persist {
 		b, _ := json.Marshal(m)
 		if err := store.Put(ctx, key, bytes.NewReader(b)); err != nil {
 			return nil, fmt.Errorf("store classifier: %w", err)
 		}
-	}
-	cur, _ := json.Marshal(map[string]string{"version": m.Version, "created": m.Created})
-	if err := store.Put(ctx, currentModel, bytes.NewReader(cur)); err != nil {
-		return nil, fmt.Errorf("store classifier: %w", err)
 	}
 	return m, nil
 }
@@ -243,12 +261,14 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 			}
 		}
 		setClasses(&lab, d.Classes, cfg.MultiLabel)
-		if d.Uncertainty > cfg.Threshold {
-			lab.Status = "pending"
+		t, open := s.model.Threshold(cfg.Threshold)
+		auto := open && d.Uncertainty <= t
+		audit := auditSampled(id, cfg.AuditSampleRate)
+		if !auto || audit {
 			text, red := s.l.redactor.RedactWithin(c.Before, c.Text, c.After)
 			item := PendingItem{ID: id, Source: s.source, ChunkID: c.ID, Index: c.Index, Text: text, Redacted: red,
 				Predicted: d.Classes, Confidence: lab.Confidence, Uncertainty: lab.Uncertainty, Measure: cfg.Measure,
-				Classifier: s.model.Version, Embedding: c.Embedding}
+				Classifier: s.model.Version, Embedding: c.Embedding, Audit: audit, Auto: auto}
 			key := pendingPrefix(s.source) + id + ".json"
 			if !s.written[key] {
 				b, _ := json.Marshal(item)
@@ -257,7 +277,8 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 				}
 				s.written[key] = true
 			}
-		} else {
+		}
+		if auto {
 			lab.Status = "auto"
 			line, err := json.Marshal(autoManifestLine(cfg, s.model, s.source, c, d))
 			if err != nil {
@@ -265,10 +286,25 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 			}
 			s.auto.Write(line)
 			s.auto.WriteByte('\n')
+		} else {
+			lab.Status = "pending"
 		}
 		out[i] = lab
 	}
 	return out, nil
+}
+
+// auditSampled picks a chunk for the audit sample by its text hash: a uniform draw that
+// every worker and every run makes the same way.
+func auditSampled(id string, rate float64) bool {
+	if rate <= 0 || len(id) < 16 {
+		return false
+	}
+	v, err := strconv.ParseUint(id[:16], 16, 64)
+	if err != nil {
+		return false
+	}
+	return float64(v) < rate*(1<<64)
 }
 
 func setClasses(lab *worker.ChunkLabel, classes []string, multi bool) {

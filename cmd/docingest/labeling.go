@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -172,7 +173,11 @@ labels would be, before any money is spent.`,
 			if err != nil {
 				return err
 			}
-			d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Logger: a.logger(env.cfg)}
+			f, err := a.labelingFeatures(cmd.Context(), env.cfg, env.store)
+			if err != nil {
+				return err
+			}
+			d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Features: f, Logger: a.logger(env.cfg)}
 			res, err := d.Submit(cmd.Context())
 			if err != nil {
 				return err
@@ -237,11 +242,16 @@ fingerprint, so 'reindex' relabels what it changes).`,
 	simulate := &cobra.Command{
 		Use:   "simulate --dataset FILE --out DST",
 		Short: "For each threshold: share of items sent to humans and accuracy of the automatic labels",
-		Long: `simulate applies the output's current classifier (trained from the configured
-descriptions and seeds and the human labels collected so far) to labeled items (Ground
-Truth output-manifest lines, or {"text": ..., "class": ...} lines) and prints, per
-threshold, the share that would go to humans and the accuracy of the rest.`,
-		Example: "  docingest labeling simulate --dataset labeled.jsonl --out s3://docs-out/v1\n  docingest labeling simulate --dataset labeled.jsonl --out out --json",
+		Long: `simulate applies the output's classifier (the one its configured descriptions and seeds
+and the human labels collected so far give: loaded when stored, else trained in memory)
+to labeled items and prints, per uncertainty threshold, the share that would go to
+humans, the accuracy of the rest with its one-sided 95% Wilson lower bound, and the
+classifier's calibration error on them. The row the target accuracy chooses is marked
+(chosen), as is the configured threshold. It only reads: nothing is written to the output.
+
+Dataset lines: {"text": ..., "class": name}, {"text": ..., "classes": [...]},
+{"source": text, "<attribute>": name} or Ground Truth output-manifest lines.`,
+		Example: "  docingest labeling simulate --dataset labeled.jsonl --out s3://docs-out/v1\n  docingest labeling simulate --dataset labeled.jsonl --out out --json | jq 'select(.chosen)'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := a.labelingEnv(cmd, out, false)
@@ -261,7 +271,11 @@ threshold, the share that would go to humans and the accuracy of the rest.`,
 			if err != nil {
 				return err
 			}
-			l, err := labeling.NewLabeler(cmd.Context(), env.cfg.Labeling, env.store, feat, time.Now)
+			human, err := labeling.LoadHumanLabels(cmd.Context(), env.store)
+			if err != nil {
+				return err
+			}
+			m, err := labeling.Classifier(cmd.Context(), env.cfg.Labeling, env.store, feat, human, time.Now, false)
 			if err != nil {
 				return err
 			}
@@ -269,24 +283,43 @@ threshold, the share that would go to humans and the accuracy of the rest.`,
 			for t := 0.05; t < 0.999; t += 0.05 {
 				ts = append(ts, float64(int(t*100+0.5))/100)
 			}
-			rows := labeling.Simulate(l.Model(), env.cfg.Labeling.Measure, items, ts)
+			lab := env.cfg.Labeling
+			rows := labeling.Simulate(m, items, ts, lab.Threshold)
+			ece := labeling.CalibrationError(m, items)
 			if asJSON {
 				for _, r := range rows {
-					if err := printJSON(r); err != nil {
+					if err := printJSON(struct {
+						labeling.SimRow
+						CalibrationError float64 `json:"calibration_error"`
+						Classifier       string  `json:"classifier"`
+					}{r, ece, m.Version}); err != nil {
 						return err
 					}
 				}
 				return nil
 			}
-			fmt.Fprintf(a.stdout, "%d labeled items, classifier %s, measure %s (configured threshold %.2f)\n", len(items), l.Version(), env.cfg.Labeling.Measure, env.cfg.Labeling.Threshold)
+			fmt.Fprintf(a.stdout, "%d labeled items, classifier %s (%d human labels), measure %s\n", len(items), m.Version, m.Training.Human, m.Measure)
+			fmt.Fprintf(a.stdout, "calibration error on these items %.3f (cross-validated on the human labels %.3f, temperature %.2f)\n", ece, m.Training.CalibrationError, m.Temperature)
+			if g := m.Gate; g.Open {
+				fmt.Fprintf(a.stdout, "target accuracy %.1f%%: threshold %.3f (%d of %d cross-validated human labels right there, lower bound %.1f%%)\n", 100*g.Target, g.Threshold, g.Right, g.Auto, 100*g.LowerBound)
+			} else {
+				fmt.Fprintf(a.stdout, "target accuracy %.1f%%: nothing is labeled automatically yet: %s\n", 100*g.Target, g.Reason)
+			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintln(tw, "THRESHOLD\tTO HUMANS\tAUTO\tAUTO ACCURACY\t")
+			fmt.Fprintln(tw, "THRESHOLD\tTO HUMANS\tAUTO\tAUTO ACCURACY\tLOWER BOUND\t")
 			for _, r := range rows {
-				mark := ""
-				if r.Threshold == env.cfg.Labeling.Threshold {
-					mark = " <"
+				var marks []string
+				if r.Chosen {
+					marks = append(marks, "chosen")
 				}
-				fmt.Fprintf(tw, "%.2f\t%.1f%%\t%d\t%.1f%%\t%s\n", r.Threshold, 100*r.ToHumans, r.Auto, 100*r.AutoAccuracy, mark)
+				if r.Configured {
+					marks = append(marks, "configured")
+				}
+				mark := ""
+				if len(marks) > 0 {
+					mark = " < " + strings.Join(marks, ", ")
+				}
+				fmt.Fprintf(tw, "%.3f\t%.1f%%\t%d\t%.1f%%\t%.1f%%\t%s\n", r.Threshold, 100*r.ToHumans, r.Auto, 100*r.AutoAccuracy, 100*r.AutoAccuracyLower, mark)
 			}
 			return tw.Flush()
 		},
@@ -299,7 +332,7 @@ threshold, the share that would go to humans and the accuracy of the rest.`,
 }
 
 // startDispatcher runs the labeling dispatcher every dispatch interval until ctx ends.
-func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *awsClients) error {
+func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *awsClients, features labeling.Features) error {
 	vs, err := versioned(store)
 	if err != nil {
 		return err
@@ -310,7 +343,7 @@ func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *aws
 		return usageErr(fmt.Errorf("labeling: %w", err))
 	}
 	logger := a.logger(cfg).With("component", "labeling-dispatcher")
-	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Logger: logger}
+	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Features: features, Logger: logger}
 	go func() {
 		t := time.NewTicker(time.Duration(cfg.Labeling.GroundTruth.DispatchIntervalSeconds) * time.Second)
 		defer t.Stop()

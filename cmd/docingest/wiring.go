@@ -368,7 +368,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 // classifierFeatures are the labeling classifier's inputs: hashed n-grams always, and the
 // chunk's embedding when the embedder is a semantic model of known dimension.
 func classifierFeatures(cfg Config, em *embedding) labeling.Features {
-	f := labeling.Features{HashDims: 1024}
+	f := labeling.Features{HashDims: labeling.DefaultHashDims}
 	dims := em.dims
 	switch e := cfg.Embedding; {
 	case e.Provider == "hashing":

@@ -213,7 +213,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		logger.Info("serving metrics", "addr", ln.Addr().String())
 	}
 	if cfg.Labeling.Enabled {
-		if err := a.startDispatcher(ctx, cfg, store, c); err != nil {
+		if err := a.startDispatcher(ctx, cfg, store, c, classifierFeatures(cfg, em)); err != nil {
 			return err
 		}
 	}
