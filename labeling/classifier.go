@@ -76,6 +76,8 @@ type TrainingReport struct {
 	// Cross-validated figures on the human labels, after calibration.
 	CVAccuracy float64 `json:"cv_accuracy,omitempty"`
 	CVLogLoss  float64 `json:"cv_log_loss,omitempty"`
+	// CVLogLossUncalibrated is the same before the temperature (which minimises it).
+	CVLogLossUncalibrated float64 `json:"cv_log_loss_uncalibrated,omitempty"`
 	// CalibrationError is the expected calibration error (15 bins) of the cross-validated
 	// probabilities after the temperature; Uncalibrated is the same before it.
 	CalibrationError float64 `json:"calibration_error,omitempty"`
@@ -118,8 +120,8 @@ func (m *Model) Threshold(configured float64) (float64, bool) {
 func (m *Model) columns() int { return len(m.Vocabulary) + m.Features.EmbeddingDims }
 
 func (m *Model) init() error {
-	if m.Features.HashDims < 2 {
-		return fmt.Errorf("classifier %s: hash_dims %d", m.Version, m.Features.HashDims)
+	if m.Features.HashDims < 2 || m.Features.EmbeddingDims < 0 {
+		return fmt.Errorf("classifier %s: hash_dims %d, embedding_dims %d", m.Version, m.Features.HashDims, m.Features.EmbeddingDims)
 	}
 	if len(m.IDF) != len(m.Vocabulary) || len(m.Weights) != len(m.Classes)*m.columns() || len(m.Bias) != len(m.Classes) || len(m.Classes) < 2 {
 		return fmt.Errorf("classifier %s: %d weights, %d biases and %d idf for %d classes of %d columns", m.Version, len(m.Weights), len(m.Bias), len(m.IDF), len(m.Classes), m.columns())
@@ -127,7 +129,7 @@ func (m *Model) init() error {
 	if !slices.IsSorted(m.Vocabulary) {
 		return fmt.Errorf("classifier %s: vocabulary not sorted", m.Version)
 	}
-	if m.Temperature <= 0 {
+	if !(m.Temperature > 0) || math.IsInf(m.Temperature, 0) {
 		m.Temperature = 1
 	}
 	v := &vocabulary{buckets: m.Vocabulary, idf: make([]float64, len(m.IDF))}
@@ -385,6 +387,7 @@ func Train(ctx context.Context, tc TrainConfig, examples []Example, created stri
 		m.Training.Folds = folds
 		m.Temperature = fitTemperature(oof, ds, tc.MultiLabel)
 		m.Training.CVLogLoss = logLoss(oof, ds, tc.MultiLabel, m.Temperature)
+		m.Training.CVLogLossUncalibrated = best
 		m.Training.Uncalibrated = calibrationError(oof, ds, tc.MultiLabel, 1)
 		m.Training.CalibrationError = calibrationError(oof, ds, tc.MultiLabel, m.Temperature)
 	}

@@ -290,6 +290,9 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 	if m != nil {
 		threshold, open = m.Threshold(d.Config.Threshold)
 		for _, c := range all {
+			if c.item.Classifier == m.Version {
+				continue // scored by this classifier already
+			}
 			dec := m.Decide(m.Probabilities(c.item.Text, c.item.Embedding), d.Config.Measure)
 			c.item.Predicted, c.item.Confidence, c.item.Uncertainty, c.item.Classifier = dec.Classes, round6(dec.Confidence), round6(dec.Uncertainty), m.Version
 		}

@@ -248,11 +248,16 @@ func TestLabelingEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	out, s3c := s3Store(t)
 	cfg := testConfig()
-	cfg.MaxItemsPerJob, cfg.MaxItemsPerDay = 5000, 5000
+	cfg.MaxItemsPerJob, cfg.MaxItemsPerDay = 5000, 10000
+	cfg.AuditSampleRate = 0.5 // half the automatic labels are candidates for the audit
 	// the oracle stands in for the human labelers: it knows each chunk's class by origin
 	classOf := map[string]string{}
 	red := NewRedactor(cfg.Redact)
 	for _, it := range corpus(t, smallClassFiles, 0) {
+		r, _ := red.Redact(it.text)
+		classOf[r] = it.class
+	}
+	for _, it := range corpus(t, map[string][]string{"legal": newLegalFiles}, 0) {
 		r, _ := red.Redact(it.text)
 		classOf[r] = it.class
 	}
@@ -375,7 +380,7 @@ func TestLabelingEndToEnd(t *testing.T) {
 	// new documents of the same topics: the retrained classifier sends fewer of their
 	// chunks to humans than the cold-start one would have
 	var fresh []Example
-	for _, it := range corpus(t, map[string][]string{"administration": {"../testdata/real/ch01.en.html"}, "legal": {"testdata/licences/GPL-3"}}, 0) {
+	for _, it := range corpus(t, map[string][]string{"legal": newLegalFiles}, 0) {
 		fresh = append(fresh, Example{Text: it.text, Classes: []string{it.class}})
 	}
 	var after SimRow
@@ -387,6 +392,25 @@ func TestLabelingEndToEnd(t *testing.T) {
 	t.Logf("%d chunks of unseen documents: all to humans before collecting, %.0f%% after (auto-label accuracy %.1f%%, lower bound %.1f%%)", len(fresh), 100*after.ToHumans, 100*after.AutoAccuracy, 100*after.AutoAccuracyLower)
 	if after.ToHumans >= 1 || after.Auto == 0 || after.AutoAccuracy < 0.95 {
 		t.Fatalf("after %+v", after)
+	}
+	// the next job audits automatic labels: humans check a random sample of them
+	res2, err := d.Submit(ctx)
+	if err != nil || res2.Job == "" {
+		t.Fatalf("second submit: %+v %v", res2, err)
+	}
+	col.Collect(ctx) // InProgress
+	results, _, err = col.Collect(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var audited, agreed int
+	for _, r := range results {
+		audited += r.Audited
+		agreed += r.AuditAgreed
+	}
+	t.Logf("second job %s: %d items, %d of them audited automatic labels (%d agreed)", res2.Job, res2.Items, audited, agreed)
+	if audited == 0 || audited > res2.Items || agreed != audited {
+		t.Fatalf("audit: %+v", results)
 	}
 }
 

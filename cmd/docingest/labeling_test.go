@@ -73,19 +73,50 @@ func TestRunWithLabelingAndSimulate(t *testing.T) {
 	if spooled == "" || strings.Contains(spooled, "admin@example.org") || !strings.Contains(spooled, "[EMAIL]") || !strings.Contains(spooled, `"email":1`) {
 		t.Fatalf("spooled item %s", spooled)
 	}
-	// simulate over a labeled dataset
+	// simulate over a labeled dataset, in every line form it reads; it writes nothing
+	before := listFiles(t, out)
 	ds := filepath.Join(t.TempDir(), "ds.jsonl")
 	os.WriteFile(ds, []byte(`{"text": "THERE IS NO WARRANTY FOR THE PROGRAM, TO THE EXTENT PERMITTED BY APPLICABLE LAW.", "class": "legal"}
 {"text": "Use systemctl to restart the network service after editing the configuration.", "class": "administration"}
-{"text": "Upload the new version of the package to the archive and close the bug.", "class": "packaging"}
+{"source": "Upload the new version of the package to the archive and close the bug.", "label": "packaging"}
+{"source": "Each contributor grants you a copyright licence to the contribution.", "label": 2, "label-metadata": {"class-name": "legal"}}
 `), 0o644)
 	code, stdout, stderr := cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath)
-	if code != 0 || !strings.Contains(stdout, "THRESHOLD") || !strings.Contains(stdout, "0.50") || strings.Count(stdout, "%") < 38 {
+	if code != 0 || !strings.Contains(stdout, "THRESHOLD") || !strings.Contains(stdout, "0.500") || strings.Count(stdout, "%") < 3*19 ||
+		!strings.Contains(stdout, "4 labeled items") || !strings.Contains(stdout, "< configured") || !strings.Contains(stdout, "nothing is labeled automatically yet") {
 		t.Fatalf("simulate: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	code, stdout, _ = cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath, "--json")
-	if code != 0 || strings.Count(stdout, "\n") != 19 || !strings.Contains(stdout, `"to_humans"`) {
+	if code != 0 || strings.Count(stdout, "\n") != 19 {
 		t.Fatalf("simulate --json: %s", stdout)
+	}
+	configured := 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout), "\n") {
+		var row map[string]any
+		if err := json.Unmarshal([]byte(line), &row); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"threshold", "to_humans", "auto_accuracy", "auto", "auto_accuracy_lower", "calibration_error", "classifier"} {
+			if _, ok := row[k]; !ok {
+				t.Fatalf("row without %s: %s", k, line)
+			}
+		}
+		if row["configured"] == true {
+			configured++
+		}
+		if row["chosen"] == true {
+			t.Fatalf("no human labels, yet a row is chosen: %s", line)
+		}
+	}
+	if configured != 1 {
+		t.Fatalf("%d rows marked configured", configured)
+	}
+	if after := listFiles(t, out); strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("simulate wrote to the output:\nbefore %v\nafter %v", before, after)
+	}
+	os.WriteFile(ds, []byte(`{"text": "Some text.", "class": "weather"}`+"\n"), 0o644)
+	if code, _, stderr = cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath); code == 0 || !strings.Contains(stderr, `class "weather" is not configured`) {
+		t.Fatalf("unknown class: exit %d: %s", code, stderr)
 	}
 	// submitting needs an S3 output: Ground Truth reads the manifest from S3
 	code, _, stderr = cli(t, nil, "labeling", "submit", "--out", out, "--config", cfgPath)
@@ -109,4 +140,19 @@ func TestLabelingConfigErrors(t *testing.T) {
 			t.Errorf("exit %d, stderr %s; want %s", code, stderr, tc.want)
 		}
 	}
+}
+
+// listFiles lists every file under dir.
+func listFiles(t *testing.T, dir string) []string {
+	var out []string
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			out = append(out, p)
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
