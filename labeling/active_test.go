@@ -374,3 +374,53 @@ func FuzzLoadModel(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkTrain trains from n human labels (chunks of the test documents cut at several
+// sizes, so every text is distinct), cross-validation and calibration included, and
+// BenchmarkLoad loads the stored result: what a worker start or a collect costs.
+func BenchmarkTrain(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		exs := benchExamples(b, n)
+		cfg := testConfig()
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				if _, err := Train(context.Background(), DefaultTraining(cfg, features), exs, "x"); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkLoad(b *testing.B) {
+	cfg := testConfig()
+	m, err := Train(context.Background(), DefaultTraining(cfg, features), benchExamples(b, 10000), "x")
+	if err != nil {
+		b.Fatal(err)
+	}
+	body, _ := json.Marshal(m)
+	b.ReportMetric(float64(len(body)), "stored-bytes")
+	for b.Loop() {
+		if _, err := LoadModel(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func benchExamples(b *testing.B, n int) []Example {
+	seen := map[string]bool{}
+	var exs []Example
+	for size := 40; len(exs) < n && size < 400; size += 7 {
+		for class, files := range classFiles {
+			for fi, f := range files {
+				for _, it := range corpusSized(b, class, f, size) {
+					if !seen[it.text] && len(exs) < n {
+						seen[it.text] = true
+						exs = append(exs, Example{Text: it.text, Classes: []string{class}, Group: fmt.Sprint(class, fi, size%3)})
+					}
+				}
+			}
+		}
+	}
+	return exs
+}

@@ -66,30 +66,11 @@ var newLegalFiles = []string{"testdata/licences/GPL-2", "testdata/licences/LGPL-
 // of at least minTokens words.
 func corpus(t testing.TB, files map[string][]string, minTokens int) []labeledChunk {
 	var out []labeledChunk
-	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 	for _, class := range []string{"administration", "packaging", "legal"} {
-		files := files[class]
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var doc document.Document
-			switch extractors.Detect(f, data) {
-			case extractors.FormatHTML:
-				doc, err = extractors.HTMLExtractor{Limits: lim}.Extract(context.Background(), data)
-			case extractors.FormatPDF:
-				doc, err = extractors.PDFExtractor{Limits: lim}.Extract(context.Background(), data)
-			default:
-				doc, err = extractors.TextExtractor{Limits: lim}.Extract(context.Background(), data)
-			}
-			if err != nil {
-				t.Fatalf("%s: %v", f, err)
-			}
-			spans, _ := chunkers.Recursive{Config: chunkers.Config{Max: 120}, Sizer: embedders.WordTokenizer{}}.Chunk(context.Background(), doc)
-			for _, s := range spans {
-				if s.Tokens >= minTokens {
-					out = append(out, labeledChunk{doc.Text[s.Start:s.End], class})
+		for _, f := range files[class] {
+			for _, c := range corpusSized(t, class, f, 120) {
+				if c.tokens >= minTokens {
+					out = append(out, c.labeledChunk)
 				}
 			}
 		}
@@ -97,10 +78,50 @@ func corpus(t testing.TB, files map[string][]string, minTokens int) []labeledChu
 	return out
 }
 
+// extracted caches the test documents' text: several tests and benchmarks chunk them.
+var extracted sync.Map // file -> document.Document
+
+type sizedChunk struct {
+	labeledChunk
+	tokens int
+}
+
+// corpusSized extracts a class file and cuts it into chunks of at most size words.
+func corpusSized(t testing.TB, class, f string, size int) []sizedChunk {
+	v, ok := extracted.Load(f)
+	if !ok {
+		lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc document.Document
+		switch extractors.Detect(f, data) {
+		case extractors.FormatHTML:
+			doc, err = extractors.HTMLExtractor{Limits: lim}.Extract(context.Background(), data)
+		case extractors.FormatPDF:
+			doc, err = extractors.PDFExtractor{Limits: lim}.Extract(context.Background(), data)
+		default:
+			doc, err = extractors.TextExtractor{Limits: lim}.Extract(context.Background(), data)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		v, _ = extracted.LoadOrStore(f, doc)
+	}
+	doc := v.(document.Document)
+	spans, _ := chunkers.Recursive{Config: chunkers.Config{Max: size}, Sizer: embedders.WordTokenizer{}}.Chunk(context.Background(), doc)
+	out := make([]sizedChunk, 0, len(spans))
+	for _, s := range spans {
+		out = append(out, sizedChunk{labeledChunk{doc.Text[s.Start:s.End], class}, s.Tokens})
+	}
+	return out
+}
+
 var features = Features{HashDims: DefaultHashDims}
 
 // TestClassifierQuality trains from the descriptions and seeds alone, then reports the
-// share sent to humans and the accuracy of the automatic labels at the default threshold,
+// share sent to humans and the accuracy of the automatic labels at uncertainty 0.5,
 // and again after humans labeled what was uncertain.
 func TestClassifierQuality(t *testing.T) {
 	t.Parallel()
