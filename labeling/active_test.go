@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math"
 	"slices"
@@ -353,6 +354,17 @@ func FuzzReadDataset(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFNVMatchesStandardLibrary(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"", "word", "pair of", "é ß İ"} {
+		h := fnv.New64a()
+		h.Write([]byte(s + " " + s))
+		if got := fnv64a(s, " ", s); got != h.Sum64() {
+			t.Errorf("%q: %x, want %x", s, got, h.Sum64())
+		}
+	}
 }
 
 func FuzzTermCounts(f *testing.F) {

@@ -1,7 +1,6 @@
 package labeling
 
 import (
-	"hash/fnv"
 	"math"
 	"slices"
 	"strings"
@@ -33,11 +32,7 @@ const maxTokenBytes = 64
 // counts them. The result is sorted by bucket.
 func termCounts(text string, dims int) []sparseTerm {
 	counts := map[uint32]float64{}
-	add := func(s string) {
-		h := fnv.New64a()
-		h.Write([]byte(s))
-		counts[uint32(h.Sum64()%uint64(dims))]++
-	}
+	add := func(parts ...string) { counts[uint32(fnv64a(parts...)%uint64(dims))]++ }
 	var prev string
 	var word strings.Builder
 	flush := func() {
@@ -52,7 +47,7 @@ func termCounts(text string, dims int) []sparseTerm {
 		}
 		add(w)
 		if prev != "" {
-			add(prev + " " + w)
+			add(prev, " ", w)
 		}
 		prev = w
 	}
@@ -72,6 +67,19 @@ func termCounts(text string, dims int) []sparseTerm {
 	}
 	slices.SortFunc(out, func(a, b sparseTerm) int { return int(a.bucket) - int(b.bucket) })
 	return out
+}
+
+// fnv64a is FNV-1a (hash/fnv's New64a) of the concatenated parts, without allocating:
+// it runs for every word of every chunk the worker labels.
+func fnv64a(parts ...string) uint64 {
+	h := uint64(14695981039346656037)
+	for _, p := range parts {
+		for i := 0; i < len(p); i++ {
+			h ^= uint64(p[i])
+			h *= 1099511628211
+		}
+	}
+	return h
 }
 
 type sparseTerm struct {
