@@ -12,6 +12,7 @@ import (
 	"math"
 	"sync/atomic"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/errgroup"
 )
@@ -45,7 +46,7 @@ type Cached struct {
 // NewCached wraps inner.
 func NewCached(inner Embedder, store CacheStore) *Cached {
 	sum := sha256.Sum256([]byte(inner.Model()))
-	return &Cached{inner: inner, store: store, prefix: "cache/embeddings/" + hex.EncodeToString(sum[:12]) + "/", Parallel: 16}
+	return &Cached{inner: inner, store: store, prefix: layout.EmbeddingCache(hex.EncodeToString(sum[:12])), Parallel: 16}
 }
 
 // Model is the wrapped embedder's.

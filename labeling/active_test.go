@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -235,7 +236,7 @@ func TestStoredClassifierIsLoaded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := classifierDir + m.Version + ".json"
+	key := layout.ClassifierRoot + m.Version + ".json"
 	var stored map[string]any
 	json.Unmarshal(s.objs[key], &stored)
 	stored["created"] = "stored-copy"
@@ -271,7 +272,7 @@ func TestChooseSpreadsAndAudits(t *testing.T) {
 	put := func(it PendingItem) {
 		it.Classifier = m.Version // scored by the current classifier: not scored again
 		b, _ := json.Marshal(it)
-		s.objs[pendingPrefix(it.Source)+it.ID+".json"] = b
+		s.objs[layout.Pending(it.Source)+it.ID+".json"] = b
 	}
 	// source a/ sorts first and holds the most uncertain items, all predicted "legal"
 	for i := range 60 {

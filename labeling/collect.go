@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -44,8 +45,8 @@ type CollectResult struct {
 // JobRecords lists the jobs this output prefix created, newest first.
 func JobRecords(ctx context.Context, store Store) ([]JobRecord, error) {
 	var recs []JobRecord
-	err := store.List(ctx, jobsDir, true, func(o storage.ObjectInfo) error {
-		if !strings.HasSuffix(o.Key, "/job.json") || strings.Count(strings.TrimPrefix(o.Key, jobsDir), "/") != 1 {
+	err := store.List(ctx, layout.JobsRoot, true, func(o storage.ObjectInfo) error {
+		if !strings.HasSuffix(o.Key, "/job.json") || strings.Count(strings.TrimPrefix(o.Key, layout.JobsRoot), "/") != 1 {
 			return nil
 		}
 		b, err := store.Get(ctx, o.Key)
@@ -106,7 +107,7 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 		}
 		j.Collected, j.Status = now().UTC().Format(time.RFC3339), st.Status
 		b, _ := json.Marshal(j)
-		if err := c.Store.Put(ctx, jobsDir+j.Job+"/job.json", bytes.NewReader(b)); err != nil {
+		if err := c.Store.Put(ctx, layout.Job(j.Job)+"job.json", bytes.NewReader(b)); err != nil {
 			return results, nil, err
 		}
 		results = append(results, res)
@@ -141,7 +142,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 	if err != nil {
 		return 0, 0, fmt.Errorf("read the output manifest of %s: %w", j.Job, err)
 	}
-	claimBody, err := c.Store.Get(ctx, jobsDir+j.Job+"/claim.json")
+	claimBody, err := c.Store.Get(ctx, layout.Job(j.Job)+"claim.json")
 	if err != nil {
 		return 0, 0, fmt.Errorf("read the claim of %s: %w", j.Job, err)
 	}
@@ -202,7 +203,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 			h := HumanLabel{ID: target, Classes: classes, Job: j.Job, Date: date, Sources: sources[id], Text: text,
 				Predicted: it.Predicted, Classifier: it.Classifier, Audit: it.Audit, WasAuto: it.Auto}
 			b, _ := json.Marshal(h)
-			if err := c.Store.Put(ctx, humanDir+target+".json", bytes.NewReader(b)); err != nil {
+			if err := c.Store.Put(ctx, layout.HumanLabelRoot+target+".json", bytes.NewReader(b)); err != nil {
 				return 0, 0, err
 			}
 			labels++
@@ -211,7 +212,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 	if err := sc.Err(); err != nil {
 		return 0, 0, err
 	}
-	if err := c.Store.Put(ctx, humanDatasetKey(j.Job), &dataset); err != nil {
+	if err := c.Store.Put(ctx, layout.HumanDataset(j.Job), &dataset); err != nil {
 		return 0, 0, err
 	}
 	return labels, failed, nil
@@ -251,7 +252,7 @@ func (c *Collector) classesOf(raw json.RawMessage, meta map[string]any) ([]strin
 
 // giveBack returns a failed job's items to the pending spool.
 func (c *Collector) giveBack(ctx context.Context, job string) (int, error) {
-	b, err := c.Store.Get(ctx, jobsDir+job+"/claim.json")
+	b, err := c.Store.Get(ctx, layout.Job(job)+"claim.json")
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, nil
 	}
@@ -264,7 +265,7 @@ func (c *Collector) giveBack(ctx context.Context, job string) (int, error) {
 	}
 	for _, it := range claim.Items {
 		body, _ := json.Marshal(it)
-		if err := c.Store.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(body)); err != nil {
+		if err := c.Store.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(body)); err != nil {
 			return 0, err
 		}
 	}

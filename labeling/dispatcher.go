@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -109,10 +110,10 @@ func (d *Dispatcher) acquire(ctx context.Context, holder string) (release func()
 		ttl = 10 * time.Minute
 	}
 	body, _ := json.Marshal(lease{Holder: holder, Expires: d.now().Add(ttl).Format(time.RFC3339Nano)})
-	cur, tag, err := d.Store.GetVersion(ctx, leaseKey)
+	cur, tag, err := d.Store.GetVersion(ctx, layout.LeaseKey)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		err = d.Store.PutIf(ctx, leaseKey, body, "")
+		err = d.Store.PutIf(ctx, layout.LeaseKey, body, "")
 	case err != nil:
 		return nil, false, err
 	default:
@@ -121,7 +122,7 @@ func (d *Dispatcher) acquire(ctx context.Context, holder string) (release func()
 		if exp, perr := time.Parse(time.RFC3339Nano, l.Expires); perr == nil && exp.After(d.now()) {
 			return nil, false, nil
 		}
-		err = d.Store.PutIf(ctx, leaseKey, body, tag) // take over an expired lease
+		err = d.Store.PutIf(ctx, layout.LeaseKey, body, tag) // take over an expired lease
 	}
 	if errors.Is(err, storage.ErrPrecondition) {
 		return nil, false, nil
@@ -131,12 +132,12 @@ func (d *Dispatcher) acquire(ctx context.Context, holder string) (release func()
 	}
 	return func() {
 		ctx := context.WithoutCancel(ctx)
-		cur, tag, err := d.Store.GetVersion(ctx, leaseKey)
+		cur, tag, err := d.Store.GetVersion(ctx, layout.LeaseKey)
 		if err != nil || !bytes.Equal(cur, body) {
 			return
 		}
 		expired, _ := json.Marshal(lease{Holder: holder, Expires: time.Unix(0, 0).UTC().Format(time.RFC3339Nano)})
-		_ = d.Store.PutIf(ctx, leaseKey, expired, tag)
+		_ = d.Store.PutIf(ctx, layout.LeaseKey, expired, tag)
 	}, true, nil
 }
 
@@ -176,7 +177,7 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 		return SubmitResult{Reason: "no pending items"}, nil
 	}
 	body, _ := json.Marshal(claim)
-	if err := d.Store.PutIf(ctx, jobsDir+claim.Job+"/claim.json", body, ""); err != nil {
+	if err := d.Store.PutIf(ctx, layout.Job(claim.Job)+"claim.json", body, ""); err != nil {
 		if errors.Is(err, storage.ErrPrecondition) {
 			return SubmitResult{Reason: "these items were claimed by another dispatcher"}, nil
 		}
@@ -190,7 +191,7 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 
 // budget reads today's count of items sent.
 func (d *Dispatcher) budget(ctx context.Context, day string) (int, string, error) {
-	b, tag, err := d.Store.GetVersion(ctx, budgetDir+day+".json")
+	b, tag, err := d.Store.GetVersion(ctx, layout.BudgetRoot+day+".json")
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, "", nil
 	}
@@ -210,7 +211,7 @@ func (d *Dispatcher) budget(ctx context.Context, day string) (int, string, error
 func (d *Dispatcher) spend(ctx context.Context, day string, used int, tag string, n int) error {
 	for attempt := 0; attempt < 10; attempt++ {
 		body, _ := json.Marshal(map[string]any{"day": day, "items": used + n})
-		err := d.Store.PutIf(ctx, budgetDir+day+".json", body, tag)
+		err := d.Store.PutIf(ctx, layout.BudgetRoot+day+".json", body, tag)
 		if !errors.Is(err, storage.ErrPrecondition) {
 			return err
 		}
@@ -250,7 +251,7 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 		}
 	}
 	var keys []string
-	if err := d.Store.List(ctx, pendingDir, true, func(o storage.ObjectInfo) error {
+	if err := d.Store.List(ctx, layout.PendingRoot, true, func(o storage.ObjectInfo) error {
 		keys = append(keys, o.Key)
 		return nil
 	}); err != nil {
@@ -470,8 +471,8 @@ func cosine(a, b []float32) float64 {
 func (d *Dispatcher) resume(ctx context.Context) (SubmitResult, bool, error) {
 	claims := map[string]bool{}
 	created := map[string]bool{}
-	err := d.Store.List(ctx, jobsDir, true, func(o storage.ObjectInfo) error {
-		rest := strings.TrimPrefix(o.Key, jobsDir)
+	err := d.Store.List(ctx, layout.JobsRoot, true, func(o storage.ObjectInfo) error {
+		rest := strings.TrimPrefix(o.Key, layout.JobsRoot)
 		job, file, ok := strings.Cut(rest, "/")
 		if !ok {
 			return nil
@@ -491,7 +492,7 @@ func (d *Dispatcher) resume(ctx context.Context) (SubmitResult, bool, error) {
 		if created[job] {
 			continue
 		}
-		b, err := d.Store.Get(ctx, jobsDir+job+"/claim.json")
+		b, err := d.Store.Get(ctx, layout.Job(job)+"claim.json")
 		if err != nil {
 			return SubmitResult{}, false, err
 		}
@@ -511,7 +512,7 @@ func (d *Dispatcher) resume(ctx context.Context) (SubmitResult, bool, error) {
 // job.json, written last, means the job is complete (its items left the spool, so no
 // later job sends them again).
 func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) {
-	dir := jobsDir + c.Job + "/"
+	dir := layout.Job(c.Job)
 	var manifest bytes.Buffer
 	for _, it := range c.Items {
 		line, _ := json.Marshal(map[string]any{"source": it.Text, "docingest-id": it.ID, "docingest-source": it.Source,

@@ -15,8 +15,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
-	"github.com/docingest/docingest/worker"
 )
 
 // Store is the output prefix as labeling uses it.
@@ -26,20 +27,6 @@ type Store interface {
 	Put(ctx context.Context, key string, r io.Reader) error
 	Delete(ctx context.Context, key string) error
 }
-
-// Layout of labeling data under the output prefix (ARCHITECTURE.md, "Output layout").
-const (
-	classifierDir = "labeling/classifier/"
-	pendingDir    = "labeling/pending/"
-	humanDir      = "labeling/human/"
-	jobsDir       = "labeling/jobs/"
-	budgetDir     = "labeling/budget/"
-	leaseKey      = "labeling/lease.json"
-)
-
-func autoKey(source string) string       { return "labeled/auto/" + worker.SourcePath(source) + ".jsonl" }
-func pendingPrefix(source string) string { return pendingDir + worker.SourcePath(source) + "/" }
-func humanDatasetKey(job string) string  { return "labeled/human/" + job + ".jsonl" }
 
 // TextHash identifies a chunk's text: human labels are keyed by it, so they outlive
 // re-chunking that produces the same text.
@@ -136,7 +123,7 @@ func (l *Labeler) Version() string { return l.Model().Version }
 // LoadHumanLabels reads every human label.
 func LoadHumanLabels(ctx context.Context, store Store) (map[string]HumanLabel, error) {
 	out := map[string]HumanLabel{}
-	err := store.List(ctx, humanDir, true, func(o storage.ObjectInfo) error {
+	err := store.List(ctx, layout.HumanLabelRoot, true, func(o storage.ObjectInfo) error {
 		b, err := store.Get(ctx, o.Key)
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
@@ -199,7 +186,7 @@ func Classifier(ctx context.Context, cfg Config, store Store, f Features, human 
 	if err != nil {
 		return nil, err
 	}
-	key := classifierDir + version + ".json"
+	key := layout.ClassifierRoot + version + ".json"
 	b, err := store.Get(ctx, key)
 	switch {
 	case err == nil:
@@ -224,14 +211,16 @@ func Classifier(ctx context.Context, cfg Config, store Store, f Features, human 
 	return m, nil
 }
 
-// Begin starts labeling one source.
-func (l *Labeler) Begin(source string) worker.LabelSession {
+// Begin starts labeling one source. The session is not safe for concurrent use; Finish
+// makes what it labeled durable.
+func (l *Labeler) Begin(source string) *Session {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
-	return &session{l: l, model: l.model, human: l.human, source: source, written: map[string]bool{}}
+	return &Session{l: l, model: l.model, human: l.human, source: source, written: map[string]bool{}}
 }
 
-type session struct {
+// Session labels the chunks of one source, batch by batch.
+type Session struct {
 	l       *Labeler
 	model   *Model
 	human   map[string]HumanLabel
@@ -240,14 +229,14 @@ type session struct {
 	written map[string]bool // pending keys written by this session
 }
 
-func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]worker.ChunkLabel, error) {
+func (s *Session) Label(ctx context.Context, chunks []document.LabelInput) ([]document.Label, error) {
 	cfg := s.l.cfg
-	out := make([]worker.ChunkLabel, len(chunks))
+	out := make([]document.Label, len(chunks))
 	for i, c := range chunks {
 		id := TextHash(c.Text)
-		lab := worker.ChunkLabel{Measure: cfg.Measure, Classifier: s.model.Version}
+		lab := document.Label{Measure: cfg.Measure, Classifier: s.model.Version}
 		if h, ok := s.human[id]; ok {
-			lab.Status, lab.Confidence = "human", 1
+			lab.Status, lab.Confidence = document.LabelHuman, 1
 			setClasses(&lab, h.Classes, cfg.MultiLabel)
 			out[i] = lab
 			continue
@@ -269,7 +258,7 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 			item := PendingItem{ID: id, Source: s.source, ChunkID: c.ID, Index: c.Index, Text: text, Redacted: red,
 				Predicted: d.Classes, Confidence: lab.Confidence, Uncertainty: lab.Uncertainty, Measure: cfg.Measure,
 				Classifier: s.model.Version, Embedding: c.Embedding, Audit: audit, Auto: auto}
-			key := pendingPrefix(s.source) + id + ".json"
+			key := layout.Pending(s.source) + id + ".json"
 			if !s.written[key] {
 				b, _ := json.Marshal(item)
 				if err := s.l.store.Put(ctx, key, bytes.NewReader(b)); err != nil {
@@ -279,7 +268,7 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 			}
 		}
 		if auto {
-			lab.Status = "auto"
+			lab.Status = document.LabelAuto
 			line, err := json.Marshal(autoManifestLine(cfg, s.model, s.source, c, d))
 			if err != nil {
 				return nil, err
@@ -287,7 +276,7 @@ func (s *session) Label(ctx context.Context, chunks []worker.LabelInput) ([]work
 			s.auto.Write(line)
 			s.auto.WriteByte('\n')
 		} else {
-			lab.Status = "pending"
+			lab.Status = document.LabelPending
 		}
 		out[i] = lab
 	}
@@ -307,7 +296,7 @@ func auditSampled(id string, rate float64) bool {
 	return float64(v) < rate*(1<<64)
 }
 
-func setClasses(lab *worker.ChunkLabel, classes []string, multi bool) {
+func setClasses(lab *document.Label, classes []string, multi bool) {
 	if multi {
 		lab.Classes = append([]string{}, classes...)
 	} else if len(classes) > 0 {
@@ -323,8 +312,8 @@ func round6(x float64) float64 {
 
 // Finish writes the source's confident labels and drops pending items an earlier
 // version of the source left that this one no longer has.
-func (s *session) Finish(ctx context.Context) error {
-	key := autoKey(s.source)
+func (s *Session) Finish(ctx context.Context) error {
+	key := layout.AutoLabels(s.source)
 	if s.auto.Len() > 0 {
 		if err := s.l.store.Put(ctx, key, &s.auto); err != nil {
 			return fmt.Errorf("write labeled dataset: %w", err)
@@ -333,7 +322,7 @@ func (s *session) Finish(ctx context.Context) error {
 		return err
 	}
 	var stale []string
-	err := s.l.store.List(ctx, pendingPrefix(s.source), false, func(o storage.ObjectInfo) error {
+	err := s.l.store.List(ctx, layout.Pending(s.source), false, func(o storage.ObjectInfo) error {
 		if !s.written[o.Key] {
 			stale = append(stale, o.Key)
 		}
@@ -353,11 +342,11 @@ func (s *session) Finish(ctx context.Context) error {
 // Remove deletes a source's auto labels and pending items, and, unless the configuration
 // keeps labeled data, the human labels no other source shares.
 func (l *Labeler) Remove(ctx context.Context, source string) error {
-	if err := l.store.Delete(ctx, autoKey(source)); err != nil {
+	if err := l.store.Delete(ctx, layout.AutoLabels(source)); err != nil {
 		return err
 	}
 	var keys []string
-	if err := l.store.List(ctx, pendingPrefix(source), false, func(o storage.ObjectInfo) error {
+	if err := l.store.List(ctx, layout.Pending(source), false, func(o storage.ObjectInfo) error {
 		keys = append(keys, o.Key)
 		return nil
 	}); err != nil {
@@ -380,7 +369,7 @@ func (l *Labeler) Remove(ctx context.Context, source string) error {
 	}
 	l.mu.RUnlock()
 	for _, id := range drop {
-		if err := l.store.Delete(ctx, humanDir+id+".json"); err != nil {
+		if err := l.store.Delete(ctx, layout.HumanLabelRoot+id+".json"); err != nil {
 			return err
 		}
 	}
@@ -398,7 +387,7 @@ func gtClassIndex(cfg Config, class string) int {
 }
 
 // autoManifestLine is a confident chunk in Ground Truth output-manifest form.
-func autoManifestLine(cfg Config, m *Model, source string, c worker.LabelInput, d Decision) map[string]any {
+func autoManifestLine(cfg Config, m *Model, source string, c document.LabelInput, d Decision) map[string]any {
 	attr := cfg.Attribute
 	line := map[string]any{
 		"source":             c.Text,

@@ -19,6 +19,7 @@ import (
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 )
@@ -228,7 +229,7 @@ func pipelineFor(t *testing.T, l *Labeler, out worker.Store) *worker.Pipeline {
 			extractors.FormatText: extractors.TextExtractor{Limits: lim},
 		},
 		ChunkerFor: func(string, string) worker.Chunker { return chunker },
-		Tokenizer:  "words", Embedder: emb, EmbedBatch: 32, Fingerprint: "fp-" + l.Version(), HashETag: true, Labeler: l,
+		Tokenizer:  "words", Embedder: emb, EmbedBatch: 32, Fingerprint: "fp-" + l.Version(), HashETag: true, Labeler: asWorker{l},
 		Limits: worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: time.Minute},
 	}
 	p, err := worker.NewPipeline(cfg, out)
@@ -296,7 +297,7 @@ func TestLabelingEndToEnd(t *testing.T) {
 		t.Fatalf("run: %+v %v", sum, err)
 	}
 	// the cold-start classifier has no human labels to show its accuracy: every chunk waits
-	pending1 := countKeys(t, out, pendingDir)
+	pending1 := countKeys(t, out, layout.PendingRoot)
 	if auto := countKeys(t, out, "labeled/auto/"); pending1 == 0 || auto != 0 || l.Model().Gate.Open {
 		t.Fatalf("cold start: %d pending, %d auto files, gate %+v", pending1, auto, l.Model().Gate)
 	}
@@ -320,8 +321,8 @@ func TestLabelingEndToEnd(t *testing.T) {
 	if err != nil || res.Job == "" {
 		t.Fatalf("submit: %+v %v", res, err)
 	}
-	if !regexp.MustCompile(`^docingest-[0-9a-f]{16}$`).MatchString(res.Job) || gt.creates != 1 || countKeys(t, out, pendingDir) != 0 {
-		t.Fatalf("job %q, %d creates, %d still pending", res.Job, gt.creates, countKeys(t, out, pendingDir))
+	if !regexp.MustCompile(`^docingest-[0-9a-f]{16}$`).MatchString(res.Job) || gt.creates != 1 || countKeys(t, out, layout.PendingRoot) != 0 {
+		t.Fatalf("job %q, %d creates, %d still pending", res.Job, gt.creates, countKeys(t, out, layout.PendingRoot))
 	}
 	req := gt.requests[len(gt.requests)-1]
 	if str(req, "LabelAttributeName") != "label" || str(req, "HumanTaskConfig", "WorkteamArn") != cfg.GroundTruth.WorkteamARN {
@@ -365,7 +366,7 @@ func TestLabelingEndToEnd(t *testing.T) {
 	if err != nil || sum2.Failed != 0 {
 		t.Fatalf("second run: %+v %v", sum2, err)
 	}
-	statuses := map[string]int{}
+	statuses := map[document.LabelStatus]int{}
 	right := 0
 	for _, f := range newLegalFiles {
 		name := filepath.Base(f)
@@ -444,7 +445,7 @@ func TestTwoDispatchersOneJob(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		it := PendingItem{ID: TextHash(string(rune('a'+i%26)) + strings.Repeat("x", i)), Source: "docs/a.txt", Text: strings.Repeat("word ", i+1), Predicted: []string{"legal"}}
 		b, _ := json.Marshal(it)
-		out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+		out.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(b))
 	}
 	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
 	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
@@ -472,8 +473,8 @@ func TestTwoDispatchersOneJob(t *testing.T) {
 			jobs++
 		}
 	}
-	if gt.creates != 1 || jobs != 1 || countKeys(t, out, pendingDir) != 0 {
-		t.Fatalf("%d jobs created, %d reported, %d items left: %+v", gt.creates, jobs, countKeys(t, out, pendingDir), results)
+	if gt.creates != 1 || jobs != 1 || countKeys(t, out, layout.PendingRoot) != 0 {
+		t.Fatalf("%d jobs created, %d reported, %d items left: %+v", gt.creates, jobs, countKeys(t, out, layout.PendingRoot), results)
 	}
 	claim, _ := out.Get(ctx, "labeling/jobs/"+gt.requests[0]["LabelingJobName"].(string)+"/claim.json")
 	var c Claim
@@ -494,7 +495,7 @@ func TestResumeAfterCrash(t *testing.T) {
 	out, s3c := s3Store(t)
 	cfg := testConfig()
 	it := PendingItem{ID: "abc", Source: "a.txt", Text: "some text"}
-	claim := Claim{Job: "docingest-0123456789abcdef", Items: []PendingItem{it}, Keys: []string{pendingPrefix("a.txt") + "abc.json"}}
+	claim := Claim{Job: "docingest-0123456789abcdef", Items: []PendingItem{it}, Keys: []string{layout.Pending("a.txt") + "abc.json"}}
 	b, _ := json.Marshal(claim)
 	out.PutIf(ctx, "labeling/jobs/"+claim.Job+"/claim.json", b, "")
 	ib, _ := json.Marshal(it)
@@ -527,7 +528,7 @@ func TestDispatcherCrashBetweenSteps(t *testing.T) {
 			for i := 0; i < 12; i++ {
 				it := PendingItem{ID: TextHash(strings.Repeat("y", i+1)), Source: "docs/a.txt", Text: strings.Repeat("word ", i+1), Predicted: []string{"legal"}}
 				b, _ := json.Marshal(it)
-				out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+				out.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(b))
 			}
 			gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
 			backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
@@ -553,8 +554,8 @@ func TestDispatcherCrashBetweenSteps(t *testing.T) {
 			if err != nil || again.Job != "" {
 				t.Fatalf("a third submit made a job: %+v %v", again, err)
 			}
-			if gt.creates != 1 || countKeys(t, out, pendingDir) != 0 {
-				t.Fatalf("%d jobs created, %d items left pending", gt.creates, countKeys(t, out, pendingDir))
+			if gt.creates != 1 || countKeys(t, out, layout.PendingRoot) != 0 {
+				t.Fatalf("%d jobs created, %d items left pending", gt.creates, countKeys(t, out, layout.PendingRoot))
 			}
 			if b, _ := out.Get(ctx, "labeling/budget/2026-11-30.json"); !bytes.Contains(b, []byte(`"items":12`)) {
 				t.Fatalf("budget %s", b)
@@ -574,7 +575,7 @@ func TestJobNamesPerOutputPrefix(t *testing.T) {
 	for _, out := range []*storage.S3{out1, out2} {
 		it := PendingItem{ID: "same", Source: "docs/a.txt", Text: "the same text in both", Predicted: []string{"legal"}}
 		b, _ := json.Marshal(it)
-		out.Put(ctx, pendingPrefix(it.Source)+it.ID+".json", bytes.NewReader(b))
+		out.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(b))
 	}
 	gt, client := newGTServer(t, s3c, func(string) string { return "legal" })
 	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
@@ -681,3 +682,8 @@ func TestLambdaARNsAndPrice(t *testing.T) {
 		t.Fatalf("not declared, yet sent: %+v", in.InputConfig.DataAttributes)
 	}
 }
+
+// asWorker hands the labeler to a worker Pipeline, as cmd/docingest's wiring does.
+type asWorker struct{ *Labeler }
+
+func (a asWorker) Begin(source string) worker.LabelSession { return a.Labeler.Begin(source) }

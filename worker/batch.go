@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/errgroup"
 )
@@ -183,8 +184,8 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.Obje
 	if opts.Force || opts.RetryFailed {
 		return ActionProcess, nil
 	}
-	dir := stateDir(obj.Key)
-	want := stateName(p.cfg.Fingerprint, changeToken(obj.ETag, obj.SidecarETag))
+	dir := layout.StateDir(obj.Key)
+	want := layout.StateName(p.cfg.Fingerprint, changeToken(obj.ETag, obj.SidecarETag))
 	var samePipeline []string
 	found := false
 	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
@@ -266,7 +267,7 @@ func (p *Pipeline) ListFailures(ctx context.Context, fn func(key string, rec Fai
 
 // ListFailures calls fn for every failure record in out, in key order.
 func ListFailures(ctx context.Context, out Store, fn func(key string, rec FailureRecord) error) error {
-	return out.List(ctx, "failed/", true, func(o storage.ObjectInfo) error {
+	return out.List(ctx, layout.FailedRoot, true, func(o storage.ObjectInfo) error {
 		body, err := out.Get(ctx, o.Key)
 		if err != nil {
 			if errors.Is(err, storage.ErrNotFound) {

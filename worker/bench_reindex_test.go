@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/errgroup"
 )
@@ -47,7 +48,7 @@ func TestBenchReindexPlan(t *testing.T) {
 			etag := trimQuotes(aws.ToString(res.ETag))
 			st := State{Schema: 1, Source: "uploads/" + key, ETag: etag, Pipeline: "fp-bench", Status: statusOK, Processed: time.Now()}
 			b, _ := json.Marshal(st)
-			return out.Put(gctx, stateDir(st.Source)+stateName("fp-bench", etag), bytes.NewReader(b))
+			return out.Put(gctx, layout.StateDir(st.Source)+layout.StateName("fp-bench", etag), bytes.NewReader(b))
 		})
 	}
 	if err := g.Wait(); err != nil {

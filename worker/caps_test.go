@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -120,7 +121,7 @@ func TestOutputBound(t *testing.T) {
 		if r == nil || r.Reason != string(document.ReasonTooLarge) || !strings.Contains(r.Error, "bound") {
 			t.Fatalf("%d copies of the text: %+v", tc.copies, r)
 		}
-		for _, k := range []string{textKey("doc.txt"), chunksKey("doc.txt")} {
+		for _, k := range []string{layout.Text("doc.txt"), layout.Chunks("doc.txt")} {
 			if _, err := os.Stat(filepath.Join(outDir, filepath.FromSlash(k))); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%s left behind: %v", k, err)
 			}

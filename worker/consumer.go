@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/semaphore"
 )
@@ -340,7 +341,7 @@ func (c *Consumer) event(ctx context.Context, ev Event, receives int, log *slog.
 // applyEvent applies one object event under one spelling of its key, unless the state
 // shows a newer (or the same) event for that source was applied already.
 func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *slog.Logger) error {
-	if c.cfg.OutputBucket != "" && ev.Bucket == c.cfg.OutputBucket && IsOutputKey(ev.Key, c.cfg.OutputPrefix) {
+	if c.cfg.OutputBucket != "" && ev.Bucket == c.cfg.OutputBucket && layout.IsOutputKey(ev.Key, c.cfg.OutputPrefix) {
 		log.Error("event for one of this worker's own outputs: not processed (the output bucket notifies this queue of its output prefix; narrow the notification's prefix)",
 			"output", "s3://"+c.cfg.OutputBucket+"/"+c.cfg.OutputPrefix)
 		c.documents("skipped", "own_output")

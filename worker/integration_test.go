@@ -23,6 +23,7 @@ import (
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -228,7 +229,7 @@ func TestWorkerEndToEnd(t *testing.T) {
 	stop := serve(t, e.consumer(worker.ConsumerConfig{}))
 	emulators.Eventually(t, 60*time.Second, "every output and an empty queue", func() bool {
 		for k := range keys {
-			if !e.exists("chunks/uploads/" + worker.SourcePath(k) + ".jsonl") {
+			if !e.exists("chunks/uploads/" + layout.SourcePath(k) + ".jsonl") {
 				return false
 			}
 		}

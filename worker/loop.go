@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/docingest/docingest/layout"
 )
 
 // NotificationLoop reports, as an error naming the rule, a notification of the output
@@ -24,7 +25,7 @@ func NotificationLoop(nc *s3.GetBucketNotificationConfigurationOutput, queueARN,
 		}
 		rulePrefix, ruleSuffix := filterRules(q.Filter)
 		meets := false
-		for _, r := range outputRoots {
+		for _, r := range layout.Roots() {
 			out := prefix + r
 			meets = meets || strings.HasPrefix(out, rulePrefix) || strings.HasPrefix(rulePrefix, out)
 		}

@@ -7,6 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/docingest/docingest/layout"
 )
 
 func TestNotificationLoop(t *testing.T) {
@@ -60,11 +61,11 @@ func TestIsOutputKey(t *testing.T) {
 		"text/a.txt.txt": true, "chunks/a.jsonl": true, "state/a/head.json": true, "embeddings.json": true,
 		"incoming/a.pdf": false, "texts/a.txt": false, "cache": false,
 	} {
-		if got := IsOutputKey(key, ""); got != want {
-			t.Errorf("IsOutputKey(%q, \"\") = %v", key, got)
+		if got := layout.IsOutputKey(key, ""); got != want {
+			t.Errorf("layout.IsOutputKey(%q, \"\") = %v", key, got)
 		}
 	}
-	if IsOutputKey("text/a", "out/") || !IsOutputKey("out/text/a", "out/") {
+	if layout.IsOutputKey("text/a", "out/") || !layout.IsOutputKey("out/text/a", "out/") {
 		t.Error("the prefix is not honoured")
 	}
 }

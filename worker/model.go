@@ -7,12 +7,9 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
-
-// ModelRecordKey is the record, at the root of an output prefix, of the embedding model
-// whose vectors the prefix holds.
-const ModelRecordKey = "embeddings.json"
 
 // ModelRecord is the body of embeddings.json.
 type ModelRecord struct {
@@ -29,15 +26,15 @@ var ErrModelMismatch = errors.New("embedding model mismatch")
 // unless replace is set (a re-index of everything with the new model), in which case
 // the record is rewritten. A dry run checks without writing.
 func CheckEmbeddingModel(ctx context.Context, out Store, rec ModelRecord, replace, dryRun bool) error {
-	body, err := out.Get(ctx, ModelRecordKey)
+	body, err := out.Get(ctx, layout.ModelRecord)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 	case err != nil:
-		return fmt.Errorf("read %s: %w", ModelRecordKey, err)
+		return fmt.Errorf("read %s: %w", layout.ModelRecord, err)
 	default:
 		var have ModelRecord
 		if err := json.Unmarshal(body, &have); err != nil {
-			return fmt.Errorf("%s is not a model record: %w", ModelRecordKey, err)
+			return fmt.Errorf("%s is not a model record: %w", layout.ModelRecord, err)
 		}
 		if have.EmbeddingModel == rec.EmbeddingModel {
 			return nil
@@ -53,8 +50,8 @@ func CheckEmbeddingModel(ctx context.Context, out Store, rec ModelRecord, replac
 		return nil
 	}
 	b, _ := json.MarshalIndent(rec, "", "  ")
-	if err := out.Put(ctx, ModelRecordKey, bytes.NewReader(append(b, '\n'))); err != nil {
-		return fmt.Errorf("write %s: %w", ModelRecordKey, err)
+	if err := out.Put(ctx, layout.ModelRecord, bytes.NewReader(append(b, '\n'))); err != nil {
+		return fmt.Errorf("write %s: %w", layout.ModelRecord, err)
 	}
 	return nil
 }

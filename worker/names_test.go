@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -49,7 +50,7 @@ func TestHostileLocalNames(t *testing.T) {
 		t.Fatalf("the link's target was read: %q", text)
 	}
 	for _, name := range []string{"a", "a.txt/b", "...", `back\slash.txt`, long, latin1} {
-		if _, err := out.Get(context.Background(), textKey(name)); err != nil {
+		if _, err := out.Get(context.Background(), layout.Text(name)); err != nil {
 			t.Errorf("%q: no text: %v", name, err)
 		}
 	}
@@ -76,7 +77,7 @@ func TestHostileLocalNames(t *testing.T) {
 			t.Fatalf("reindex %d: removed %d, want %d (%v)", i, sum.Removed, want, err)
 		}
 	}
-	if _, err := out.Get(context.Background(), chunksKey(latin1)); err == nil {
+	if _, err := out.Get(context.Background(), layout.Chunks(latin1)); err == nil {
 		t.Fatal("the chunks of a removed Latin-1 source stay")
 	}
 	_ = storage.ErrNotFound

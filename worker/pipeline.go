@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -419,7 +420,7 @@ func sniffName(data []byte) string {
 // embedder works through batches, so memory holds one batch of vectors at a time.
 func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, res *Result) error {
 	t := time.Now()
-	if err := p.out.Put(ctx, textKey(obj.Key), strings.NewReader(doc.Text)); err != nil {
+	if err := p.out.Put(ctx, layout.Text(obj.Key), strings.NewReader(doc.Text)); err != nil {
 		return fmt.Errorf("write text of %s: %w", obj.Key, err)
 	}
 	pr, pw := io.Pipe()
@@ -434,7 +435,7 @@ func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sour
 		pw.CloseWithError(err)
 		encoded <- err
 	}()
-	err := p.out.Put(ctx, chunksKey(obj.Key), pr)
+	err := p.out.Put(ctx, layout.Chunks(obj.Key), pr)
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
 	encErr := <-encoded
 	res.Embed = embedTime
@@ -487,7 +488,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 	model := p.cfg.Embedder.Model()
 	texts := make([]string, 0, p.cfg.EmbedBatch)
 	var session LabelSession
-	var inputs []LabelInput
+	var inputs []document.LabelInput
 	if p.cfg.Labeler != nil {
 		session = p.cfg.Labeler.Begin(obj.Key)
 	}
@@ -507,13 +508,13 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 		if len(vecs) != len(batch) {
 			return fmt.Errorf("embed %s: %d vectors for %d texts", obj.Key, len(vecs), len(batch))
 		}
-		var labels []ChunkLabel
+		var labels []document.Label
 		if session != nil {
 			inputs = inputs[:0]
 			for i := range batch {
 				s := batch[i]
-				inputs = append(inputs, LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
-					Before: doc.Text[runeStart(doc.Text, s.Start-LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+LabelContext)]})
+				inputs = append(inputs, document.LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
+					Before: doc.Text[runeStart(doc.Text, s.Start-document.LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+document.LabelContext)]})
 			}
 			if labels, err = session.Label(ctx, inputs); err != nil {
 				return fmt.Errorf("label %s: %w", obj.Key, err)
@@ -615,10 +616,10 @@ func (p *Pipeline) fail(ctx context.Context, obj storage.ObjectInfo, res Result,
 	if err != nil {
 		return res, err
 	}
-	if err := p.out.Put(ctx, failedKey(obj.Key), bytes.NewReader(append(body, '\n'))); err != nil {
+	if err := p.out.Put(ctx, layout.Failed(obj.Key), bytes.NewReader(append(body, '\n'))); err != nil {
 		return res, fmt.Errorf("write failure record of %s: %w", obj.Key, err)
 	}
-	for _, k := range []string{textKey(obj.Key), chunksKey(obj.Key)} {
+	for _, k := range []string{layout.Text(obj.Key), layout.Chunks(obj.Key)} {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return res, fmt.Errorf("remove stale output of %s: %w", obj.Key, err)
 		}
@@ -646,7 +647,7 @@ func (p *Pipeline) RecordTransient(ctx context.Context, key string, attempts int
 	if err != nil {
 		return err
 	}
-	return p.out.Put(ctx, failedKey(key), bytes.NewReader(append(body, '\n')))
+	return p.out.Put(ctx, layout.Failed(key), bytes.NewReader(append(body, '\n')))
 }
 
 // RecordMessageFailure writes failed/_messages/<id>.json for a queue message that names
@@ -657,5 +658,5 @@ func (p *Pipeline) RecordMessageFailure(ctx context.Context, messageID string, c
 	if err != nil {
 		return err
 	}
-	return p.out.Put(ctx, "failed/_messages/"+EscapeSegment(messageID)+".json", bytes.NewReader(append(body, '\n')))
+	return p.out.Put(ctx, layout.MessageFailure(messageID), bytes.NewReader(append(body, '\n')))
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/pdftest"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -115,7 +116,7 @@ func snapshot(t testing.TB, root string) map[string]string {
 		}
 		rel, _ := filepath.Rel(root, p)
 		rel = filepath.ToSlash(rel)
-		if strings.HasPrefix(rel, "state/") {
+		if strings.HasPrefix(rel, layout.StateRoot) {
 			return nil
 		}
 		b, _ := os.ReadFile(p)

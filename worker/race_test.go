@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -69,7 +70,7 @@ func (e *raceEnv) pipeline() *Pipeline {
 }
 
 func (e *raceEnv) text(source string) (string, bool) {
-	b, err := e.out.Get(context.Background(), textKey(source))
+	b, err := e.out.Get(context.Background(), layout.Text(source))
 	if errors.Is(err, storage.ErrNotFound) {
 		return "", false
 	}
@@ -165,7 +166,7 @@ func TestRaceSlowCreateAfterDelete(t *testing.T) {
 		if text, ok := e.text(key); ok {
 			t.Fatalf("outputs of a deleted source came back: %q", text)
 		}
-		if _, err := e.out.Get(ctx, chunksKey(key)); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := e.out.Get(ctx, layout.Chunks(key)); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("chunks of a deleted source came back: %v", err)
 		}
 		st, found, err := remover.CurrentState(ctx, key)

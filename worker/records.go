@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/docingest/docingest/document"
 )
 
 // ChunkSchema is the version of the chunk record.
@@ -22,24 +24,24 @@ type SourceRef struct {
 // ChunkRecord is one line of chunks/<source>.jsonl; the field names are the contract of
 // ARCHITECTURE.md ("Chunk record").
 type ChunkRecord struct {
-	Schema         int            `json:"schema"`
-	ID             string         `json:"id"`
-	Source         SourceRef      `json:"source"`
-	Index          int            `json:"index"`
-	Start          int            `json:"start"`
-	End            int            `json:"end"`
-	PageStart      int            `json:"page_start,omitempty"`
-	PageEnd        int            `json:"page_end,omitempty"`
-	HeadingPath    []string       `json:"heading_path"`
-	Tokens         int            `json:"tokens"`
-	Tokenizer      string         `json:"tokenizer"`
-	Text           string         `json:"text"`
-	Embedding      []float32      `json:"embedding"`
-	EmbeddingModel string         `json:"embedding_model"`
-	ParentID       string         `json:"parent_id,omitempty"`
-	Metadata       map[string]any `json:"metadata,omitempty"`
-	Label          *ChunkLabel    `json:"label,omitempty"`
-	Pipeline       string         `json:"pipeline"`
+	Schema         int             `json:"schema"`
+	ID             string          `json:"id"`
+	Source         SourceRef       `json:"source"`
+	Index          int             `json:"index"`
+	Start          int             `json:"start"`
+	End            int             `json:"end"`
+	PageStart      int             `json:"page_start,omitempty"`
+	PageEnd        int             `json:"page_end,omitempty"`
+	HeadingPath    []string        `json:"heading_path"`
+	Tokens         int             `json:"tokens"`
+	Tokenizer      string          `json:"tokenizer"`
+	Text           string          `json:"text"`
+	Embedding      []float32       `json:"embedding"`
+	EmbeddingModel string          `json:"embedding_model"`
+	ParentID       string          `json:"parent_id,omitempty"`
+	Metadata       map[string]any  `json:"metadata,omitempty"`
+	Label          *document.Label `json:"label,omitempty"`
+	Pipeline       string          `json:"pipeline"`
 }
 
 // chunkID is stable for a source, an index and a pipeline fingerprint.

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/errgroup"
 )
@@ -107,7 +108,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 	}
 	var todo []plannedSource
 	for _, o := range objs {
-		sp := SourcePath(o.Key)
+		sp := layout.SourcePath(o.Key)
 		names := states[sp]
 		delete(states, sp)
 		action := p.classify(o, names, opts.Force)
@@ -222,7 +223,7 @@ type plannedSource struct {
 }
 
 func (p *Pipeline) classify(o storage.ObjectInfo, names []string, force bool) ReindexAction {
-	want := stateName(p.cfg.Fingerprint, changeToken(o.ETag, o.SidecarETag))
+	want := layout.StateName(p.cfg.Fingerprint, changeToken(o.ETag, o.SidecarETag))
 	fpPrefix := p.cfg.Fingerprint + "-"
 	var same, other bool
 	for _, n := range names {
@@ -232,7 +233,7 @@ func (p *Pipeline) classify(o storage.ObjectInfo, names []string, force bool) Re
 				return ReindexForced
 			}
 			return ReindexUnchanged
-		case strings.HasPrefix(n, "deleted-"):
+		case strings.HasPrefix(n, layout.TombstonePrefix):
 		case strings.HasPrefix(n, fpPrefix):
 			same = true
 		default:
@@ -250,7 +251,7 @@ func (p *Pipeline) classify(o storage.ObjectInfo, names []string, force bool) Re
 
 func allTombstones(names []string) bool {
 	for _, n := range names {
-		if !strings.HasPrefix(n, "deleted-") {
+		if !strings.HasPrefix(n, layout.TombstonePrefix) {
 			return false
 		}
 	}
@@ -272,13 +273,13 @@ func hasSuffix(key string, suffixes []string) bool {
 // listStates lists state/ under the folder of the prefix and groups the file names by
 // source path.
 func (p *Pipeline) listStates(ctx context.Context, prefix string) (map[string][]string, error) {
-	statePrefix := "state/"
+	statePrefix := layout.StateRoot
 	if i := strings.LastIndexByte(prefix, '/'); i >= 0 {
-		statePrefix += SourcePath(prefix[:i]) + "/"
+		statePrefix += layout.SourcePath(prefix[:i]) + "/"
 	}
 	out := map[string][]string{}
 	err := p.out.List(ctx, statePrefix, true, func(o storage.ObjectInfo) error {
-		rest := strings.TrimPrefix(o.Key, "state/")
+		rest := strings.TrimPrefix(o.Key, layout.StateRoot)
 		i := strings.LastIndexByte(rest, '/')
 		if i < 0 || !isMarker(rest[i+1:]) {
 			return nil
@@ -296,8 +297,8 @@ func (p *Pipeline) listStates(ctx context.Context, prefix string) (map[string][]
 // orphans, whose key cannot be listed from the source any more).
 func (p *Pipeline) sourceOfPath(ctx context.Context, sp string) (string, error) {
 	var key string
-	err := p.out.List(ctx, "state/"+sp+"/", false, func(o storage.ObjectInfo) error {
-		if name := o.Key[strings.LastIndexByte(o.Key, '/')+1:]; key != "" || strings.HasPrefix(name, "deleted-") || !isMarker(name) {
+	err := p.out.List(ctx, layout.StateRoot+sp+"/", false, func(o storage.ObjectInfo) error {
+		if name := o.Key[strings.LastIndexByte(o.Key, '/')+1:]; key != "" || strings.HasPrefix(name, layout.TombstonePrefix) || !isMarker(name) {
 			return nil
 		}
 		body, err := p.out.Get(ctx, o.Key)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -24,7 +25,6 @@ import (
 //     from a listing, never bodies. Markers are written after the head and are hints; the
 //     head is the truth. State written before heads existed is read through its markers
 //     (the newest wins) and gets a head at its next commit: no migration pass is needed.
-const headName = "head.json"
 
 // errConflict is a commit that lost a race: the head changed since it was read.
 var errConflict = errors.New("state changed by another writer")
@@ -54,7 +54,7 @@ type stateHead struct {
 	tag   string
 }
 
-func headKey(src string) string { return stateDir(src) + headName }
+func headKey(src string) string { return layout.StateDir(src) + layout.HeadName }
 
 // readHead reads the source's head, or its newest legacy marker when it has no head.
 func (p *Pipeline) readHead(ctx context.Context, source string) (stateHead, error) {
@@ -90,10 +90,10 @@ func (p *Pipeline) CurrentState(ctx context.Context, source string) (State, bool
 
 // legacyState reads the newest marker of a source that has no head.
 func (p *Pipeline) legacyState(ctx context.Context, source string) (State, bool, error) {
-	dir := stateDir(source)
+	dir := layout.StateDir(source)
 	var keys []string
 	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
-		if o.Key != dir+headName {
+		if o.Key != dir+layout.HeadName {
 			keys = append(keys, o.Key)
 		}
 		return nil
@@ -154,7 +154,7 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 		return err
 	}
 	body = append(body, '\n')
-	dir := stateDir(st.Source)
+	dir := layout.StateDir(st.Source)
 	if p.cfg.BeforeCommit != nil {
 		p.cfg.BeforeCommit(ctx, st.Source)
 	}
@@ -162,14 +162,14 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 		if p.pause != nil {
 			p.pause("commit", st.Source)
 		}
-		err := cs.PutIf(ctx, dir+headName, body, head.tag)
+		err := cs.PutIf(ctx, dir+layout.HeadName, body, head.tag)
 		if errors.Is(err, storage.ErrNoConditionalWrites) {
 			// An S3-compatible server without If-Match: commit as before heads existed,
 			// and say once that races between writers are not caught there.
 			p.noConditional.Do(func() {
 				p.cfg.Logger.Warn("the output store does not implement conditional writes: concurrent writers of one source are not detected", "error", err)
 			})
-			err = p.out.Put(ctx, dir+headName, bytes.NewReader(body))
+			err = p.out.Put(ctx, dir+layout.HeadName, bytes.NewReader(body))
 		}
 		if errors.Is(err, storage.ErrPrecondition) {
 			return fmt.Errorf("commit %s: %w", st.Source, errConflict)
@@ -177,15 +177,15 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 		if err != nil {
 			return fmt.Errorf("write state of %s: %w", st.Source, err)
 		}
-	} else if err := p.out.Put(ctx, dir+headName, bytes.NewReader(body)); err != nil {
+	} else if err := p.out.Put(ctx, dir+layout.HeadName, bytes.NewReader(body)); err != nil {
 		return fmt.Errorf("write state of %s: %w", st.Source, err)
 	}
 	// The source is committed: finish even if ctx ends now, so a caller never sees a
 	// failure for a source whose outputs are complete.
 	ctx = context.WithoutCancel(ctx)
-	name := stateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
+	name := layout.StateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
 	if st.Status == statusDeleted {
-		name = tombstoneName(st.Sequencer)
+		name = layout.TombstoneName(st.Sequencer)
 	}
 	put := p.out.Put
 	if hs, ok := p.out.(hintStore); ok {
@@ -196,7 +196,7 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 	}
 	var stale []string
 	err = p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
-		if o.Key != dir+name && o.Key != dir+headName {
+		if o.Key != dir+name && o.Key != dir+layout.HeadName {
 			stale = append(stale, o.Key)
 		}
 		return nil
@@ -210,7 +210,7 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 		}
 	}
 	if st.Status == statusOK {
-		if err := p.out.Delete(ctx, failedKey(st.Source)); err != nil {
+		if err := p.out.Delete(ctx, layout.Failed(st.Source)); err != nil {
 			return fmt.Errorf("remove failure record of %s: %w", st.Source, err)
 		}
 	}
@@ -256,7 +256,7 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 	if head.found && SequencerLess(sequencer, head.state.Sequencer) {
 		sequencer = head.state.Sequencer
 	}
-	for _, k := range []string{textKey(source), chunksKey(source), failedKey(source)} {
+	for _, k := range []string{layout.Text(source), layout.Chunks(source), layout.Failed(source)} {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return fmt.Errorf("remove outputs of %s: %w", source, err)
 		}
@@ -295,4 +295,4 @@ func sourceExists(ctx context.Context, src Source, key string) (bool, error) {
 
 // isMarker reports whether a file name under a source's state folder is a marker (not
 // the head).
-func isMarker(name string) bool { return name != headName && !strings.HasPrefix(name, ".") }
+func isMarker(name string) bool { return name != layout.HeadName && !strings.HasPrefix(name, ".") }

@@ -31,11 +31,11 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/emulators"
 	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/storage"
-	"github.com/docingest/docingest/worker"
 	"github.com/johannesboyne/gofakes3"
 	"github.com/johannesboyne/gofakes3/backend/s3mem"
 )
@@ -258,9 +258,9 @@ func loop(ctx context.Context, cfg labeling.Config, pool, test []para, maxLabels
 		// run: every pool document through the labeler, as the pipeline does
 		for _, src := range sources {
 			s := l.Begin(src)
-			var in []worker.LabelInput
+			var in []document.LabelInput
 			for i, p := range bySource[src] {
-				in = append(in, worker.LabelInput{ID: fmt.Sprintf("%s#%d", src, i), Index: i, Text: p.Text})
+				in = append(in, document.LabelInput{ID: fmt.Sprintf("%s#%d", src, i), Index: i, Text: p.Text})
 			}
 			labs, err := s.Label(ctx, in)
 			if err != nil {

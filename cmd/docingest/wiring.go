@@ -309,7 +309,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		if err != nil {
 			return worker.PipelineConfig{}, nil, fmt.Errorf("labeling: %w", err)
 		}
-		em.labeler, labeler, classifier = l, l, l.Version()
+		em.labeler, labeler, classifier = l, labelerAdapter{l}, l.Version()
 	}
 	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
 	table := extractorTable(lim)
@@ -398,3 +398,9 @@ func chunkSizes(cc ChunkingConfig) []int {
 	}
 	return sizes
 }
+
+// labelerAdapter gives the worker the labeler through the worker's own interface: labeling
+// never imports worker, so its Begin returns its concrete session.
+type labelerAdapter struct{ *labeling.Labeler }
+
+func (a labelerAdapter) Begin(source string) worker.LabelSession { return a.Labeler.Begin(source) }

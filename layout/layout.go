@@ -1,4 +1,4 @@
-package worker
+package layout
 
 import (
 	"crypto/sha256"
@@ -144,8 +144,41 @@ func escapeOutputSuffix(seg string) string {
 	return seg
 }
 
-// outputRoots are the top-level names the output layout writes under its prefix.
-var outputRoots = []string{"text/", "chunks/", "failed/", "state/", "labeled/", "labeling/", "cache/", "embeddings.json"}
+// The top-level folders and files of the output layout (ARCHITECTURE.md, "Output layout").
+const (
+	TextRoot     = "text/"
+	ChunksRoot   = "chunks/"
+	FailedRoot   = "failed/"
+	StateRoot    = "state/"
+	LabeledRoot  = "labeled/"
+	LabelingRoot = "labeling/"
+	CacheRoot    = "cache/"
+	// ModelRecord names the output's one embedding model.
+	ModelRecord = "embeddings.json"
+
+	// MessageFailures holds the failure records of queue messages that name no source.
+	MessageFailures = FailedRoot + "_messages/"
+
+	// Labeling: the spool of uncertain chunks, classifier versions, human labels by text
+	// hash, jobs, the daily budget and the dispatcher's lease.
+	PendingRoot    = LabelingRoot + "pending/"
+	ClassifierRoot = LabelingRoot + "classifier/"
+	HumanLabelRoot = LabelingRoot + "human/"
+	JobsRoot       = LabelingRoot + "jobs/"
+	BudgetRoot     = LabelingRoot + "budget/"
+	LeaseKey       = LabelingRoot + "lease.json"
+
+	// EmbeddingCacheRoot holds cached vectors, one folder per model.
+	EmbeddingCacheRoot = CacheRoot + "embeddings/"
+
+	// HeadName is the name of the state file every commit of a source is conditional on.
+	HeadName = "head.json"
+)
+
+// Roots lists the top-level folders (ending in "/") and files the layout writes.
+func Roots() []string {
+	return []string{TextRoot, ChunksRoot, FailedRoot, StateRoot, LabeledRoot, LabelingRoot, CacheRoot, ModelRecord}
+}
 
 // IsOutputKey reports whether key (relative to a bucket) is one of the outputs written
 // under prefix: under the prefix and in one of the layout's top-level folders.
@@ -154,7 +187,7 @@ func IsOutputKey(key, prefix string) bool {
 	if !ok {
 		return false
 	}
-	for _, r := range outputRoots {
+	for _, r := range Roots() {
 		if strings.HasSuffix(r, "/") && strings.HasPrefix(rest, r) || rest == r {
 			return true
 		}
@@ -162,22 +195,57 @@ func IsOutputKey(key, prefix string) bool {
 	return false
 }
 
-// The output layout (ARCHITECTURE.md, "Output layout").
-func textKey(src string) string   { return "text/" + SourcePath(src) + ".txt" }
-func chunksKey(src string) string { return "chunks/" + SourcePath(src) + ".jsonl" }
-func failedKey(src string) string { return "failed/" + SourcePath(src) + ".json" }
-func stateDir(src string) string  { return "state/" + SourcePath(src) + "/" }
+// Text is the key of a source's cleaned text.
+func Text(src string) string { return TextRoot + SourcePath(src) + ".txt" }
 
-// tombstoneName is the name of the state left by a removal: recognisable in a listing, so
-// that planning a reindex knows the source is gone without reading it.
-func tombstoneName(sequencer string) string {
-	h := sha256.Sum256([]byte(sequencer))
-	return "deleted-" + hex.EncodeToString(h[:8]) + ".json"
+// Chunks is the key of a source's chunk records.
+func Chunks(src string) string { return ChunksRoot + SourcePath(src) + ".jsonl" }
+
+// Failed is the key of a source's failure record.
+func Failed(src string) string { return FailedRoot + SourcePath(src) + ".json" }
+
+// MessageFailure is the key of the failure record of a queue message that names no source.
+func MessageFailure(messageID string) string {
+	return MessageFailures + EscapeSegment(messageID) + ".json"
 }
 
-// stateName is the name of the state file for a source processed by pipeline fp from a
+// StateDir is the folder of a source's state files.
+func StateDir(src string) string { return StateRoot + SourcePath(src) + "/" }
+
+// StateHead is the key of a source's head state, which every commit is conditional on.
+func StateHead(src string) string { return StateDir(src) + HeadName }
+
+// IsStateHead reports whether a key listed under a state folder is its head.
+func IsStateHead(key string) bool { return strings.HasSuffix(key, "/"+HeadName) }
+
+// StateName is the name of the state file for a source processed by pipeline fp from a
 // version whose change token is tok: planning compares names from a listing, never bodies.
-func stateName(fp, tok string) string {
+func StateName(fp, tok string) string {
 	h := sha256.Sum256([]byte(tok))
 	return fp + "-" + hex.EncodeToString(h[:8]) + ".json"
 }
+
+// TombstoneName is the name of the state left by a removal: recognisable in a listing, so
+// that planning a reindex knows the source is gone without reading it.
+func TombstoneName(sequencer string) string {
+	h := sha256.Sum256([]byte(sequencer))
+	return TombstonePrefix + hex.EncodeToString(h[:8]) + ".json"
+}
+
+// TombstonePrefix starts the name of every tombstone.
+const TombstonePrefix = "deleted-"
+
+// AutoLabels is the key of a source's automatic labels.
+func AutoLabels(src string) string { return LabeledRoot + "auto/" + SourcePath(src) + ".jsonl" }
+
+// HumanDataset is the key of the human labels of one collected job.
+func HumanDataset(job string) string { return LabeledRoot + "human/" + job + ".jsonl" }
+
+// Pending is the folder of a source's items waiting for a labeling job.
+func Pending(src string) string { return PendingRoot + SourcePath(src) + "/" }
+
+// Job is the folder of one labeling job.
+func Job(name string) string { return JobsRoot + name + "/" }
+
+// EmbeddingCache is the folder of one model's cached vectors; modelHash names the model.
+func EmbeddingCache(modelHash string) string { return EmbeddingCacheRoot + modelHash + "/" }
