@@ -12,11 +12,11 @@ import (
 
 // TestNoChunkOverMax100MB runs every strategy over 100 MB of real text (the cleaned text
 // of testdata/real, repeated) with WordPiece sizing and checks the whole contract. It
-// takes minutes, so it runs when DOCINGEST_LARGE=1 (bench/chunkers.sh sets it) and is
+// takes minutes, so it runs when DOCINGEST_TEST_LARGE=1 (bench/chunkers.sh sets it) and is
 // skipped otherwise.
 func TestNoChunkOverMax100MB(t *testing.T) {
-	if os.Getenv("DOCINGEST_LARGE") != "1" {
-		t.Skip("set DOCINGEST_LARGE=1 (bench/chunkers.sh does) to chunk 100 MB")
+	if os.Getenv("DOCINGEST_TEST_LARGE") != "1" {
+		t.Skip("set DOCINGEST_TEST_LARGE=1 (bench/chunkers.sh does) to chunk 100 MB")
 	}
 	one := corpus(t)
 	text := strings.Repeat(one, (100<<20)/len(one)+1)[:100<<20]

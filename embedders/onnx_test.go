@@ -14,10 +14,10 @@ import (
 	"testing"
 )
 
-// onnxLibrary finds the onnxruntime shared library: DOCINGEST_ONNXRUNTIME_LIB, or the one
+// onnxLibrary finds the onnxruntime shared library: DOCINGEST_TEST_ONNXRUNTIME_LIB, or the one
 // scripts/test installs from npm (onnxruntime-node, installed with --ignore-scripts).
 func onnxLibrary(t testing.TB) string {
-	if p := os.Getenv("DOCINGEST_ONNXRUNTIME_LIB"); p != "" {
+	if p := os.Getenv("DOCINGEST_TEST_ONNXRUNTIME_LIB"); p != "" {
 		return p
 	}
 	p, _ := filepath.Abs("../tools/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1")

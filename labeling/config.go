@@ -15,66 +15,66 @@ type Class struct {
 
 // Config is the labeling section of the configuration file.
 type Config struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `yaml:"enabled" doc:"classify chunks and label the dataset"`
 	// Attribute is the label attribute name in the Ground Truth manifests.
-	Attribute  string  `yaml:"attribute"`
-	MultiLabel bool    `yaml:"multi_label"`
-	Classes    []Class `yaml:"classes"`
+	Attribute  string  `yaml:"attribute" doc:"label attribute name in the Ground Truth manifests"`
+	MultiLabel bool    `yaml:"multi_label" doc:"a chunk may have several classes"`
+	Classes    []Class `yaml:"classes" doc:"[{name, description, examples}]: the description and examples train the first classifier"`
 	// Measure is least_confidence, margin or entropy.
-	Measure string `yaml:"measure"`
+	Measure string `yaml:"measure" doc:"uncertainty measure, least_confidence | margin | entropy"`
 	// TargetAccuracy is what automatic labels must show: a chunk is labeled automatically
 	// only below the uncertainty at which the cross-validated human labels give this
 	// accuracy at a one-sided 95% Wilson lower bound; until they do, every chunk waits for
 	// humans. Threshold (0: none), when set, can only make that stricter.
-	TargetAccuracy float64 `yaml:"target_accuracy"`
-	Threshold      float64 `yaml:"threshold"`
+	TargetAccuracy float64 `yaml:"target_accuracy" doc:"accuracy automatic labels must show (one-sided 95% Wilson lower bound on cross-validated human labels) before any chunk is labeled automatically"`
+	Threshold      float64 `yaml:"threshold" doc:"0: the uncertainty threshold comes from target_accuracy; set, it can only make that stricter"`
 	// MinLabelsPerClass human labels of every class come before any automatic label.
-	MinLabelsPerClass int `yaml:"min_labels_per_class"`
+	MinLabelsPerClass int `yaml:"min_labels_per_class" doc:"human labels every class needs before any automatic label"`
 	// AuditShare of every job goes to a random sample of chunks rather than the most
 	// uncertain ones (chunks labeled automatically among them), so the accuracy of automatic
 	// labels is measured on the chunks they are given to; AuditSampleRate of the chunks
 	// that are labeled automatically are kept as candidates for it.
-	AuditShare      float64 `yaml:"audit_share"`
-	AuditSampleRate float64 `yaml:"audit_sample_rate"`
+	AuditShare      float64 `yaml:"audit_share" doc:"share of every job drawn at random from chunks labeled (or about to be labeled) automatically, to measure their accuracy"`
+	AuditSampleRate float64 `yaml:"audit_sample_rate" doc:"share of automatically labeled chunks kept in the spool as candidates for the audit"`
 	// Budget: items per labeling job and per UTC day.
-	MaxItemsPerJob int `yaml:"max_items_per_job"`
-	MaxItemsPerDay int `yaml:"max_items_per_day"`
+	MaxItemsPerJob int `yaml:"max_items_per_job" doc:"largest labeling job"`
+	MaxItemsPerDay int `yaml:"max_items_per_day" doc:"items sent to humans per UTC day"`
 	// NearDuplicate is the cosine similarity of embeddings above which two items of a job
 	// count as one (humans label the first; the label is applied to both).
-	NearDuplicate float64 `yaml:"near_duplicate_similarity"`
+	NearDuplicate float64 `yaml:"near_duplicate_similarity" doc:"cosine similarity above which two items of a job count as one"`
 	// KeepLabeledData keeps human labels when their source is deleted.
-	KeepLabeledData bool         `yaml:"keep_labeled_data"`
-	Redact          RedactConfig `yaml:"redact"`
-	GroundTruth     GTConfig     `yaml:"ground_truth"`
+	KeepLabeledData bool         `yaml:"keep_labeled_data" doc:"keep human labels when their source is deleted"`
+	Redact          RedactConfig `yaml:"redact" doc:"personal data replaced before a chunk is shown to labelers"`
+	GroundTruth     GTConfig     `yaml:"ground_truth" doc:"how labeling jobs run"`
 }
 
 // GTConfig is how labeling jobs are created in SageMaker Ground Truth.
 type GTConfig struct {
 	// JobPrefix starts every job name.
-	JobPrefix   string `yaml:"job_prefix"`
-	WorkteamARN string `yaml:"workteam_arn"`
+	JobPrefix   string `yaml:"job_prefix" doc:"start of every job name"`
+	WorkteamARN string `yaml:"workteam_arn" doc:"private or vendor workteam (or the public one)"`
 	// RoleARN is the execution role Ground Truth assumes (reads the manifest, writes the
 	// output under the output prefix).
-	RoleARN string `yaml:"role_arn"`
+	RoleARN string `yaml:"role_arn" doc:"execution role Ground Truth assumes (reads the manifest, writes the output)"`
 	// TaskPriceUSD is paid per task to a public workforce (Mechanical Turk); required for
 	// the public workteam, ignored for private ones.
-	TaskPriceUSD            float64  `yaml:"task_price_usd"`
-	WorkersPerObject        int      `yaml:"workers_per_object"`
-	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds"`
-	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds"`
-	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks"`
-	MaxRuntimeSeconds       int      `yaml:"max_runtime_seconds"`
-	TaskTitle               string   `yaml:"task_title"`
-	TaskDescription         string   `yaml:"task_description"`
-	TaskKeywords            []string `yaml:"task_keywords"`
-	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds"`
-	KMSKeyID                string   `yaml:"kms_key_id,omitempty"`
+	TaskPriceUSD            float64  `yaml:"task_price_usd" doc:"price per task for the public workforce (ignored for private workteams)"`
+	WorkersPerObject        int      `yaml:"workers_per_object" doc:"workers who label each item"`
+	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds" doc:"time a worker has for one task"`
+	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds" doc:"time a task stays available to workers"`
+	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks" doc:"tasks offered at once"`
+	MaxRuntimeSeconds       int      `yaml:"max_runtime_seconds" doc:"longest a job runs"`
+	TaskTitle               string   `yaml:"task_title" doc:"title workers see"`
+	TaskDescription         string   `yaml:"task_description" doc:"description workers see"`
+	TaskKeywords            []string `yaml:"task_keywords" doc:"keywords workers can search"`
+	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds" doc:"how often the worker sends pending items as a job"`
+	KMSKeyID                string   `yaml:"kms_key_id" doc:"KMS key for the job's output"`
 	// FreeOfPII is the user's declaration that the text sent to labelers holds no
 	// personally identifiable information (Ground Truth's FreeOfPersonallyIdentifiable
 	// Information content classifier, which a public workforce requires). Redaction finds
 	// e-mails, numbers and addresses by pattern; it cannot find names or street addresses,
 	// so docingest never declares this on its own.
-	FreeOfPII bool `yaml:"free_of_pii"`
+	FreeOfPII bool `yaml:"free_of_pii" doc:"your declaration that labelers' text holds no personal data (required by the public workforce; redaction cannot find names)"`
 }
 
 // DefaultConfig is labeling off, with the settings it would use.

@@ -11,12 +11,12 @@ import (
 
 // RedactConfig turns each kind of personal data on or off.
 type RedactConfig struct {
-	Emails bool `yaml:"emails" json:"emails"`
-	Phones bool `yaml:"phones" json:"phones"`
-	Cards  bool `yaml:"cards" json:"cards"`
-	IBANs  bool `yaml:"ibans" json:"ibans"`
-	SSNs   bool `yaml:"ssns" json:"ssns"`
-	IPs    bool `yaml:"ips" json:"ips"`
+	Emails bool `yaml:"emails" json:"emails" doc:"email addresses"`
+	Phones bool `yaml:"phones" json:"phones" doc:"phone numbers"`
+	Cards  bool `yaml:"cards" json:"cards" doc:"payment card numbers (Luhn-checked)"`
+	IBANs  bool `yaml:"ibans" json:"ibans" doc:"IBANs (mod-97 checked)"`
+	SSNs   bool `yaml:"ssns" json:"ssns" doc:"US social security numbers"`
+	IPs    bool `yaml:"ips" json:"ips" doc:"IPv4 and IPv6 addresses"`
 }
 
 // AllRedactions turns every kind on.

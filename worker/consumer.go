@@ -59,36 +59,49 @@ type ConsumerConfig struct {
 // maxVisibility is SQS's limit on how long a message can stay invisible after receipt.
 const maxVisibility = 12 * time.Hour
 
-// Validate names the bad field. SQS takes visibility timeouts and waits in whole seconds:
-// a fraction would be cut off silently (a visibility of 1.5s below a heartbeat of 1.2s).
-func (c *ConsumerConfig) Validate() error {
+// Validate names the bad fields. SQS takes visibility timeouts and waits in whole
+// seconds: a fraction would be cut off silently (a visibility of 1.5s below a heartbeat of
+// 1.2s).
+func (c *ConsumerConfig) Validate() error { return errors.Join(c.validate()...) }
+
+func (c *ConsumerConfig) validate() []error {
+	var errs []error
+	bad := func(field, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...)))
+	}
 	for _, d := range []struct {
 		name string
 		v    time.Duration
 	}{{"wait_time", c.WaitTime}, {"visibility_timeout", c.Visibility}, {"backoff_base", c.BackoffBase}, {"backoff_max", c.BackoffMax}} {
 		if d.v%time.Second != 0 {
-			return fmt.Errorf("%s: must be a whole number of seconds (SQS counts in seconds), got %s", d.name, d.v)
+			bad(d.name, "must be a whole number of seconds (SQS counts in seconds), got %s", d.v)
 		}
 	}
-	switch {
-	case c.QueueURL == "":
-		return errors.New("queue_url: required")
-	case c.MaxInFlight < 1:
-		return fmt.Errorf("max_in_flight: must be at least 1, got %d", c.MaxInFlight)
-	case c.WaitTime < 0 || c.WaitTime > 20*time.Second:
-		return fmt.Errorf("wait_time: must be between 0 and 20s, got %s", c.WaitTime)
-	case c.Visibility < time.Second || c.Visibility > maxVisibility:
-		return fmt.Errorf("visibility_timeout: must be between 1s and 12h, got %s", c.Visibility)
-	case c.Heartbeat <= 0 || c.Heartbeat >= c.Visibility:
-		return fmt.Errorf("heartbeat: must be positive and below visibility_timeout (%s), got %s", c.Visibility, c.Heartbeat)
-	case c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase:
-		return fmt.Errorf("backoff: need 0 < backoff_base <= backoff_max, got %s and %s", c.BackoffBase, c.BackoffMax)
-	case c.BackoffMax > maxVisibility:
-		return fmt.Errorf("backoff_max: at most 12h (SQS's longest visibility timeout), got %s", c.BackoffMax)
-	case c.DrainTimeout < 0:
-		return fmt.Errorf("drain_timeout: must not be negative, got %s", c.DrainTimeout)
+	if c.QueueURL == "" {
+		bad("queue_url", "required")
 	}
-	return nil
+	if c.MaxInFlight < 1 || c.MaxInFlight > 1024 {
+		bad("max_in_flight", "must be between 1 and 1024, got %d", c.MaxInFlight)
+	}
+	if c.WaitTime < 0 || c.WaitTime > 20*time.Second {
+		bad("wait_time", "must be between 0 and 20s, got %s", c.WaitTime)
+	}
+	if c.Visibility < time.Second || c.Visibility > maxVisibility {
+		bad("visibility_timeout", "must be between 1s and 12h, got %s", c.Visibility)
+	}
+	if c.Heartbeat <= 0 || c.Heartbeat >= c.Visibility {
+		bad("heartbeat", "must be positive and below visibility_timeout (%s), got %s", c.Visibility, c.Heartbeat)
+	}
+	if c.BackoffBase <= 0 || c.BackoffMax < c.BackoffBase {
+		bad("backoff_base", "need 0 < backoff_base <= backoff_max, got %s and %s", c.BackoffBase, c.BackoffMax)
+	}
+	if c.BackoffMax > maxVisibility {
+		bad("backoff_max", "at most 12h (SQS's longest visibility timeout), got %s", c.BackoffMax)
+	}
+	if c.DrainTimeout < 0 {
+		bad("drain_timeout", "must not be negative, got %s", c.DrainTimeout)
+	}
+	return errs
 }
 
 // Consumer long-polls SQS for S3 events and runs each object through the Pipeline. A

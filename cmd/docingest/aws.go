@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
 	"github.com/docingest/docingest/embedders"
 )
 
@@ -23,8 +25,16 @@ type awsClients struct {
 	c   AWSConfig
 }
 
-func loadAWS(ctx context.Context, c AWSConfig) (*awsClients, error) {
-	var opts []func(*awsconfig.LoadOptions) error
+func loadAWS(ctx context.Context, c AWSConfig, logger *slog.Logger) (*awsClients, error) {
+	// The SDK's own log lines (retries, checksum warnings) go through our logger, at its
+	// level and in its format.
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithLogger(logging.LoggerFunc(func(cl logging.Classification, format string, v ...any) {
+		level := slog.LevelDebug
+		if cl == logging.Warn {
+			level = slog.LevelWarn
+		}
+		logger.Log(ctx, level, fmt.Sprintf(format, v...), "from", "aws-sdk")
+	}))}
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))
 	}
@@ -60,7 +70,7 @@ func (a *awsClients) sqs() *sqs.Client {
 
 // bedrock returns a Bedrock runtime client that rides out throttling (AWS_ENDPOINT_URL_BEDROCK_RUNTIME
 // points it elsewhere).
-func (a *awsClients) bedrock(e EmbeddingConfig) *bedrockruntime.Client {
+func (a *awsClients) bedrock(e embedders.Config) *bedrockruntime.Client {
 	return bedrockruntime.NewFromConfig(a.cfg, func(o *bedrockruntime.Options) {
 		o.Retryer = embedders.BedrockRetryer(e.MaxAttempts, e.MaxBackoff.D())()
 	})
@@ -68,7 +78,7 @@ func (a *awsClients) bedrock(e EmbeddingConfig) *bedrockruntime.Client {
 
 // sagemaker returns a SageMaker runtime client with the same retry policy
 // (AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME points it elsewhere).
-func (a *awsClients) sagemaker(e EmbeddingConfig) *sagemakerruntime.Client {
+func (a *awsClients) sagemaker(e embedders.Config) *sagemakerruntime.Client {
 	return sagemakerruntime.NewFromConfig(a.cfg, func(o *sagemakerruntime.Options) {
 		o.Retryer = embedders.BedrockRetryer(e.MaxAttempts, e.MaxBackoff.D())()
 	})

@@ -11,13 +11,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/docingest/docingest/internal/cgroup"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/docingest/docingest/internal/cgroup"
+	"github.com/docingest/docingest/internal/configfile"
 
 	"github.com/spf13/cobra"
 )
@@ -113,7 +115,12 @@ func (a *app) loadConfig() (Config, error) {
 func (a *app) logger(cfg Config) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(cfg.Log.Level))
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String()) // "1.5s", not 1500000000
+		}
+		return a
+	}}
 	if cfg.Log.Format == "json" {
 		return slog.New(slog.NewJSONHandler(a.stderr, opts))
 	}
@@ -176,7 +183,7 @@ func (a *app) configCommand() *cobra.Command {
 			if err := cfg.Validate(); err != nil {
 				return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
 			}
-			return writeConfigYAML(a.stdout, cfg)
+			return configfile.Encode(a.stdout, cfg)
 		},
 	})
 	return cmd

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/docingest/docingest/internal/cgroup"
+	"github.com/docingest/docingest/internal/configfile"
 	"github.com/docingest/docingest/internal/pdftest"
+	"github.com/docingest/docingest/internal/units"
 	"github.com/google/go-cmp/cmp"
-	"go.yaml.in/yaml/v3"
 )
 
 // cli runs the command line in-process and returns its exit status and outputs.
@@ -103,6 +104,8 @@ func TestUsageErrors(t *testing.T) {
 	}
 	bad := write("bad.yaml", "chunking:\n  max_size: 0\n")
 	unknown := write("unknown.yaml", "chunking:\n  max_sise: 10\n")
+	classes := write("classes.yaml", "labeling:\n  enabled: true\n  classes: legal\n")
+	nested := write("nested.yaml", "run:\n  concurrency: 2\nlabeling:\n  ground_truth:\n    workers_per_objekt: 3\n")
 	cases := []struct {
 		name string
 		env  []string
@@ -110,9 +113,13 @@ func TestUsageErrors(t *testing.T) {
 		want string
 	}{
 		{"invalid field", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", bad}, "chunking.max_size"},
-		{"unknown key", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", unknown}, "max_sise"},
+		{"unknown key", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", unknown}, "line 2: chunking.max_sise: unknown key (did you mean chunking.max_size?)"},
+		{"unknown nested key", nil, []string{"config", "print", "--config", nested}, "line 5: labeling.ground_truth.workers_per_objekt: unknown key (did you mean labeling.ground_truth.workers_per_object?)"},
+		{"wrong kind", nil, []string{"config", "print", "--config", classes}, "line 3: labeling.classes: must be a list, got \"legal\""},
+		{"env typo", []string{"DOCINGEST_CHUNKNG_MAX_SIZE=100"}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "DOCINGEST_CHUNKNG_MAX_SIZE: unknown variable: no configuration key has this name (did you mean DOCINGEST_CHUNKING_MAX_SIZE?)"},
+		{"env nested bad", []string{"DOCINGEST_LABELING_GROUND_TRUTH_WORKERS_PER_OBJECT=many"}, []string{"config", "print"}, "labeling.ground_truth.workers_per_object: must be a whole number, got \"many\""},
 		{"env override", []string{"DOCINGEST_CHUNKING_STRATEGY=bogus"}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "chunking.strategy"},
-		{"env bad type", []string{"DOCINGEST_RUN_CONCURRENCY=many"}, []string{"config", "print"}, "DOCINGEST_RUN_CONCURRENCY"},
+		{"env bad type", []string{"DOCINGEST_RUN_CONCURRENCY=many"}, []string{"config", "print"}, "DOCINGEST_RUN_CONCURRENCY: run.concurrency: must be a whole number"},
 		{"config env var", []string{"DOCINGEST_CONFIG=" + bad}, []string{"config", "print"}, "chunking.max_size"},
 		{"flag", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--concurrency", "0"}, "run.concurrency"},
 		{"missing out", nil, []string{"run", "../../testdata/docs"}, "out"},
@@ -151,7 +158,7 @@ func TestConfigPrintRoundTrip(t *testing.T) {
 	}
 	want := DefaultConfig()
 	want.Chunking.MaxSize = 400
-	want.Limits.DocumentTimeout = Duration(45e9)
+	want.Limits.DocumentTimeout = units.Duration(45e9)
 	want.Limits.MaxTextBytes = 10 << 20
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Fatalf("printed configuration does not load back:\n%s", diff)
@@ -176,7 +183,7 @@ func TestFingerprintFollowsOutputSettings(t *testing.T) {
 	a := DefaultConfig()
 	b := DefaultConfig()
 	b.Run.Concurrency = 16
-	b.Limits.DocumentTimeout = Duration(1)
+	b.Limits.DocumentTimeout = units.Duration(1)
 	if fingerprint(a, "m", "") != fingerprint(b, "m", "") {
 		t.Error("settings that do not change outputs changed the fingerprint")
 	}
@@ -277,33 +284,93 @@ func TestRunPDFMemoryCap(t *testing.T) {
 	}
 }
 
-// `config print` documents every key it writes.
+// `config print` documents every key it writes, and no two keys share a variable.
 func TestConfigDocsCoverEveryKey(t *testing.T) {
 	t.Parallel()
-	var root yaml.Node
-	if err := root.Encode(DefaultConfig()); err != nil {
+	keys := configfile.Keys(DefaultConfig(), envPrefix)
+	if len(keys) < 80 {
+		t.Fatalf("walked %d keys: the walk is broken", len(keys))
+	}
+	env := map[string]string{}
+	for _, k := range keys {
+		if k.Doc == "" {
+			t.Errorf("config key %s has no doc tag", k.Path)
+		}
+		if other, ok := env[k.Env]; ok {
+			t.Errorf("%s and %s share the variable %s", other, k.Path, k.Env)
+		}
+		env[k.Env] = k.Path
+	}
+	code, stdout, stderr := cli(t, nil, "config", "print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, k := range keys {
+		if !strings.Contains(stdout, "# "+k.Doc) {
+			t.Errorf("config print does not document %s", k.Path)
+		}
+	}
+}
+
+// Go types never reach the user: no "main.", no package-qualified type, no "!!str".
+func TestConfigErrorsSpeakYAML(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, body := range []string{
+		"chunking:\n  max_sise: 10\n", "labeling:\n  classes: legal\n", "chunking: 5\n", "run:\n  concurrency: [1]\n",
+		"labeling:\n  classes:\n    - name: [a]\n", "limits:\n  max_object_bytes: {a: 1}\n", "chunking:\n  overrides: [{prefix: a, overlap: x}]\n",
+		"run:\n  concurrency: 1\nrun:\n  concurrency: 2\n",
+	} {
+		p := filepath.Join(dir, "c.yaml")
+		os.WriteFile(p, []byte(body), 0o644)
+		_, err := LoadConfig(p, nil)
+		if err == nil {
+			t.Errorf("%q loaded", body)
+			continue
+		}
+		msg := err.Error()
+		for _, leak := range []string{"main.", "labeling.Class", "chunkers.", "!!", "reflect", "int64", "[]"} {
+			if strings.Contains(msg, leak) {
+				t.Errorf("%q: error leaks %q: %s", body, leak, msg)
+			}
+		}
+		if !strings.Contains(msg, "line ") {
+			t.Errorf("%q: error names no line: %s", body, msg)
+		}
+	}
+}
+
+// Nested keys are set from the environment, an empty variable empties a text key (turning
+// the metrics endpoint off), and DOCINGEST_TEST_* belongs to the test harness.
+func TestEnvNestedKeys(t *testing.T) {
+	t.Parallel()
+	cfg, err := LoadConfig("", []string{
+		"DOCINGEST_LABELING_REDACT_EMAILS=false", "DOCINGEST_LABELING_GROUND_TRUTH_ROLE_ARN=arn:aws:iam::111122223333:role/gt",
+		"DOCINGEST_WORKER_METRICS_ADDR=", "DOCINGEST_TEST_ANYTHING=1", "DOCINGEST_LIMITS_MAX_OBJECT_BYTES=1.5GB",
+		"DOCINGEST_LABELING_CLASSES=[{name: a, description: x}, {name: b, description: y}]", "DOCINGEST_LABELING_ATTRIBUTE=007",
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	var walk func(n *yaml.Node, prefix string)
-	keys := 0
-	walk = func(n *yaml.Node, prefix string) {
-		if n.Kind != yaml.MappingNode {
-			return
-		}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			path := n.Content[i].Value
-			if prefix != "" {
-				path = prefix + "." + path
-			}
-			keys++
-			if configDocs[path] == "" {
-				t.Errorf("config key %s has no documentation in configDocs", path)
-			}
-			walk(n.Content[i+1], path)
-		}
+	if cfg.Labeling.Redact.Emails || cfg.Labeling.GroundTruth.RoleARN != "arn:aws:iam::111122223333:role/gt" || cfg.Worker.MetricsAddr != "" ||
+		cfg.Limits.MaxObjectBytes != 1.5e9 || len(cfg.Labeling.Classes) != 2 || cfg.Labeling.Classes[1].Name != "b" || cfg.Labeling.Attribute != "007" {
+		t.Fatalf("environment not applied: %+v", cfg)
 	}
-	walk(&root, "")
-	if keys < 80 {
-		t.Fatalf("walked %d keys: the walk is broken", keys)
+	if _, err := LoadConfig("", []string{"DOCINGEST_RUN_CONCURRENCY="}); err == nil || !strings.Contains(err.Error(), "empty") {
+		t.Errorf("an empty number was accepted: %v", err)
+	}
+}
+
+// Byte sizes take the usual spellings and print back as written.
+func TestByteSizesPrintReadably(t *testing.T) {
+	t.Parallel()
+	code, stdout, stderr := cli(t, []string{"DOCINGEST_LIMITS_MAX_OBJECT_BYTES=100MB", "DOCINGEST_LIMITS_MAX_TEXT_BYTES=100mb", "DOCINGEST_LIMITS_PDF_MEMORY_BYTES=1.5GB"}, "config", "print")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"max_object_bytes: 100MB\n", "max_text_bytes: 100MB\n", "pdf_memory_bytes: 1500MB\n", "pdfium_memory_bytes: 2GiB\n"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("config print lacks %q", want)
+		}
 	}
 }

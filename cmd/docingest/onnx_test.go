@@ -15,7 +15,7 @@ import (
 // sized by the model's own WordPiece vocabulary, vectors of its size, cached.
 func TestRunWithONNXModel(t *testing.T) {
 	t.Parallel()
-	lib := os.Getenv("DOCINGEST_ONNXRUNTIME_LIB")
+	lib := os.Getenv("DOCINGEST_TEST_ONNXRUNTIME_LIB")
 	if lib == "" {
 		lib, _ = filepath.Abs("../../tools/node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime.so.1")
 	}

@@ -102,7 +102,7 @@ func (a *app) store(ctx context.Context, cfg Config, l location, clients **awsCl
 // aws builds the AWS clients once, on first need.
 func (a *app) aws(ctx context.Context, cfg Config, clients **awsClients) (*awsClients, error) {
 	if *clients == nil {
-		c, err := loadAWS(ctx, cfg.AWS)
+		c, err := loadAWS(ctx, cfg.AWS, a.logger(cfg))
 		if err != nil {
 			return nil, err
 		}

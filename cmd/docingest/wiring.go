@@ -42,7 +42,7 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 }
 
 // newChunker builds the named strategy ("auto" is resolved per document by chunkerFor).
-func newChunker(strategy string, cc ChunkingConfig, size chunkers.Config, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (worker.Chunker, error) {
+func newChunker(strategy string, cc chunkers.Settings, size chunkers.Config, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (worker.Chunker, error) {
 	if err := size.Validate(); err != nil {
 		return nil, fmt.Errorf("chunking.%w", err)
 	}
@@ -56,7 +56,7 @@ func newChunker(strategy string, cc ChunkingConfig, size chunkers.Config, sz chu
 	case "markdown":
 		return chunkers.Markdown{Config: size, Sizer: sz}, nil
 	case "semantic":
-		sc := cc.semantic()
+		sc := cc.Semantic()
 		sc.Batch = batch
 		return chunkers.Semantic{Config: size, Sizer: sz, Embedder: emb, Semantic: sc}, nil
 	case "hierarchical":
@@ -72,7 +72,7 @@ func newChunker(strategy string, cc ChunkingConfig, size chunkers.Config, sz chu
 // chunkerFor returns the function that picks each document's chunker: the override with
 // the longest prefix of the source key, else the configured strategy; "auto" means
 // markdown for Markdown documents and recursive for the others.
-func chunkerFor(cc ChunkingConfig, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (func(format, key string) worker.Chunker, error) {
+func chunkerFor(cc chunkers.Settings, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (func(format, key string) worker.Chunker, error) {
 	type rule struct {
 		prefix      string
 		auto        bool
@@ -97,7 +97,7 @@ func chunkerFor(cc ChunkingConfig, sz chunkers.Sizer, emb chunkers.Embedder, bat
 	}
 	rules := []rule{def}
 	for i, o := range cc.Overrides {
-		size, overlap := o.sizes(cc)
+		size, overlap := o.Sizes(cc)
 		r, err := build(o.Prefix, o.Strategy, chunkers.Config{Max: size, Overlap: overlap})
 		if err != nil {
 			return nil, fmt.Errorf("chunking.overrides[%d]: %w", i, err)
@@ -129,14 +129,11 @@ func isolatedPDF(self string, cfg Config, logger *slog.Logger, peaks *prometheus
 		"--max-pages", strconv.Itoa(l.MaxPages),
 		"--max-text-bytes", strconv.FormatInt(int64(l.MaxTextBytes), 10),
 		"--max-input-bytes", strconv.FormatInt(int64(l.MaxObjectBytes), 10),
-		"--memory-limit", strconv.FormatInt(int64(l.PDFMemoryBytes)*3/4, 10),
+		"--memory-limit", "", // set below, from the backend's memory cap
 		"--backend", l.PDFBackend,
 	}
-	maxRSS := int64(l.PDFMemoryBytes)
-	if l.PDFBackend == extractors.BackendPDFium {
-		maxRSS = int64(l.PDFiumMemoryBytes)
-		args[len(args)-3] = strconv.FormatInt(maxRSS*3/4, 10)
-	}
+	maxRSS := l.ChildMemory()
+	args[len(args)-3] = strconv.FormatInt(maxRSS*3/4, 10)
 	var group *cgroup.Parent
 	switch l.PDFCgroup {
 	case "off":
@@ -184,7 +181,7 @@ func fingerprint(cfg Config, model, classifier string) string {
 	}
 	_ = json.NewEncoder(&buf).Encode(struct {
 		Version    string
-		Chunking   ChunkingConfig
+		Chunking   chunkers.Settings
 		Model      string
 		Labeling   *labeling.Config
 		Classifier string
@@ -243,7 +240,7 @@ func newEmbedding(ctx context.Context, cfg Config, out worker.Store, aws func() 
 		if err != nil {
 			return nil, err
 		}
-		b, err := embedders.NewBedrock(c.bedrock(e), embedders.BedrockConfig{ModelID: e.Model, Dimensions: e.Dimensions, Normalize: e.Normalize, InputType: e.InputType, Concurrency: e.Concurrency})
+		b, err := embedders.NewBedrock(c.bedrock(e), e.Bedrock())
 		if err != nil {
 			return nil, fmt.Errorf("embedding.%w", err)
 		}
@@ -253,7 +250,7 @@ func newEmbedding(ctx context.Context, cfg Config, out worker.Store, aws func() 
 		if err != nil {
 			return nil, err
 		}
-		s, err := embedders.NewSageMaker(c.sagemaker(e), embedders.SageMakerConfig{Endpoint: e.Endpoint, Format: e.Format, Model: e.Model, Batch: e.BatchSize, Concurrency: e.Concurrency, MaxTokens: e.MaxTokens})
+		s, err := embedders.NewSageMaker(c.sagemaker(e), e.SageMaker())
 		if err != nil {
 			return nil, fmt.Errorf("embedding.%w", err)
 		}
@@ -270,7 +267,7 @@ func newEmbedding(ctx context.Context, cfg Config, out worker.Store, aws func() 
 	default:
 		return nil, fmt.Errorf("embedding.provider: unknown %q", e.Provider)
 	}
-	if e.Cache == "on" || e.Cache == "auto" && e.Provider != "hashing" {
+	if e.Cached() {
 		res.cache = embedders.NewCached(res.emb, out)
 		res.emb = res.cache
 	}
@@ -311,8 +308,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		}
 		em.labeler, labeler, classifier = l, labelerAdapter{l}, l.Version()
 	}
-	lim := extractors.Limits{MaxPages: cfg.Limits.MaxPages, MaxTextBytes: int(cfg.Limits.MaxTextBytes)}
-	table := extractorTable(lim)
+	table := extractorTable(cfg.Limits.Limits())
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
 		Help:    "Peak memory of each PDF extraction child: its memory cgroup's peak (page cache included), or without a cgroup its peak resident set (rusage).",
@@ -331,7 +327,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		if err != nil {
 			return worker.PipelineConfig{}, nil, err
 		}
-		table[extractors.FormatPDF] = extractors.PDFiumExtractor{Limits: lim, PDFium: p}
+		table[extractors.FormatPDF] = extractors.PDFiumExtractor{Limits: cfg.Limits.Limits(), PDFium: p}
 		prev := em.close
 		em.close = func() {
 			p.Close()
@@ -385,11 +381,11 @@ func classifierFeatures(cfg Config, em *embedding) labeling.Features {
 }
 
 // chunkSizes lists every chunk size the configuration can produce.
-func chunkSizes(cc ChunkingConfig) []int {
+func chunkSizes(cc chunkers.Settings) []int {
 	sizes := []int{cc.MaxSize}
 	hier := cc.Strategy == "hierarchical"
 	for _, o := range cc.Overrides {
-		size, _ := o.sizes(cc)
+		size, _ := o.Sizes(cc)
 		sizes = append(sizes, size)
 		hier = hier || o.Strategy == "hierarchical"
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -17,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/aws/smithy-go"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +30,7 @@ import (
 func (a *app) workerCommand() *cobra.Command {
 	var queueURL, out string
 	var maxInFlight int
+	var logFormat string
 	cmd := &cobra.Command{
 		Use:   "worker --queue-url URL --out s3://bucket/prefix",
 		Short: "Process S3 event notifications from an SQS queue until stopped",
@@ -58,7 +61,10 @@ error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
 			if cmd.Flags().Changed("max-in-flight") {
 				cfg.Worker.MaxInFlight = maxInFlight
 			}
-			if !cmd.Flags().Changed("log-format") && cfg.Log.Format == "text" {
+			if cmd.Flags().Changed("log-format") {
+				cfg.Log.Format = logFormat
+			}
+			if cfg.Log.Format == "" {
 				cfg.Log.Format = "json" // a daemon's logs are read by machines
 			}
 			if err := cfg.Validate(); err != nil {
@@ -73,7 +79,7 @@ error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
 	cmd.Flags().StringVar(&queueURL, "queue-url", "", "SQS queue URL (default: worker.queue_url)")
 	cmd.Flags().StringVar(&out, "out", "", "output prefix: s3://bucket/prefix, or a local folder (required)")
 	cmd.Flags().IntVar(&maxInFlight, "max-in-flight", 0, "messages processed at once (default: worker.max_in_flight)")
-	cmd.Flags().String("log-format", "json", "text or json")
+	cmd.Flags().StringVar(&logFormat, "log-format", "json", "text or json (default: log.format, else json)")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
@@ -110,14 +116,44 @@ func lookupEnv(environ []string, key string) string {
 	return ""
 }
 
+// queueEndpoint is the SQS endpoint a queue URL implies when it is not an AWS one
+// (http://127.0.0.1:4566/000000000000/uploads gives http://127.0.0.1:4566), or "".
+func queueEndpoint(queueURL string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := u.Hostname()
+	if strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") || strings.HasSuffix(host, ".api.aws") {
+		return "" // the SDK resolves AWS's own endpoints, FIPS and dual-stack included
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// probeQueue reads the queue's ARN, so that a queue that cannot be reached fails the start
+// with a clear message instead of a receive loop retrying forever. A refusal to answer
+// (the role may lack sqs:GetQueueAttributes) is logged and the worker starts.
+func probeQueue(ctx context.Context, c *awsClients, queueURL string, log *slog.Logger) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	attrs, err := c.sqs().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	var api smithy.APIError
+	switch {
+	case err == nil:
+		return attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+	case errors.As(err, &api) && strings.Contains(api.ErrorCode(), "AccessDenied"):
+		log.Info("may not read the queue's attributes: starting without checking the queue", "error", err)
+		return "", nil
+	}
+	return "", fmt.Errorf("queue %s cannot be reached: %w", queueURL, err)
+}
+
 // checkNotificationLoop refuses to start when the output bucket sends this queue events for
 // keys under the output prefix: the worker would process its own outputs forever. A server
 // that cannot answer (no permission, an S3-compatible server without notifications) is
 // logged; the consumer still skips events for its own outputs.
-func checkNotificationLoop(ctx context.Context, c *awsClients, queueURL, bucket, prefix string, log *slog.Logger) error {
-	attrs, err := c.sqs().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
-	if err != nil {
-		log.Info("could not read the queue's ARN to check the output bucket's notifications", "error", err)
+func checkNotificationLoop(ctx context.Context, c *awsClients, queueARN, bucket, prefix string, log *slog.Logger) error {
+	if queueARN == "" {
 		return nil
 	}
 	nc, err := c.s3().GetBucketNotificationConfiguration(ctx, &s3.GetBucketNotificationConfigurationInput{Bucket: aws.String(bucket)})
@@ -125,7 +161,7 @@ func checkNotificationLoop(ctx context.Context, c *awsClients, queueURL, bucket,
 		log.Info("could not read the output bucket's notifications to check for a loop", "bucket", bucket, "error", err)
 		return nil
 	}
-	return worker.NotificationLoop(nc, attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], bucket, prefix)
+	return worker.NotificationLoop(nc, queueARN, bucket, prefix)
 }
 
 func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
@@ -134,10 +170,17 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.AWS.SQSEndpoint == "" && lookupEnv(a.environ, "AWS_ENDPOINT_URL_SQS") == "" && lookupEnv(a.environ, "AWS_ENDPOINT_URL") == "" {
+		cfg.AWS.SQSEndpoint = queueEndpoint(cfg.Worker.QueueURL)
+	}
 	var clients *awsClients
 	c, err := a.aws(ctx, cfg, &clients)
 	if err != nil {
 		return err
+	}
+	queueARN, err := probeQueue(ctx, c, cfg.Worker.QueueURL, logger)
+	if err != nil {
+		return usageErr(err)
 	}
 	store, err := a.store(ctx, cfg, outLoc, &clients)
 	if err != nil {
@@ -169,17 +212,12 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 				func() float64 { _, m := cache.Stats(); return float64(m) }))
 	}
 	w := cfg.Worker
-	consumer, err := worker.NewConsumer(worker.ConsumerConfig{
-		QueueURL: w.QueueURL, MaxInFlight: w.MaxInFlight, WaitTime: w.WaitTime.D(),
-		Visibility: w.VisibilityTimeout.D(), Heartbeat: w.Heartbeat.D(),
-		BackoffBase: w.BackoffBase.D(), BackoffMax: w.BackoffMax.D(), DrainTimeout: w.DrainTimeout.D(),
-		OutputBucket: outLoc.bucket, OutputPrefix: outLoc.prefix,
-	}, c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
+	consumer, err := worker.NewConsumer(w.Consumer(outLoc.bucket, outLoc.prefix), c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
 	if err != nil {
 		return usageErr(err)
 	}
 	if outLoc.isS3() {
-		if err := checkNotificationLoop(ctx, c, w.QueueURL, outLoc.bucket, outLoc.prefix, logger); err != nil {
+		if err := checkNotificationLoop(ctx, c, queueARN, outLoc.bucket, outLoc.prefix, logger); err != nil {
 			return usageErr(err)
 		}
 	}

@@ -15,9 +15,9 @@ import (
 )
 
 // TestMain lets the test binary serve as a child that allocates and touches the number
-// of bytes in DOCINGEST_CGROUP_TEST_ALLOC, then sleeps DOCINGEST_CGROUP_TEST_SLEEP.
+// of bytes in DOCINGEST_TEST_CGROUP_ALLOC, then sleeps DOCINGEST_TEST_CGROUP_SLEEP.
 func TestMain(m *testing.M) {
-	if v := os.Getenv("DOCINGEST_CGROUP_TEST_ALLOC"); v != "" {
+	if v := os.Getenv("DOCINGEST_TEST_CGROUP_ALLOC"); v != "" {
 		if err := JoinFromEnv(); err != nil {
 			os.Exit(3)
 		}
@@ -26,7 +26,7 @@ func TestMain(m *testing.M) {
 		for i := 0; i < len(b); i += 4096 {
 			b[i] = 1
 		}
-		if d, err := time.ParseDuration(os.Getenv("DOCINGEST_CGROUP_TEST_SLEEP")); err == nil {
+		if d, err := time.ParseDuration(os.Getenv("DOCINGEST_TEST_CGROUP_SLEEP")); err == nil {
 			time.Sleep(d)
 		}
 		os.Exit(int(b[len(b)/2]) - 1) // 0: keeps b alive to the end
@@ -36,8 +36,8 @@ func TestMain(m *testing.M) {
 
 func child(alloc int, sleep time.Duration) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "DOCINGEST_CGROUP_TEST_ALLOC="+strconv.Itoa(alloc),
-		"DOCINGEST_CGROUP_TEST_SLEEP="+sleep.String(), "GOGC=off")
+	cmd.Env = append(os.Environ(), "DOCINGEST_TEST_CGROUP_ALLOC="+strconv.Itoa(alloc),
+		"DOCINGEST_TEST_CGROUP_SLEEP="+sleep.String(), "GOGC=off")
 	return cmd
 }
 

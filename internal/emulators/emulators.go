@@ -103,7 +103,7 @@ func CreateBucket(t testing.TB, c *s3.Client, name string) {
 // returns its endpoint; it checks SigV4 signatures with AccessKey/SecretKey.
 func Versitygw(t testing.TB) string {
 	t.Helper()
-	bin := os.Getenv("DOCINGEST_VERSITYGW")
+	bin := os.Getenv("DOCINGEST_TEST_VERSITYGW")
 	if bin == "" {
 		bin = filepath.Join(Root(), "tools", "bin", "versitygw")
 	}
