@@ -229,7 +229,7 @@ func pipelineFor(t *testing.T, l *Labeler, out worker.Store) *worker.Pipeline {
 			extractors.FormatText: extractors.TextExtractor{Limits: lim},
 		},
 		ChunkerFor: func(string, string) worker.Chunker { return chunker },
-		Tokenizer:  "words", Embedder: emb, EmbedBatch: 32, Fingerprint: "fp-" + l.Version(), HashETag: true, Labeler: asWorker{l},
+		Tokenizer:  "words", Embedder: emb, EmbedBatch: 32, Fingerprint: "fp-" + l.Version(), NoETag: true, Labeler: asWorker{l},
 		Limits: worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: time.Minute},
 	}
 	p, err := worker.NewPipeline(cfg, out)

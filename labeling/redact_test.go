@@ -172,7 +172,7 @@ func withChunker(p *worker.Pipeline, c worker.Chunker, l *Labeler) worker.Pipeli
 		Detect:     extractors.Detect,
 		Extractors: map[string]worker.Extractor{extractors.FormatText: extractors.TextExtractor{Limits: lim}},
 		ChunkerFor: func(string, string) worker.Chunker { return c },
-		Tokenizer:  "chars", Embedder: emb, EmbedBatch: 32, Fingerprint: p.Fingerprint(), HashETag: true, Labeler: asWorker{l},
+		Tokenizer:  "chars", Embedder: emb, EmbedBatch: 32, Fingerprint: p.Fingerprint(), NoETag: true, Labeler: asWorker{l},
 		Limits: worker.Limits{MaxObjectBytes: 100 << 20, DocumentTimeout: time.Minute},
 	}
 }

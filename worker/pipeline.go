@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/md5"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -109,9 +108,10 @@ type PipelineConfig struct {
 	// SourceURI maps a source key to the URI written in records (s3://bucket/key, or the
 	// relative path for a local folder).
 	SourceURI func(key string) string
-	// HashETag makes the record's etag the MD5 of the content (as S3 reports for a
-	// single-part upload), for sources whose listing tokens are not content-derived.
-	HashETag bool
+	// NoETag leaves source.etag out of the records, for sources whose change token is not
+	// an ETag (a local file's size and modification time, a planning shortcut): records
+	// name the content by its sha256, so identical bytes give identical outputs.
+	NoETag bool
 	// NoSidecars turns off reading <key>.metadata.json beside each source.
 	NoSidecars bool
 	// Labeler, when set, classifies every chunk (labeling issue): confident ones go to
@@ -333,9 +333,8 @@ func (p *Pipeline) fetch(ctx context.Context, src Source, obj *storage.ObjectInf
 	data := buf.Bytes()
 	sum := sha256.Sum256(data)
 	meta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: obj.ETag}
-	if p.cfg.HashETag {
-		m := md5.Sum(data)
-		meta.etag = hex.EncodeToString(m[:])
+	if p.cfg.NoETag {
+		meta.etag = ""
 	}
 	if n == 0 {
 		return nil, meta, document.Permanentf(document.ReasonEmpty, "%s: empty file", obj.Key)

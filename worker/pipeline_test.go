@@ -32,7 +32,7 @@ func testConfig(t testing.TB, fp string) PipelineConfig {
 	t.Helper()
 	c := TestingConfig(fp)
 	c.Limits.PDFTimeoutBase = 30 * time.Second
-	c.HashETag = true
+	c.NoETag = true
 	return c
 }
 

@@ -16,7 +16,8 @@ const ChunkSchema = 1
 // SourceRef names the source object a record came from.
 type SourceRef struct {
 	URI       string `json:"uri"`
-	ETag      string `json:"etag"`
+	// ETag is the S3 object's ETag; local sources have none.
+	ETag      string `json:"etag,omitempty"`
 	VersionID string `json:"version_id,omitempty"`
 	SHA256    string `json:"sha256"`
 }

@@ -219,7 +219,7 @@ func TestReindexLocalFolder(t *testing.T) {
 	outDir := t.TempDir()
 	out, _ := storage.NewLocal(outDir)
 	cfg := worker.TestingConfig("fp-local")
-	cfg.HashETag = true
+	cfg.NoETag = true
 	p, err := worker.NewPipeline(cfg, out)
 	if err != nil {
 		t.Fatal(err)

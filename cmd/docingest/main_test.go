@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -372,5 +375,40 @@ func TestByteSizesPrintReadably(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("config print lacks %q", want)
 		}
+	}
+}
+
+// A local source's records name its content by sha256 and carry no etag (a local change
+// token is size and mtime, which the state keeps as a planning shortcut, named as such).
+func TestLocalRecordsCarrySHA256(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src")
+	os.MkdirAll(src, 0o755)
+	body := []byte("# Title\n\nSome text that is long enough to make one chunk of output.\n")
+	os.WriteFile(filepath.Join(src, "a.md"), body, 0o644)
+	if code, _, stderr := cli(t, nil, "run", src, "--out", filepath.Join(dir, "out")); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	line, err := os.ReadFile(filepath.Join(dir, "out", "chunks", "a.md.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Source map[string]any `json:"source"`
+	}
+	if err := json.Unmarshal(bytes.SplitN(line, []byte("\n"), 2)[0], &rec); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(body)
+	if rec.Source["sha256"] != hex.EncodeToString(sum[:]) {
+		t.Errorf("source.sha256 = %v, want the content's", rec.Source["sha256"])
+	}
+	if _, ok := rec.Source["etag"]; ok {
+		t.Errorf("a local source's record carries an etag: %v", rec.Source)
+	}
+	head, err := os.ReadFile(filepath.Join(dir, "out", "state", "a.md", "head.json"))
+	if err != nil || !bytes.Contains(head, []byte(`"etag": "size-mtime:`)) {
+		t.Errorf("state head does not name its token as size and mtime: %s %v", head, err)
 	}
 }

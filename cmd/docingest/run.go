@@ -181,7 +181,7 @@ func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJo
 	if srcLoc.isS3() {
 		pcfg.SourceURI = func(key string) string { return "s3://" + key }
 	} else {
-		pcfg.HashETag = true // local change tokens are size+mtime; records carry the content MD5
+		pcfg.NoETag = true // a local change token is size and mtime, not an ETag; records carry the sha256
 	}
 	if j.p, err = worker.NewPipeline(pcfg, out); err != nil {
 		return nil, err

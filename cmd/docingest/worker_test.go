@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path"
@@ -302,5 +303,72 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), `"msg":"worker stopped"`) {
 		t.Fatalf("logs are not JSON or lack the stop line:\n%s", logs.String())
+	}
+}
+
+func TestQueueEndpoint(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://127.0.0.1:4566/000000000000/uploads":                    "http://127.0.0.1:4566",
+		"https://sqs.eu-west-1.amazonaws.com/111122223333/uploads":      "",
+		"https://sqs-fips.us-east-1.amazonaws.com/111122223333/uploads": "",
+		"https://sqs.cn-north-1.amazonaws.com.cn/111122223333/uploads":  "",
+		"https://sqs.eu-west-1.api.aws/111122223333/uploads":            "",
+		"not a url": "",
+		"https://queue.internal.example:8443/000000000000/uploads?x=1": "https://queue.internal.example:8443",
+	} {
+		if got := queueEndpoint(in); got != want {
+			t.Errorf("queueEndpoint(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// A queue URL on a non-AWS host is its own endpoint (no AWS_ENDPOINT_URL_SQS needed),
+// --log-format text is honoured, and an empty DOCINGEST_WORKER_METRICS_ADDR turns the
+// metrics endpoint off; a queue that cannot be reached fails the start with exit 2.
+func TestWorkerQueueURLAndLogFlags(t *testing.T) {
+	sqsURL := emulators.Fauxqs(t)
+	q := emulators.SQSClient(sqsURL)
+	s3URL := emulators.GoFakeS3(t)
+	emulators.CreateBucket(t, emulators.S3Client(s3URL), "out")
+	queue, _ := emulators.Queue(t, q, 30*time.Second, 0)
+	// fauxqs names its queues under sqs.<region>.localhost, which this resolver may not
+	// know: give the worker the same queue on the address the server listens on.
+	u, _ := url.Parse(queue)
+	u.Host = strings.TrimPrefix(sqsURL, "http://")
+	queue = u.String()
+	bin := buildBinary(t)
+	env := append(os.Environ(), "AWS_ENDPOINT_URL_S3="+s3URL, "AWS_REGION="+emulators.Region,
+		"AWS_ACCESS_KEY_ID="+emulators.AccessKey, "AWS_SECRET_ACCESS_KEY="+emulators.SecretKey, "DOCINGEST_AWS_S3_PATH_STYLE=true",
+		"DOCINGEST_WORKER_WAIT_TIME=1s", "DOCINGEST_WORKER_METRICS_ADDR=")
+	cmd := exec.Command(bin, "worker", "--queue-url", queue, "--out", "s3://out/v1", "--log-format", "text")
+	cmd.Env = env
+	logs := &lockedBuffer{}
+	cmd.Stderr = logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(logs.String(), `msg="worker started"`); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the worker did not start:\n%s", logs.String())
+		}
+	}
+	if strings.Contains(logs.String(), "serving metrics") {
+		t.Errorf("metrics served with DOCINGEST_WORKER_METRICS_ADDR empty:\n%s", logs.String())
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit on SIGTERM: %v\n%s", err, logs.String())
+	}
+
+	// Port 1 on loopback refuses connections: the start fails, naming the queue.
+	dead := "http://127.0.0.1:1/000000000000/gone"
+	start := time.Now()
+	probe := exec.Command(bin, "worker", "--queue-url", dead, "--out", "s3://out/v1")
+	probe.Env = env
+	out, err := probe.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage || !strings.Contains(string(out), "queue "+dead+" cannot be reached") {
+		t.Fatalf("unreachable queue: %v after %s:\n%s", err, time.Since(start), out)
 	}
 }
