@@ -188,7 +188,7 @@ func TestRunSampleDocuments(t *testing.T) {
 				t.Fatalf("%s chunk %d: embedding of %d dims, model %q", name, i, len(r.Embedding), r.EmbeddingModel)
 			case r.Tokens > 200 || r.Tokens < 1:
 				t.Fatalf("%s chunk %d: %d tokens", name, i, r.Tokens)
-			case r.Source.URI != name || r.Source.SHA256 == "" || len(r.Source.ETag) != 32:
+			case r.Source.URI != name || len(r.Source.SHA256) != 64 || r.Source.ETag != "":
 				t.Fatalf("%s chunk %d: source %+v", name, i, r.Source)
 			case ids[r.ID]:
 				t.Fatalf("%s chunk %d: duplicate id", name, i)
