@@ -590,3 +590,26 @@ func Template(cfg Config) string {
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
 }
+
+// Run submits a job every interval until ctx ends (the worker runs it beside the
+// consumer). A failed attempt is logged and tried again at the next interval.
+func (d *Dispatcher) Run(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			res, err := d.Submit(ctx)
+			switch {
+			case err != nil:
+				d.log().Error("labeling dispatch failed; next attempt at the next interval", "error", err)
+			case res.Job != "":
+				d.log().Info("labeling job created", "job", res.Job, "items", res.Items)
+			default:
+				d.log().Debug("no labeling job", "reason", res.Reason)
+			}
+		}
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/errgroup"
@@ -67,6 +68,52 @@ type Summary struct {
 	Elapsed   time.Duration
 	// PlannedBytes is the size of what was (or, in a dry run, would be) processed.
 	PlannedBytes int64
+	// FailedBy counts the failed documents by reason (a failure record's reason).
+	FailedBy map[string]int
+	// Labels counts the chunks labeled, by status.
+	Labels LabelCounts
+}
+
+// failureReason is the reason a failed document is counted under: its failure record's,
+// or the classification of the transient error that stopped it.
+func failureReason(res Result, err error) string {
+	if res.Failure != nil {
+		return res.Failure.Reason
+	}
+	reason, _ := document.Classify(err)
+	return string(reason)
+}
+
+func countFailure(m *map[string]int, res Result, err error) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[failureReason(res, err)]++
+}
+
+// Add adds o's counts to c.
+func (c *LabelCounts) Add(o LabelCounts) {
+	c.Auto += o.Auto
+	c.Pending += o.Pending
+	c.Human += o.Human
+}
+
+// LabelCounts counts labeled chunks by status.
+type LabelCounts struct {
+	Auto    int `json:"auto"`
+	Pending int `json:"pending"`
+	Human   int `json:"human"`
+}
+
+func (c *LabelCounts) add(s document.LabelStatus) {
+	switch s {
+	case document.LabelAuto:
+		c.Auto++
+	case document.LabelPending:
+		c.Pending++
+	case document.LabelHuman:
+		c.Human++
+	}
 }
 
 // RunBatch runs the Pipeline over every object of opts.Source, skipping those whose state
@@ -99,11 +146,13 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		case o.Err != nil || o.Result.Failure != nil:
 			sum.Failed++
 			sum.Processed++
+			countFailure(&sum.FailedBy, o.Result, o.Err)
 		default:
 			sum.Processed++
 		}
 		sum.Chunks += o.Result.Chunks
 		sum.Bytes += o.Result.Bytes
+		sum.Labels.Add(o.Result.Labels)
 		mu.Unlock()
 		if opts.OnDone != nil {
 			doneMu.Lock()

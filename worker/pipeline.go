@@ -189,6 +189,8 @@ type Result struct {
 	Chunks int
 	// Failure is set when the document failed; its record has been written.
 	Failure *FailureRecord
+	// Labels counts the chunks labeled, by status, when a Labeler is configured.
+	Labels LabelCounts
 	// Elapsed per stage.
 	Fetch, Extract, Chunk, Embed, Write time.Duration
 }
@@ -424,10 +426,11 @@ func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sour
 	}
 	pr, pw := io.Pipe()
 	var embedTime time.Duration
+	var labels LabelCounts
 	encoded := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
-		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &labels)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -437,7 +440,7 @@ func (p *Pipeline) write(ctx context.Context, obj storage.ObjectInfo, meta *sour
 	err := p.out.Put(ctx, layout.Chunks(obj.Key), pr)
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
 	encErr := <-encoded
-	res.Embed = embedTime
+	res.Embed, res.Labels = embedTime, labels
 	res.Write = time.Since(t) - embedTime
 	if _, permanent := document.Classify(encErr); permanent {
 		return encErr // the document's own fault (the output bound): not the store's
@@ -480,7 +483,7 @@ func (b *boundedWriter) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
-func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration) error {
+func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.ObjectInfo, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration, counts *LabelCounts) error {
 	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
@@ -541,6 +544,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj storage.Ob
 			}
 			if labels != nil {
 				rec.Label = &labels[i]
+				counts.add(labels[i].Status)
 			}
 			if rec.HeadingPath == nil {
 				rec.HeadingPath = doc.HeadingPath(s.Start)

@@ -15,7 +15,7 @@ const ChunkSchema = 1
 
 // SourceRef names the source object a record came from.
 type SourceRef struct {
-	URI       string `json:"uri"`
+	URI string `json:"uri"`
 	// ETag is the S3 object's ETag; local sources have none.
 	ETag      string `json:"etag,omitempty"`
 	VersionID string `json:"version_id,omitempty"`

@@ -57,7 +57,13 @@ type ReindexSummary struct {
 	Enqueued  int
 	Removed   int
 	Failed    int
-	Elapsed   time.Duration
+	// FailedBy counts the failed sources by reason.
+	FailedBy map[string]int
+	// Chunks, Bytes and Labels total what was processed here (not what was enqueued).
+	Chunks  int
+	Bytes   int64
+	Labels  LabelCounts
+	Elapsed time.Duration
 }
 
 // ToDo is what the plan will process or enqueue.
@@ -158,11 +164,15 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 			sum.Removed++
 		case err != nil || r.Failure != nil:
 			sum.Failed++
+			countFailure(&sum.FailedBy, r, err)
 		case opts.Enqueue != nil:
 			sum.Enqueued++
 		default:
 			sum.Processed++
 		}
+		sum.Chunks += r.Chunks
+		sum.Bytes += r.Bytes
+		sum.Labels.Add(r.Labels)
 		if opts.OnDone != nil {
 			opts.OnDone(o, a, r, err)
 		}

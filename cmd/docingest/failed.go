@@ -1,15 +1,37 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/spf13/cobra"
 )
+
+// outputExists says, with exit 2, that an output folder or prefix does not exist or holds
+// nothing: a mistyped --out must not read as "no failures" or "no jobs".
+func outputExists(ctx context.Context, what string, loc storage.Location, st storage.Lister) error {
+	if !loc.IsS3() {
+		if fi, err := os.Stat(loc.Dir); err != nil || !fi.IsDir() {
+			return usageErr(fmt.Errorf("%s %s does not exist", what, loc))
+		}
+		return nil
+	}
+	found, err := probe(ctx, what, loc, st, "")
+	if err != nil {
+		return err
+	}
+	if !found {
+		return usageErr(fmt.Errorf("%s %s does not exist (nothing is stored under it)", what, loc))
+	}
+	return nil
+}
 
 func (a *app) failedCommand() *cobra.Command {
 	cmd := &cobra.Command{
@@ -36,6 +58,9 @@ func (a *app) failedCommand() *cobra.Command {
 			var clients *awsClients
 			store, err := a.store(cmd.Context(), cfg, loc, &clients)
 			if err != nil {
+				return err
+			}
+			if err := outputExists(cmd.Context(), "--out", loc, store); err != nil {
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)

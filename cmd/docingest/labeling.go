@@ -45,7 +45,7 @@ func (a *app) labelingEnv(cmd *cobra.Command, out string, needBackend bool) (*la
 	if err != nil {
 		return nil, err
 	}
-	if needBackend && !loc.isS3() {
+	if needBackend && !loc.IsS3() {
 		return nil, usageErr(errors.New("--out: labeling jobs read their manifest from S3 and write their results there: the output must be an s3:// prefix"))
 	}
 	var clients *awsClients
@@ -91,24 +91,36 @@ turns them into a SageMaker Ground Truth labeling job (the worker does it on a t
 classifier, 'simulate' shows what a threshold would cost and how accurate the automatic
 labels would be, before any money is spent.`,
 	}
-	var out string
-	var asJSON bool
-	addOut := func(c *cobra.Command) {
-		c.Flags().StringVar(&out, "out", "", "output prefix (s3://bucket/prefix, or a folder for simulate)")
-		c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
-		_ = c.MarkFlagRequired("out")
-	}
-	printJSON := func(v any) error {
-		enc := json.NewEncoder(a.stdout)
-		return enc.Encode(v)
-	}
+	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand())
+	return cmd
+}
+
+// labelingFlags are the flags every labeling subcommand has.
+type labelingFlags struct {
+	out  string
+	json bool
+}
+
+func (f *labelingFlags) add(c *cobra.Command, out string) {
+	c.Flags().StringVar(&f.out, "out", "", out)
+	c.Flags().BoolVar(&f.json, "json", false, "one JSON object per line")
+	_ = c.MarkFlagRequired("out")
+}
+
+const labelingOutHelp = "the output prefix the worker writes to (s3://bucket/prefix; required)"
+
+// printLine writes v as one line of JSON.
+func (a *app) printLine(v any) error { return json.NewEncoder(a.stdout).Encode(v) }
+
+func (a *app) labelingListCommand() *cobra.Command {
+	var lf labelingFlags
 	list := &cobra.Command{
 		Use:     "list --out s3://bucket/prefix",
 		Short:   "List the labeling jobs this output created: status, labeled / failed / remaining, age",
 		Example: "  docingest labeling list --out s3://docs-out/v1\n  docingest labeling list --out s3://docs-out/v1 --json | jq 'select(.status==\"Failed\")'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
+			env, err := a.labelingEnv(cmd, lf.out, true)
 			if err != nil {
 				return err
 			}
@@ -117,12 +129,12 @@ labels would be, before any money is spent.`,
 				return err
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-			if !asJSON {
+			if !lf.json {
 				fmt.Fprintln(tw, "JOB\tSTATUS\tLABELED\tFAILED\tREMAINING\tAGE")
 			}
 			for _, j := range jobs {
-				if asJSON {
-					if err := printJSON(j); err != nil {
+				if lf.json {
+					if err := a.printLine(j); err != nil {
 						return err
 					}
 					continue
@@ -132,14 +144,19 @@ labels would be, before any money is spent.`,
 			return tw.Flush()
 		},
 	}
-	addOut(list)
+	lf.add(list, labelingOutHelp)
+	return list
+}
+
+func (a *app) labelingStatusCommand() *cobra.Command {
+	var lf labelingFlags
 	status := &cobra.Command{
 		Use:     "status JOB --out s3://bucket/prefix",
 		Short:   "Show one labeling job: status, counts, failure reason, output manifest",
 		Example: "  docingest labeling status docingest-5c1d2e3f4a5b6c7d --out s3://docs-out/v1",
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
+			env, err := a.labelingEnv(cmd, lf.out, true)
 			if err != nil {
 				return err
 			}
@@ -147,8 +164,8 @@ labels would be, before any money is spent.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(j)
+			if lf.json {
+				return a.printLine(j)
 			}
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "job\t%s\nstatus\t%s\nlabeled\t%d (by humans %d)\nfailed\t%d\nremaining\t%d\ncreated\t%s\n",
@@ -162,14 +179,19 @@ labels would be, before any money is spent.`,
 			return tw.Flush()
 		},
 	}
-	addOut(status)
+	lf.add(status, labelingOutHelp)
+	return status
+}
+
+func (a *app) labelingSubmitCommand() *cobra.Command {
+	var lf labelingFlags
 	submit := &cobra.Command{
 		Use:     "submit --out s3://bucket/prefix",
 		Short:   "Turn pending items into one labeling job, within the budget",
 		Example: "  docingest labeling submit --out s3://docs-out/v1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
+			env, err := a.labelingEnv(cmd, lf.out, true)
 			if err != nil {
 				return err
 			}
@@ -182,8 +204,8 @@ labels would be, before any money is spent.`,
 			if err != nil {
 				return err
 			}
-			if asJSON {
-				return printJSON(res)
+			if lf.json {
+				return a.printLine(res)
 			}
 			if res.Job == "" {
 				fmt.Fprintf(a.stdout, "no job created: %s\n", res.Reason)
@@ -193,7 +215,12 @@ labels would be, before any money is spent.`,
 			return nil
 		},
 	}
-	addOut(submit)
+	lf.add(submit, labelingOutHelp)
+	return submit
+}
+
+func (a *app) labelingCollectCommand() *cobra.Command {
+	var lf labelingFlags
 	collect := &cobra.Command{
 		Use:   "collect --out s3://bucket/prefix",
 		Short: "Bring finished jobs' human labels into the dataset and retrain the classifier",
@@ -205,7 +232,7 @@ fingerprint, so 'reindex' relabels what it changes).`,
 		Example: "  docingest labeling collect --out s3://docs-out/v1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
+			env, err := a.labelingEnv(cmd, lf.out, true)
 			if err != nil {
 				return err
 			}
@@ -219,8 +246,8 @@ fingerprint, so 'reindex' relabels what it changes).`,
 				return err
 			}
 			for _, r := range results {
-				if asJSON {
-					if err := printJSON(r); err != nil {
+				if lf.json {
+					if err := a.printLine(r); err != nil {
 						return err
 					}
 					continue
@@ -231,13 +258,18 @@ fingerprint, so 'reindex' relabels what it changes).`,
 				}
 				fmt.Fprintln(a.stdout)
 			}
-			if m != nil && !asJSON {
+			if m != nil && !lf.json {
 				fmt.Fprintf(a.stdout, "classifier retrained: %s (%d examples)\n", m.Version, m.Examples)
 			}
 			return nil
 		},
 	}
-	addOut(collect)
+	lf.add(collect, labelingOutHelp)
+	return collect
+}
+
+func (a *app) labelingSimulateCommand() *cobra.Command {
+	var lf labelingFlags
 	var dataset string
 	simulate := &cobra.Command{
 		Use:   "simulate --dataset FILE --out DST",
@@ -254,7 +286,7 @@ Dataset lines: {"text": ..., "class": name}, {"text": ..., "classes": [...]},
 		Example: "  docingest labeling simulate --dataset labeled.jsonl --out s3://docs-out/v1\n  docingest labeling simulate --dataset labeled.jsonl --out out --json | jq 'select(.chosen)'",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, false)
+			env, err := a.labelingEnv(cmd, lf.out, false)
 			if err != nil {
 				return err
 			}
@@ -286,9 +318,9 @@ Dataset lines: {"text": ..., "class": name}, {"text": ..., "classes": [...]},
 			lab := env.cfg.Labeling
 			rows := labeling.Simulate(m, items, ts, lab.Threshold)
 			ece := labeling.CalibrationError(m, items)
-			if asJSON {
+			if lf.json {
 				for _, r := range rows {
-					if err := printJSON(struct {
+					if err := a.printLine(struct {
 						labeling.SimRow
 						CalibrationError float64 `json:"calibration_error"`
 						Classifier       string  `json:"classifier"`
@@ -324,11 +356,10 @@ Dataset lines: {"text": ..., "class": name}, {"text": ..., "classes": [...]},
 			return tw.Flush()
 		},
 	}
-	addOut(simulate)
-	simulate.Flags().StringVar(&dataset, "dataset", "", "labeled items (JSON Lines)")
+	lf.add(simulate, "the output whose classifier is simulated (a folder or s3://bucket/prefix; required)")
+	simulate.Flags().StringVar(&dataset, "dataset", "", "labeled items (JSON Lines; required)")
 	_ = simulate.MarkFlagRequired("dataset")
-	cmd.AddCommand(list, status, submit, collect, simulate)
-	return cmd
+	return simulate
 }
 
 // startDispatcher runs the labeling dispatcher every dispatch interval until ctx ends.
@@ -344,25 +375,6 @@ func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *aws
 	}
 	logger := a.logger(cfg).With("component", "labeling-dispatcher")
 	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Features: features, Logger: logger}
-	go func() {
-		t := time.NewTicker(time.Duration(cfg.Labeling.GroundTruth.DispatchIntervalSeconds) * time.Second)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				res, err := d.Submit(ctx)
-				switch {
-				case err != nil:
-					logger.Error("labeling dispatch failed; next attempt at the next interval", "error", err)
-				case res.Job != "":
-					logger.Info("labeling job created", "job", res.Job, "items", res.Items)
-				default:
-					logger.Debug("no labeling job", "reason", res.Reason)
-				}
-			}
-		}
-	}()
+	go d.Run(ctx, time.Duration(cfg.Labeling.GroundTruth.DispatchIntervalSeconds)*time.Second)
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,29 +38,27 @@ func TestRunWithLabelingAndSimulate(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "mpl.txt"), lic, 0o644)
 	os.WriteFile(filepath.Join(src, "contact.txt"), []byte("For help write to admin@example.org or call +44 20 7946 0958. The service restarts nightly."), 0o644)
 	out := filepath.Join(t.TempDir(), "out")
-	code, _, stderr := cli(t, nil, "run", src, "--out", out, "--config", cfgPath)
+	code, stdout, stderr := cli(t, nil, "run", src, "--out", out, "--config", cfgPath, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	f, _ := os.Open(filepath.Join(out, "chunks", "mpl.txt.jsonl"))
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
 	statuses := map[string]int{}
-	for sc.Scan() {
-		var rec struct {
-			Label *struct {
-				Class, Status, Classifier, Measure string
-			} `json:"label"`
-		}
-		json.Unmarshal(sc.Bytes(), &rec)
-		if rec.Label == nil || rec.Label.Class == "" || !strings.HasPrefix(rec.Label.Classifier, "clf-") || rec.Label.Measure != "least_confidence" {
-			t.Fatalf("chunk without a label: %s", sc.Bytes())
-		}
-		statuses[rec.Label.Status]++
+	for _, name := range []string{"mpl.txt.jsonl", "contact.txt.jsonl"} {
+		statuses = countStatuses(t, filepath.Join(out, "chunks", name), statuses)
 	}
 	if statuses["auto"]+statuses["pending"] == 0 {
 		t.Fatalf("statuses %v", statuses)
+	}
+	// The summary counts them: in the line and in the JSON report.
+	var r report
+	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
+		t.Fatalf("--json: %v: %s", err, stdout)
+	}
+	if r.Labels.Auto != statuses["auto"] || r.Labels.Pending != statuses["pending"] || r.Labels.Human != statuses["human"] {
+		t.Errorf("report labels %+v, chunk files hold %v", r.Labels, statuses)
+	}
+	if want := fmt.Sprintf("labeled: %d auto, %d pending", statuses["auto"], statuses["pending"]); !strings.Contains(stderr, want) {
+		t.Errorf("summary does not say %q: %s", want, stderr)
 	}
 	// the uncertain contact chunk is spooled redacted
 	var spooled string
@@ -81,7 +80,7 @@ func TestRunWithLabelingAndSimulate(t *testing.T) {
 {"source": "Upload the new version of the package to the archive and close the bug.", "label": "packaging"}
 {"source": "Each contributor grants you a copyright licence to the contribution.", "label": 2, "label-metadata": {"class-name": "legal"}}
 `), 0o644)
-	code, stdout, stderr := cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath)
+	code, stdout, stderr = cli(t, nil, "labeling", "simulate", "--dataset", ds, "--out", out, "--config", cfgPath)
 	if code != 0 || !strings.Contains(stdout, "THRESHOLD") || !strings.Contains(stdout, "0.500") || strings.Count(stdout, "%") < 3*19 ||
 		!strings.Contains(stdout, "4 labeled items") || !strings.Contains(stdout, "< configured") || !strings.Contains(stdout, "nothing is labeled automatically yet") {
 		t.Fatalf("simulate: exit %d\n%s\n%s", code, stdout, stderr)
@@ -123,6 +122,32 @@ func TestRunWithLabelingAndSimulate(t *testing.T) {
 	if code == 0 || !strings.Contains(stderr, "s3://") {
 		t.Fatalf("submit to a folder: exit %d: %s", code, stderr)
 	}
+}
+
+// countStatuses adds the label statuses of a chunk file's records to statuses; every
+// record must carry a label.
+func countStatuses(t *testing.T, path string, statuses map[string]int) map[string]int {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var rec struct {
+			Label *struct {
+				Class, Status, Classifier, Measure string
+			} `json:"label"`
+		}
+		json.Unmarshal(sc.Bytes(), &rec)
+		if rec.Label == nil || rec.Label.Class == "" || !strings.HasPrefix(rec.Label.Classifier, "clf-") || rec.Label.Measure != "least_confidence" {
+			t.Fatalf("chunk without a label: %s", sc.Bytes())
+		}
+		statuses[rec.Label.Status]++
+	}
+	return statuses
 }
 
 func TestLabelingConfigErrors(t *testing.T) {

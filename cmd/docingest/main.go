@@ -16,12 +16,15 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
+	"time"
 
 	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/internal/configfile"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // exitError carries an exit status through cobra.
@@ -80,6 +83,9 @@ type app struct {
 	stdout, stderr io.Writer
 	environ        []string
 	configPath     string
+	// tick, when set, drives the progress lines of a run whose standard error is not a
+	// terminal (tests set it; the default is a ticker of progressEvery).
+	tick <-chan time.Time
 }
 
 func (a *app) rootCommand() *cobra.Command {
@@ -98,9 +104,35 @@ folder: text/, chunks/ (JSON Lines with embeddings), failed/ and state/.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetFlagErrorFunc(suggestFlag)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML); default $DOCINGEST_CONFIG")
 	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
 	return root
+}
+
+// suggestFlag adds the nearest flag to an unknown-flag error ("unknown flag: --output
+// (did you mean --out?)"); flag errors are usage errors.
+func suggestFlag(c *cobra.Command, err error) error {
+	name, ok := strings.CutPrefix(err.Error(), "unknown flag: --")
+	if !ok {
+		return usageErr(err)
+	}
+	var known []string
+	c.Flags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	c.InheritedFlags().VisitAll(func(f *pflag.Flag) { known = append(known, f.Name) })
+	best, ok := configfile.Nearest(name, known)
+	if !ok {
+		for _, k := range known {
+			if len(k) >= 3 && (strings.HasPrefix(name, k) || strings.HasPrefix(k, name)) {
+				best, ok = k, true
+				break
+			}
+		}
+	}
+	if ok {
+		return usageErr(fmt.Errorf("%w (did you mean --%s?)", err, best))
+	}
+	return usageErr(err)
 }
 
 // loadConfig reads the configuration and validates it; errors are usage errors.

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 )
 
@@ -62,32 +61,35 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 		q := c.sqs()
 		opts.Enqueue = func(ctx context.Context, objs []storage.ObjectInfo) error { return sendEvents(ctx, q, enqueue, objs) }
 	}
-	var bar *progressbar.ProgressBar
+	var progress *progress
 	opts.OnPlanned = func(s worker.ReindexSummary) {
 		fmt.Fprintln(a.stderr, planLine(s, f.dryRun))
-		if !f.dryRun && isTerminal(a.stderr) && s.ToDo().Bytes > 0 {
-			bar = progressbar.NewOptions64(s.ToDo().Bytes, progressbar.OptionSetWriter(a.stderr), progressbar.OptionShowBytes(true),
-				progressbar.OptionSetDescription("reindexing"), progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+		if !f.dryRun {
+			progress = a.startProgress("reindexing", s.ToDo().Bytes)
 		}
 	}
 	opts.OnDone = func(o storage.ObjectInfo, action worker.ReindexAction, res worker.Result, err error) {
-		if bar != nil {
-			_ = bar.Add64(o.Size)
+		failed := err != nil || res.Failure != nil
+		if progress != nil && action != worker.ReindexOrphan && action != worker.ReindexUnchanged {
+			progress.add(o.Size, failed)
 		}
 		switch {
 		case err != nil:
-			fmt.Fprintf(a.stderr, "failed: %s: %v\n", o.Key, err)
+			progress.log(fmt.Sprintf("failed: %s: %v", o.Key, err))
 		case res.Failure != nil:
-			fmt.Fprintf(a.stderr, "failed: %s: %s: %s\n", o.Key, res.Failure.Reason, res.Failure.Error)
+			progress.log(fmt.Sprintf("failed: %s: %s: %s", o.Key, res.Failure.Reason, res.Failure.Error))
 		}
 	}
 	sum, err := p.Reindex(ctx, opts)
-	if bar != nil {
-		_ = bar.Finish()
+	if progress != nil {
+		progress.finish()
 	}
 	if !f.dryRun {
-		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued, %d removed, %d failed in %s\n",
-			sum.Processed, sum.Enqueued, sum.Removed, sum.Failed, sum.Elapsed.Round(time.Millisecond))
+		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued, %d removed, %d failed; %d chunks%s in %s\n",
+			sum.Processed, sum.Enqueued, sum.Removed, sum.Failed, sum.Chunks, labelsPart(sum.Labels), sum.Elapsed.Round(time.Millisecond))
+	}
+	if jerr := a.printJSON(f, reindexReport(sum, f.dryRun)); jerr != nil {
+		return jerr
 	}
 	if err != nil {
 		return &exitError{code: exitFailures, err: err}
@@ -96,6 +98,18 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 		return &exitError{code: exitFailures, err: fmt.Errorf("%d sources failed", sum.Failed)}
 	}
 	return nil
+}
+
+func reindexReport(s worker.ReindexSummary, dry bool) report {
+	r := report{DryRun: dry, Processed: s.Processed, Unchanged: s.Planned[worker.ReindexUnchanged].Sources, Failed: s.Failed,
+		FailedByReason: s.FailedBy, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels,
+		PlannedBytes: s.ToDo().Bytes, Enqueued: &s.Enqueued, Removed: &s.Removed}
+	for a, c := range s.Planned {
+		if a != worker.ReindexOrphan {
+			r.Documents += c.Sources
+		}
+	}
+	return r
 }
 
 func planLine(s worker.ReindexSummary, dry bool) string {

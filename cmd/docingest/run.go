@@ -2,23 +2,21 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/docingest/docingest/embedders"
+	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
-	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 type runFlags struct {
@@ -26,22 +24,26 @@ type runFlags struct {
 	force       bool
 	dryRun      bool
 	concurrency int
+	json        bool
 }
 
 func (a *app) runCommand() *cobra.Command {
 	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run SRC --out DST",
-		Short: "Process every document under a folder",
+		Short: "Process every document under a folder or an S3 prefix",
 		Long: `run reads every file under SRC, extracts and cleans its text, chunks it, embeds every
-chunk and writes text/, chunks/, failed/ and state/ under DST. A second run skips what is
-unchanged (same content, same configuration); --force redoes everything.
+chunk and writes text/, chunks/, failed/ and state/ under DST. SRC and DST are each a
+local folder or an S3 prefix (s3://bucket/prefix/, with the usual AWS credentials and
+region). A second run skips what is unchanged (same content, same configuration);
+--force redoes everything. --json prints the summary as one JSON object for scripts.
 
 The exit status is 0 when every document succeeded, 1 when any failed (see
 'docingest failed list'), 2 for bad arguments or configuration.`,
 		Example: `  docingest run testdata/docs --out out
   docingest run ./papers --out ./papers-out --concurrency 8
   docingest run ./papers --out ./papers-out --dry-run
+  docingest run s3://uploads/reports/ --out s3://docs-out/v1 --json
   DOCINGEST_CHUNKING_STRATEGY=sentence docingest run ./papers --out ./out --force`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -53,50 +55,44 @@ The exit status is 0 when every document succeeded, 1 when any failed (see
 }
 
 func addRunFlags(cmd *cobra.Command, f *runFlags) {
-	cmd.Flags().StringVar(&f.out, "out", "", "output folder (required)")
+	cmd.Flags().StringVar(&f.out, "out", "", "output folder or s3://bucket/prefix (required)")
 	cmd.Flags().BoolVar(&f.force, "force", false, "reprocess every document, changed or not")
 	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "say what would be done, change nothing")
 	cmd.Flags().IntVar(&f.concurrency, "concurrency", 0, "documents processed at once (default: run.concurrency)")
+	cmd.Flags().BoolVar(&f.json, "json", false, "print the summary as one JSON object on standard output, for scripts")
 	_ = cmd.MarkFlagRequired("out")
 }
 
-// location is a parsed SRC or DST: a local folder or an S3 prefix.
-type location struct {
-	local  *storage.Local
-	bucket string
-	prefix string
-}
-
-func (l location) isS3() bool { return l.local == nil }
-
-func parseLocation(what, loc string) (location, error) {
-	if strings.HasPrefix(loc, "s3://") {
-		bucket, prefix, err := storage.ParseS3URI(loc)
-		if err != nil {
-			return location{}, usageErr(fmt.Errorf("%s: %w", what, err))
-		}
-		return location{bucket: bucket, prefix: prefix}, nil
-	}
-	if strings.Contains(loc, "://") {
-		return location{}, usageErr(fmt.Errorf("%s %q: a local folder or s3://bucket/prefix", what, loc))
-	}
-	l, err := storage.NewLocal(loc)
+// parseLocation reads SRC or --out; a bad one is a usage error naming what.
+func parseLocation(what, loc string) (storage.Location, error) {
+	l, err := storage.ParseLocation(loc)
 	if err != nil {
-		return location{}, usageErr(err)
+		return l, usageErr(fmt.Errorf("%s: %w", what, err))
 	}
-	return location{local: l}, nil
+	return l, nil
 }
 
 // store opens a location as an output store.
-func (a *app) store(ctx context.Context, cfg Config, l location, clients **awsClients) (worker.Store, error) {
-	if !l.isS3() {
-		return l.local, nil
+func (a *app) store(ctx context.Context, cfg Config, l storage.Location, clients **awsClients) (worker.Store, error) {
+	if !l.IsS3() {
+		return storage.NewLocal(l.Dir)
 	}
 	c, err := a.aws(ctx, cfg, clients)
 	if err != nil {
 		return nil, err
 	}
-	return storage.NewS3(c.s3(), l.bucket, l.prefix, storage.S3Options{KMSKeyID: cfg.AWS.KMSKeyID}), nil
+	return storage.NewS3(c.s3(), l.Bucket, l.Prefix, storage.S3Options{KMSKeyID: cfg.AWS.KMSKeyID}), nil
+}
+
+// probe checks that an S3 location can be read before any work starts: without
+// credentials, with a wrong bucket or without access, the command stops with exit 2
+// instead of reporting every document as failed. It tells whether anything is there.
+func probe(ctx context.Context, what string, l storage.Location, st storage.Lister, prefix string) (bool, error) {
+	found, err := storage.Probe(ctx, st, prefix)
+	if err != nil {
+		return false, usageErr(fmt.Errorf("%s %s cannot be read: %w", what, l, err))
+	}
+	return found, nil
 }
 
 // aws builds the AWS clients once, on first need.
@@ -117,6 +113,7 @@ type batchJob struct {
 	cfg     Config
 	src     worker.Source
 	prefix  string // listing prefix of src ("bucket/prefix" for S3)
+	out     worker.Store
 	clients *awsClients
 	p       *worker.Pipeline
 	em      *embedding
@@ -146,29 +143,42 @@ func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJo
 		return nil, err
 	}
 	j := &batchJob{cfg: cfg}
-	if srcLoc.isS3() {
+	if srcLoc.IsS3() {
 		c, err := a.aws(ctx, cfg, &j.clients)
 		if err != nil {
 			return nil, err
 		}
 		j.src = storage.NewS3Buckets(c.s3())
-		j.prefix = srcLoc.bucket + "/" + srcLoc.prefix
+		j.prefix = srcLoc.Bucket + "/" + srcLoc.Prefix
+		if _, err := probe(ctx, "SRC", srcLoc, j.src, j.prefix); err != nil {
+			return nil, err
+		}
 	} else {
-		if st, err := os.Stat(srcLoc.local.Root()); err != nil || !st.IsDir() {
+		if st, err := os.Stat(srcLoc.Dir); err != nil || !st.IsDir() {
 			return nil, usageErr(fmt.Errorf("SRC %q is not a folder", srcArg))
 		}
-		if !outLoc.isS3() {
-			if rel, err := filepath.Rel(outLoc.local.Root(), srcLoc.local.Root()); err == nil && !strings.HasPrefix(rel, "..") {
+		local, err := storage.NewLocal(srcLoc.Dir)
+		if err != nil {
+			return nil, usageErr(err)
+		}
+		if !outLoc.IsS3() {
+			if rel, err := filepath.Rel(outLoc.Dir, srcLoc.Dir); err == nil && !strings.HasPrefix(rel, "..") {
 				return nil, usageErr(fmt.Errorf("SRC %q lies inside the output folder %q", srcArg, f.out))
 			}
-			srcLoc.local.Exclude(outLoc.local.Root())
+			local.Exclude(outLoc.Dir)
 		}
-		j.src = srcLoc.local
+		j.src = local
 	}
 	out, err := a.store(ctx, cfg, outLoc, &j.clients)
 	if err != nil {
 		return nil, err
 	}
+	if outLoc.IsS3() {
+		if _, err := probe(ctx, "--out", outLoc, out, ""); err != nil {
+			return nil, err
+		}
+	}
+	j.out = out
 	pcfg, em, err := buildPipelineConfig(ctx, cfg, a.logger(cfg), out, func() (*awsClients, error) { return a.aws(ctx, cfg, &j.clients) })
 	if err != nil {
 		return nil, usageErr(err)
@@ -178,7 +188,7 @@ func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJo
 		em.Close()
 		return nil, usageErr(err)
 	}
-	if srcLoc.isS3() {
+	if srcLoc.IsS3() {
 		pcfg.SourceURI = func(key string) string { return "s3://" + key }
 	} else {
 		pcfg.NoETag = true // a local change token is size and mtime, not an ETag; records carry the sha256
@@ -195,8 +205,29 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 		return err
 	}
 	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
-	progress := a.newProgress(ctx, src, prefix, f.dryRun)
-	var failedDocs atomic.Int64
+	defer j.em.Close()
+	if retry {
+		found, err := storage.Probe(ctx, j.out, layout.FailedRoot)
+		if err != nil {
+			return &exitError{code: exitFailures, err: err}
+		}
+		if !found {
+			fmt.Fprintf(a.stderr, "nothing failed: %s holds no failure records\n", f.out)
+			return a.printJSON(f, batchReport(worker.Summary{}, f.dryRun))
+		}
+	}
+	var progress *progress
+	if !f.dryRun {
+		var total int64
+		if isTerminal(a.stderr) {
+			// Count first, so the bar has a total and an ETA: a listing is cheap next to processing.
+			_ = src.List(ctx, prefix, true, func(o storage.ObjectInfo) error {
+				total += o.Size
+				return nil
+			})
+		}
+		progress = a.startProgress("processing", total)
+	}
 	opts := worker.BatchOptions{
 		InFlight:    memoryBudget(int64(cfg.Run.MemoryPerDocument), a.environ),
 		Source:      src,
@@ -206,25 +237,31 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 		DryRun:      f.dryRun,
 		RetryFailed: retry,
 		OnDone: func(o worker.Outcome) {
-			progress.add(o.Object.Size)
+			if f.dryRun {
+				if o.Action == worker.ActionProcess && !f.json {
+					fmt.Fprintf(a.stdout, "would process %s (%d bytes)\n", o.Object.Key, o.Object.Size)
+				}
+				return
+			}
+			progress.add(o.Object.Size, o.Result.Failure != nil || o.Err != nil)
 			switch {
-			case f.dryRun && o.Action == worker.ActionProcess:
-				fmt.Fprintf(a.stdout, "would process %s (%d bytes)\n", o.Object.Key, o.Object.Size)
 			case o.Result.Failure != nil:
-				failedDocs.Add(1)
 				progress.log(fmt.Sprintf("failed: %s: %s: %s", o.Object.Key, o.Result.Failure.Reason, o.Result.Failure.Error))
 			case o.Err != nil:
-				failedDocs.Add(1)
 				progress.log(fmt.Sprintf("failed: %s: %v", o.Object.Key, o.Err))
 			}
 		},
 	}
 	sum, err := p.RunBatch(ctx, opts)
-	progress.finish()
-	j.em.Close()
+	if progress != nil {
+		progress.finish()
+	}
 	fmt.Fprintln(a.stderr, summaryLine(sum, f.dryRun))
 	if c := j.em.cache; c != nil && !f.dryRun {
 		fmt.Fprintln(a.stderr, cacheLine(c))
+	}
+	if jerr := a.printJSON(f, batchReport(sum, f.dryRun)); jerr != nil {
+		return jerr
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
@@ -236,6 +273,47 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 		return &exitError{code: exitFailures, err: fmt.Errorf("%d documents failed: see 'docingest failed list --out %s'", sum.Failed, f.out)}
 	}
 	return nil
+}
+
+// report is the --json summary of run, failed retry and reindex: one object on standard
+// output for scripts. Bytes are bytes; MB elsewhere means 10^6 bytes.
+type report struct {
+	DryRun    bool `json:"dry_run"`
+	Documents int  `json:"documents"`
+	// Processed counts the documents processed successfully (failures are not in it).
+	Processed      int                `json:"processed"`
+	Unchanged      int                `json:"unchanged"`
+	Failed         int                `json:"failed"`
+	FailedByReason map[string]int     `json:"failed_by_reason"`
+	Chunks         int                `json:"chunks"`
+	InputBytes     int64              `json:"input_bytes"`
+	Seconds        float64            `json:"seconds"`
+	Labels         worker.LabelCounts `json:"labels"`
+	// PlannedBytes is what was, or in a dry run would be, processed.
+	PlannedBytes int64 `json:"planned_bytes"`
+	// Reindex only.
+	Enqueued *int `json:"enqueued,omitempty"`
+	Removed  *int `json:"removed,omitempty"`
+}
+
+func batchReport(s worker.Summary, dry bool) report {
+	r := report{DryRun: dry, Documents: s.Listed, Processed: s.Processed - s.Failed, Unchanged: s.Skipped, Failed: s.Failed,
+		FailedByReason: s.FailedBy, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels, PlannedBytes: s.PlannedBytes}
+	if dry {
+		r.Processed = 0
+	}
+	return r
+}
+
+// printJSON writes r to standard output when --json was given.
+func (a *app) printJSON(f runFlags, r report) error {
+	if !f.json {
+		return nil
+	}
+	if r.FailedByReason == nil {
+		r.FailedByReason = map[string]int{}
+	}
+	return json.NewEncoder(a.stdout).Encode(r)
 }
 
 // memoryBudget keeps the Go runtime's soft memory limit at a fixed base plus perDoc for
@@ -274,61 +352,20 @@ func summaryLine(s worker.Summary, dry bool) string {
 		return fmt.Sprintf("dry run: %d documents: %d to process (%.1f MB), %d unchanged",
 			s.Listed, s.Processed, float64(s.PlannedBytes)/1e6, s.Skipped)
 	}
-	return fmt.Sprintf("%d documents: %d processed, %d unchanged, %d failed; %d chunks; %.1f MB in %s (%.1f MB/s)",
-		s.Listed, s.Processed-s.Failed, s.Skipped, s.Failed, s.Chunks, mb, s.Elapsed.Round(time.Millisecond), rate)
+	return fmt.Sprintf("%d documents: %d processed, %d unchanged, %d failed; %d chunks%s; %.1f MB in %s (%.1f MB/s)",
+		s.Listed, s.Processed-s.Failed, s.Skipped, s.Failed, s.Chunks, labelsPart(s.Labels), mb, s.Elapsed.Round(time.Millisecond), rate)
 }
 
-// progress shows a bar on a terminal and nothing otherwise (the summary line and the
-// failure lines still go to standard error).
-type progress struct {
-	bar *progressbar.ProgressBar
-	w   io.Writer
-}
-
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-func (a *app) newProgress(ctx context.Context, src worker.Source, prefix string, dry bool) *progress {
-	f, ok := a.stderr.(*os.File)
-	if !ok || dry || !term.IsTerminal(int(f.Fd())) {
-		return &progress{w: a.stderr}
+// labelsPart is ", labeled: 408 auto, 2 pending" when chunks were labeled, else "".
+func labelsPart(c worker.LabelCounts) string {
+	if c == (worker.LabelCounts{}) {
+		return ""
 	}
-	// Count first, so the bar has a total and an ETA: a listing is cheap next to processing.
-	var total int64
-	_ = src.List(ctx, prefix, true, func(o storage.ObjectInfo) error {
-		total += o.Size
-		return nil
-	})
-	bar := progressbar.NewOptions64(total,
-		progressbar.OptionSetWriter(f),
-		progressbar.OptionShowBytes(true),
-		progressbar.OptionSetDescription("processing"),
-		progressbar.OptionThrottle(100*time.Millisecond),
-		progressbar.OptionShowCount(),
-		progressbar.OptionClearOnFinish(),
-	)
-	return &progress{bar: bar, w: a.stderr}
-}
-
-func (p *progress) add(n int64) {
-	if p.bar != nil {
-		_ = p.bar.Add64(n)
+	s := fmt.Sprintf(", labeled: %d auto, %d pending", c.Auto, c.Pending)
+	if c.Human > 0 {
+		s += fmt.Sprintf(", %d human", c.Human)
 	}
-}
-
-func (p *progress) log(line string) {
-	if p.bar != nil {
-		_ = p.bar.Clear()
-	}
-	fmt.Fprintln(p.w, line)
-}
-
-func (p *progress) finish() {
-	if p.bar != nil {
-		_ = p.bar.Finish()
-	}
+	return s
 }
 
 // cacheLine reports the embedding cache's hit rate for the run summary.

@@ -212,12 +212,12 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 				func() float64 { _, m := cache.Stats(); return float64(m) }))
 	}
 	w := cfg.Worker
-	consumer, err := worker.NewConsumer(w.Consumer(outLoc.bucket, outLoc.prefix), c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
+	consumer, err := worker.NewConsumer(w.Consumer(outLoc.Bucket, outLoc.Prefix), c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
 	if err != nil {
 		return usageErr(err)
 	}
-	if outLoc.isS3() {
-		if err := checkNotificationLoop(ctx, c, queueARN, outLoc.bucket, outLoc.prefix, logger); err != nil {
+	if outLoc.IsS3() {
+		if err := checkNotificationLoop(ctx, c, queueARN, outLoc.Bucket, outLoc.Prefix, logger); err != nil {
 			return usageErr(err)
 		}
 	}

@@ -230,8 +230,10 @@ func suggest(k string, known []string, path string) string {
 	return ""
 }
 
-// nearest returns the known name closest to s by edit distance, if it is close enough to
-// be a typo of it.
+// Nearest returns the known name closest to s by edit distance, if it is close enough to
+// be a typo of it (command-line flags use it too).
+func Nearest(s string, known []string) (string, bool) { return nearest(s, known) }
+
 func nearest(s string, known []string) (string, bool) {
 	best, bestD := "", -1
 	for _, k := range known {
