@@ -6,25 +6,25 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/layout"
+	"github.com/docingest/docingest/queue"
 	"github.com/docingest/docingest/storage"
 	"golang.org/x/sync/semaphore"
 )
 
-// SQS is the part of the SQS API the consumer calls.
-type SQS interface {
-	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
-	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
-	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
+// Queue is what the consumer needs of a message queue: receive up to n deliveries
+// (waiting up to wait for one, each invisible to others for visibility), delete one,
+// change one's visibility. queue/sqsqueue implements it on SQS, queue.Memory in memory;
+// queue/queuetest is the conformance suite both pass.
+type Queue interface {
+	Receive(ctx context.Context, n int, wait, visibility time.Duration) ([]queue.Delivery, error)
+	Delete(ctx context.Context, d queue.Delivery) error
+	ChangeVisibility(ctx context.Context, d queue.Delivery, visibility time.Duration) error
 }
 
 // statter is implemented by sources that can tell whether an object exists now.
@@ -110,7 +110,7 @@ func (c *ConsumerConfig) validate() []error {
 // queue after the queue's maxReceiveCount).
 type Consumer struct {
 	cfg     ConsumerConfig
-	sqs     SQS
+	queue   Queue
 	src     Source
 	p       *Pipeline
 	log     *slog.Logger
@@ -124,14 +124,14 @@ type Consumer struct {
 }
 
 // NewConsumer checks the configuration and returns a consumer.
-func NewConsumer(cfg ConsumerConfig, q SQS, src Source, p *Pipeline, log *slog.Logger, m *Metrics) (*Consumer, error) {
+func NewConsumer(cfg ConsumerConfig, q Queue, src Source, p *Pipeline, log *slog.Logger, m *Metrics) (*Consumer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Consumer{cfg: cfg, sqs: q, src: src, p: p, log: log, metrics: m, sem: semaphore.NewWeighted(int64(cfg.MaxInFlight))}, nil
+	return &Consumer{cfg: cfg, queue: q, src: src, p: p, log: log, metrics: m, sem: semaphore.NewWeighted(int64(cfg.MaxInFlight))}, nil
 }
 
 // Ready reports whether the consumer has received from the queue at least once and is
@@ -158,21 +158,15 @@ func (c *Consumer) Run(receiveCtx, workCtx context.Context) error {
 		// been handed messages that would then stay invisible for a whole visibility
 		// timeout. It ends within WaitTime; what it brings after a stop is handed back.
 		pollCtx, cancelPoll := context.WithTimeout(context.WithoutCancel(receiveCtx), c.cfg.WaitTime+30*time.Second)
-		out, err := c.sqs.ReceiveMessage(pollCtx, &sqs.ReceiveMessageInput{
-			QueueUrl:                    aws.String(c.cfg.QueueURL),
-			MaxNumberOfMessages:         int32(slots),
-			WaitTimeSeconds:             int32(c.cfg.WaitTime / time.Second),
-			VisibilityTimeout:           int32(c.cfg.Visibility / time.Second),
-			MessageSystemAttributeNames: []types.MessageSystemAttributeName{types.MessageSystemAttributeNameApproximateReceiveCount},
-		})
+		out, err := c.queue.Receive(pollCtx, slots, c.cfg.WaitTime, c.cfg.Visibility)
 		cancelPoll()
 		if c.metrics != nil {
 			c.metrics.Receive.Observe(time.Since(start).Seconds())
 		}
 		if err == nil && receiveCtx.Err() != nil {
-			for _, m := range out.Messages {
-				if verr := c.setVisibility(context.WithoutCancel(receiveCtx), m, 0); verr != nil {
-					c.log.Warn("could not hand back a message received while stopping", "message_id", aws.ToString(m.MessageId), "error", verr)
+			for _, d := range out {
+				if verr := c.queue.ChangeVisibility(context.WithoutCancel(receiveCtx), d, 0); verr != nil {
+					c.log.Warn("could not hand back a message received while stopping", "message_id", d.ID, "error", verr)
 				}
 			}
 			c.sem.Release(int64(slots))
@@ -195,10 +189,10 @@ func (c *Consumer) Run(receiveCtx, workCtx context.Context) error {
 		}
 		failures = 0
 		c.ready.Store(true)
-		if unused := slots - len(out.Messages); unused > 0 {
+		if unused := slots - len(out); unused > 0 {
 			c.sem.Release(int64(unused))
 		}
-		for _, msg := range out.Messages {
+		for _, msg := range out {
 			c.wg.Add(1)
 			go func() {
 				defer c.wg.Done()
@@ -235,10 +229,9 @@ func (c *Consumer) Serve(ctx context.Context) error {
 
 // handle settles one message: parse, process each event, then delete, or give the
 // message back with a back-off visibility when an event failed transiently.
-func (c *Consumer) handle(ctx context.Context, msg types.Message) {
-	id := aws.ToString(msg.MessageId)
-	receives, _ := strconv.Atoi(msg.Attributes[string(types.MessageSystemAttributeNameApproximateReceiveCount)])
-	receives = max(receives, 1)
+func (c *Consumer) handle(ctx context.Context, msg queue.Delivery) {
+	id := msg.ID
+	receives := max(msg.Receives, 1)
 	log := c.log.With("message_id", id, "receive_count", receives)
 	if c.metrics != nil {
 		c.metrics.InFlight.Inc()
@@ -250,14 +243,14 @@ func (c *Consumer) handle(ctx context.Context, msg types.Message) {
 		defer close(hbDone)
 		c.heartbeat(hbCtx, msg, log)
 	}()
-	err := c.process(ctx, id, aws.ToString(msg.Body), receives, log)
+	err := c.process(ctx, id, msg.Body, receives, log)
 	stopHeartbeat()
 	<-hbDone
 
 	deleted := false
 	switch {
 	case err == nil:
-		if derr := c.deleteMessage(ctx, msg); derr != nil {
+		if derr := c.queue.Delete(context.WithoutCancel(ctx), msg); derr != nil {
 			log.Error("delete failed; the message will be redelivered and its outputs rewritten", "error", derr)
 			err = derr
 		} else {
@@ -267,7 +260,7 @@ func (c *Consumer) handle(ctx context.Context, msg types.Message) {
 	case ctx.Err() != nil:
 		// Hand it back now rather than after its visibility timeout: another worker
 		// takes it at once.
-		if verr := c.setVisibility(context.WithoutCancel(ctx), msg, 0); verr != nil {
+		if verr := c.queue.ChangeVisibility(context.WithoutCancel(ctx), msg, 0); verr != nil {
 			log.Warn("cancelled before finishing; could not hand the message back, SQS will redeliver it after its visibility timeout", "error", verr)
 		} else {
 			log.Warn("cancelled before finishing; message handed back for redelivery")
@@ -276,7 +269,7 @@ func (c *Consumer) handle(ctx context.Context, msg types.Message) {
 	default:
 		wait := c.backoff(receives)
 		log.Warn("transient failure; message kept for redelivery", "error", err, "visible_in", wait.String())
-		if verr := c.setVisibility(context.WithoutCancel(ctx), msg, wait); verr != nil {
+		if verr := c.queue.ChangeVisibility(context.WithoutCancel(ctx), msg, wait); verr != nil {
 			log.Error("could not set the message's back-off visibility; SQS will redeliver it after its visibility timeout", "error", verr)
 		}
 		c.count("retried")
@@ -451,7 +444,7 @@ func (c *Consumer) documents(outcome, reason string) {
 // heartbeat renews the message's visibility every Heartbeat until ctx ends, and stops at
 // SQS's 12-hour limit (the message then reappears and its redelivery rewrites the same
 // outputs).
-func (c *Consumer) heartbeat(ctx context.Context, msg types.Message, log *slog.Logger) {
+func (c *Consumer) heartbeat(ctx context.Context, msg queue.Delivery, log *slog.Logger) {
 	received := time.Now()
 	t := time.NewTicker(c.cfg.Heartbeat)
 	defer t.Stop()
@@ -467,7 +460,7 @@ func (c *Consumer) heartbeat(ctx context.Context, msg types.Message, log *slog.L
 			return
 		}
 		vis := min(c.cfg.Visibility, left)
-		if err := c.setVisibility(ctx, msg, vis); err != nil {
+		if err := c.queue.ChangeVisibility(ctx, msg, vis); err != nil {
 			if ctx.Err() == nil {
 				log.Warn("heartbeat failed", "error", err)
 			}
@@ -480,20 +473,6 @@ func (c *Consumer) heartbeat(ctx context.Context, msg types.Message, log *slog.L
 			c.metrics.Heartbeats.WithLabelValues("ok").Inc()
 		}
 	}
-}
-
-func (c *Consumer) setVisibility(ctx context.Context, msg types.Message, d time.Duration) error {
-	_, err := c.sqs.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-		QueueUrl: aws.String(c.cfg.QueueURL), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: int32(d / time.Second),
-	})
-	return err
-}
-
-func (c *Consumer) deleteMessage(ctx context.Context, msg types.Message) error {
-	_, err := c.sqs.DeleteMessage(context.WithoutCancel(ctx), &sqs.DeleteMessageInput{
-		QueueUrl: aws.String(c.cfg.QueueURL), ReceiptHandle: msg.ReceiptHandle,
-	})
-	return err
 }
 
 // backoff is the visibility given back after a transient failure.

@@ -12,128 +12,92 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/queue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// The consumer's own invariants, on a queue in memory behind worker.SQS (the consumer's
+// The consumer's own invariants, on a queue in memory behind worker.Queue (the consumer's
 // own small interface): deterministic, with the test deciding when each document may
 // finish, instead of wall-clock holds against a visibility timeout on a loaded machine.
-
-type memMsg struct {
-	id, body, receipt string
-	receives          int
-	inFlight, gone    bool
-}
 
 type visCall struct {
 	receipt string
 	seconds int32
 }
 
-// memQueue implements worker.SQS.
+// memQueue is queue.Memory (which passes the queue conformance suite with SQS) with a
+// record of what the consumer did to it.
 type memQueue struct {
+	*queue.Memory
 	mu             sync.Mutex
-	msgs           []*memMsg
-	changed        chan struct{}
 	outstanding    int // received, neither deleted nor handed back
 	maxOutstanding int
+	receipts       []string
 	vis            []visCall
 	visSeen        chan struct{} // a token per visibility call
 	deleted        []string
 }
 
 func newMemQueue(bodies ...string) *memQueue {
-	q := &memQueue{changed: make(chan struct{}, 1), visSeen: make(chan struct{}, 1<<16)}
-	for i, b := range bodies {
-		q.msgs = append(q.msgs, &memMsg{id: fmt.Sprintf("m%d", i), body: b})
+	q := &memQueue{Memory: queue.NewMemory(), visSeen: make(chan struct{}, 1<<16)}
+	for _, b := range bodies {
+		q.Send(context.Background(), b)
 	}
 	return q
 }
 
-func (q *memQueue) notify() {
-	select {
-	case q.changed <- struct{}{}:
-	default:
-	}
-}
-
-func (q *memQueue) ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, _ ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error) {
-	wait := time.After(time.Duration(in.WaitTimeSeconds) * time.Second)
-	for {
-		q.mu.Lock()
-		var out []types.Message
-		for _, m := range q.msgs {
-			if len(out) == int(in.MaxNumberOfMessages) {
-				break
-			}
-			if m.inFlight || m.gone {
-				continue
-			}
-			m.inFlight, m.receives = true, m.receives+1
-			m.receipt = m.id + "#" + strconv.Itoa(m.receives)
-			out = append(out, types.Message{MessageId: aws.String(m.id), ReceiptHandle: aws.String(m.receipt), Body: aws.String(m.body),
-				Attributes: map[string]string{"ApproximateReceiveCount": strconv.Itoa(m.receives)}})
-		}
-		q.outstanding += len(out)
-		q.maxOutstanding = max(q.maxOutstanding, q.outstanding)
-		q.mu.Unlock()
-		if len(out) > 0 {
-			return &sqs.ReceiveMessageOutput{Messages: out}, nil
-		}
-		select {
-		case <-q.changed:
-		case <-wait:
-			return &sqs.ReceiveMessageOutput{}, nil
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		}
-	}
-}
-
-func (q *memQueue) find(receipt string) *memMsg {
-	for _, m := range q.msgs {
-		if m.receipt == receipt && m.inFlight {
-			return m
-		}
-	}
-	return nil
-}
-
-func (q *memQueue) DeleteMessage(_ context.Context, in *sqs.DeleteMessageInput, _ ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error) {
+func (q *memQueue) Receive(ctx context.Context, n int, wait, visibility time.Duration) ([]queue.Delivery, error) {
+	ds, err := q.Memory.Receive(ctx, n, wait, visibility)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if m := q.find(aws.ToString(in.ReceiptHandle)); m != nil {
-		m.gone, m.inFlight = true, false
+	q.outstanding += len(ds)
+	q.maxOutstanding = max(q.maxOutstanding, q.outstanding)
+	for _, d := range ds {
+		q.receipts = append(q.receipts, d.Receipt)
+	}
+	return ds, err
+}
+
+func (q *memQueue) Delete(ctx context.Context, d queue.Delivery) error {
+	err := q.Memory.Delete(ctx, d)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err == nil {
 		q.outstanding--
-		q.deleted = append(q.deleted, m.id)
+		q.deleted = append(q.deleted, d.ID)
 	}
-	return &sqs.DeleteMessageOutput{}, nil
+	return err
 }
 
-func (q *memQueue) ChangeMessageVisibility(_ context.Context, in *sqs.ChangeMessageVisibilityInput, _ ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
+func (q *memQueue) ChangeVisibility(ctx context.Context, d queue.Delivery, visibility time.Duration) error {
+	err := q.Memory.ChangeVisibility(ctx, d, visibility)
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.vis = append(q.vis, visCall{aws.ToString(in.ReceiptHandle), in.VisibilityTimeout})
+	q.vis = append(q.vis, visCall{d.Receipt, int32(visibility / time.Second)})
 	q.visSeen <- struct{}{}
-	if m := q.find(aws.ToString(in.ReceiptHandle)); m != nil && in.VisibilityTimeout == 0 {
-		m.inFlight = false // handed back: visible again now
-		q.outstanding--
-		q.notify()
+	if err == nil && visibility == 0 {
+		q.outstanding-- // handed back: visible again now
 	}
-	return &sqs.ChangeMessageVisibilityOutput{}, nil
+	return err
 }
 
 func (q *memQueue) snapshot() (maxOutstanding int, vis []visCall, deleted []string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.maxOutstanding, append([]visCall(nil), q.vis...), append([]string(nil), q.deleted...)
+}
+
+func (q *memQueue) firstReceipt() string {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.receipts) == 0 {
+		return ""
+	}
+	return q.receipts[0]
 }
 
 // heldExtractor blocks every text document until the test lets it go (or its context
@@ -164,13 +128,23 @@ func (h *heldExtractor) Extract(ctx context.Context, data []byte) (document.Docu
 // bucket "uploads") and one event each in the queue.
 func memEnv(t *testing.T, n int, cfg worker.ConsumerConfig) (*worker.Consumer, *memQueue, *heldExtractor, chan string) {
 	t.Helper()
+	return memEnvWith(t, n, cfg, nil)
+}
+
+// memEnvWith is memEnv with the body of message i from body(i, event) instead of event.
+func memEnvWith(t *testing.T, n int, cfg worker.ConsumerConfig, body func(i int, event string) string) (*worker.Consumer, *memQueue, *heldExtractor, chan string) {
+	t.Helper()
 	srcDir, outDir := t.TempDir(), t.TempDir()
 	var bodies []string
 	for i := 0; i < n; i++ {
 		key := fmt.Sprintf("d%d.txt", i)
 		os.MkdirAll(filepath.Join(srcDir, "uploads"), 0o755)
 		os.WriteFile(filepath.Join(srcDir, "uploads", key), []byte("document "+strconv.Itoa(i)), 0o644)
-		bodies = append(bodies, s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i)))
+		ev := s3Event("ObjectCreated:Put", key, fmt.Sprintf("%02d", i))
+		if body != nil {
+			ev = body(i, ev)
+		}
+		bodies = append(bodies, ev)
 	}
 	q := newMemQueue(bodies...)
 	pc := worker.TestingConfig("fp-mem")
@@ -244,7 +218,7 @@ func TestConsumerHeartbeatRenewsVisibility(t *testing.T) {
 		t.Fatalf("deleted %v", deleted)
 	}
 	for _, v := range vis {
-		if v.receipt != "m0#1" || v.seconds != 2 {
+		if v.receipt != q.firstReceipt() || v.seconds != 2 {
 			t.Fatalf("visibility call %+v: want the message's receipt and 2 s", v)
 		}
 	}
@@ -263,7 +237,7 @@ func TestConsumerHandsBackAtDrainDeadline(t *testing.T) {
 	_, vis, deleted := q.snapshot()
 	// (a poll still under way when the stop came may take it again: that too is handed
 	// back at once)
-	if len(deleted) != 0 || len(vis) == 0 || vis[0] != (visCall{"m0#1", 0}) {
+	if len(deleted) != 0 || len(vis) == 0 || vis[0] != (visCall{q.firstReceipt(), 0}) {
 		t.Fatalf("deleted %v, visibility calls %+v: want the message handed back with 0", deleted, vis)
 	}
 	for _, v := range vis {
@@ -300,8 +274,9 @@ func TestConsumerConfigSeconds(t *testing.T) {
 // coming back: it is acknowledged and never processed (before, the worker ingested its
 // own outputs forever).
 func TestConsumerIgnoresItsOwnOutputs(t *testing.T) {
-	c, q, h, settled := memEnv(t, 1, worker.ConsumerConfig{OutputBucket: "uploads", OutputPrefix: "v1/"})
-	q.msgs[0].body = s3Event("ObjectCreated:Put", "v1/text/d0.txt.txt", "01") // an output of this worker
+	c, q, h, settled := memEnvWith(t, 1, worker.ConsumerConfig{OutputBucket: "uploads", OutputPrefix: "v1/"}, func(int, string) string {
+		return s3Event("ObjectCreated:Put", "v1/text/d0.txt.txt", "01") // an output of this worker
+	})
 	close(h.release)
 	stop := serve(t, c)
 	<-settled

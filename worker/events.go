@@ -238,20 +238,3 @@ func SequencerLess(a, b string) bool {
 	}
 	return a < b
 }
-
-// SyntheticCreated returns an S3 event notification body for an object, as a reindex
-// enqueues it: ObjectCreated with the listed ETag and size, and no sequencer (a real
-// event's sequencer orders after it).
-func SyntheticCreated(bucket, key, etag string, size int64) string {
-	rec := map[string]any{
-		"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
-		"s3": map[string]any{
-			"s3SchemaVersion": "1.0",
-			"configurationId": "docingest-reindex",
-			"bucket":          map[string]any{"name": bucket},
-			"object":          map[string]any{"key": url.QueryEscape(key), "size": size, "eTag": etag},
-		},
-	}
-	b, _ := json.Marshal(map[string]any{"Records": []any{rec}})
-	return string(b)
-}

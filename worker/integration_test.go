@@ -24,6 +24,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/emulators"
 	"github.com/docingest/docingest/layout"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,7 +115,7 @@ func (e *env) consumerWith(cfg worker.ConsumerConfig, metrics *worker.Metrics) *
 	if os.Getenv("WORKER_TEST_LOGS") != "" {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil))
 	}
-	c, err := worker.NewConsumer(cfg, e.sqs, storage.NewS3Buckets(e.s3), e.pipeline, logger, metrics)
+	c, err := worker.NewConsumer(cfg, sqsqueue.New(e.sqs, e.queue), storage.NewS3Buckets(e.s3), e.pipeline, logger, metrics)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -175,19 +176,11 @@ func counterValue(t *testing.T, reg *prometheus.Registry, name, label string) fl
 // depth returns the messages in the queue, visible and not.
 func depth(t *testing.T, c *sqs.Client, queue string) int {
 	t.Helper()
-	out, err := c.GetQueueAttributes(context.Background(), &sqs.GetQueueAttributesInput{
-		QueueUrl: aws.String(queue), AttributeNames: []sqsAttr{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"},
-	})
+	visible, inFlight, err := sqsqueue.New(c, queue).Depth(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, v := range out.Attributes {
-		var k int
-		fmt.Sscan(v, &k)
-		n += k
-	}
-	return n
+	return visible + inFlight
 }
 
 func (e *env) exists(key string) bool {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,11 +12,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 )
@@ -51,12 +49,12 @@ func TestReindexEnqueue1000(t *testing.T) {
 		if len(objs) > 10 {
 			t.Errorf("batch of %d events", len(objs))
 		}
-		entries := make([]types.SendMessageBatchRequestEntry, len(objs))
+		events := make([]sqsqueue.Object, len(objs))
 		for i, o := range objs {
 			bucket, key, _ := cut(o.Key)
-			entries[i] = types.SendMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(worker.SyntheticCreated(bucket, key, o.ETag, o.Size))}
+			events[i] = sqsqueue.Object{Bucket: bucket, Key: key, ETag: o.ETag, Size: o.Size}
 		}
-		_, err := e.sqs.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(e.queue), Entries: entries})
+		err := sqsqueue.New(e.sqs, e.queue).SendCreated(ctx, events)
 		sent.Add(int64(len(objs)))
 		return err
 	}})

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 )
 
@@ -100,9 +101,8 @@ func TestBenchWorkerVsRun(t *testing.T) {
 	}
 	workerPeak := watchPeak(w.Process.Pid)
 	drained := func() bool {
-		a, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue),
-			AttributeNames: []sqsAttr{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
-		return err == nil && a.Attributes["ApproximateNumberOfMessages"] == "0" && a.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+		visible, inFlight, err := sqsqueue.New(q, queue).Depth(ctx)
+		return err == nil && visible == 0 && inFlight == 0
 	}
 	for !drained() {
 		time.Sleep(250 * time.Millisecond) // light polling: the harness shares the 2 cores

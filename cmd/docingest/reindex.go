@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	"github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/spf13/cobra"
@@ -58,8 +55,15 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 		if err != nil {
 			return err
 		}
-		q := c.sqs()
-		opts.Enqueue = func(ctx context.Context, objs []storage.ObjectInfo) error { return sendEvents(ctx, q, enqueue, objs) }
+		q := sqsqueue.New(c.sqs(), enqueue)
+		opts.Enqueue = func(ctx context.Context, objs []storage.ObjectInfo) error {
+			events := make([]sqsqueue.Object, len(objs))
+			for i, o := range objs {
+				bucket, key, _ := strings.Cut(o.Key, "/")
+				events[i] = sqsqueue.Object{Bucket: bucket, Key: key, ETag: o.ETag, Size: o.Size}
+			}
+			return q.SendCreated(ctx, events)
+		}
 	}
 	var progress *progress
 	opts.OnPlanned = func(s worker.ReindexSummary) {
@@ -127,24 +131,4 @@ func planLine(s worker.ReindexSummary, dry bool) string {
 		head = "dry run"
 	}
 	return head + ": " + strings.Join(parts, ", ")
-}
-
-// sendEvents enqueues one synthetic S3 event per object, ten per SendMessageBatch call.
-// Entries the queue rejects are an error (nothing is silently dropped).
-func sendEvents(ctx context.Context, q *sqs.Client, queueURL string, objs []storage.ObjectInfo) error {
-	entries := make([]types.SendMessageBatchRequestEntry, 0, len(objs))
-	for i, o := range objs {
-		bucket, key, _ := strings.Cut(o.Key, "/")
-		entries = append(entries, types.SendMessageBatchRequestEntry{
-			Id: aws.String(strconv.Itoa(i)), MessageBody: aws.String(worker.SyntheticCreated(bucket, key, o.ETag, o.Size)),
-		})
-	}
-	out, err := q.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: aws.String(queueURL), Entries: entries})
-	if err != nil {
-		return err
-	}
-	if len(out.Failed) > 0 {
-		return fmt.Errorf("%d of %d events rejected: %s", len(out.Failed), len(entries), aws.ToString(out.Failed[0].Message))
-	}
-	return nil
 }

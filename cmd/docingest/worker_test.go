@@ -23,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/docingest/docingest/internal/emulators"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 )
@@ -135,9 +136,8 @@ func TestWorkerCrashSafety(t *testing.T) {
 		if chunkFiles() < n {
 			return false
 		}
-		attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queue),
-			AttributeNames: []sqsAttr{"ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"}})
-		return err == nil && attrs.Attributes["ApproximateNumberOfMessages"] == "0" && attrs.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+		visible, inFlight, err := sqsqueue.New(q, queue).Depth(ctx)
+		return err == nil && visible == 0 && inFlight == 0
 	})
 	_ = second.Process.Signal(syscall.SIGTERM)
 	waitErr := make(chan error, 1)

@@ -16,9 +16,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/aws/smithy-go"
+	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -133,19 +132,19 @@ func queueEndpoint(queueURL string) string {
 // probeQueue reads the queue's ARN, so that a queue that cannot be reached fails the start
 // with a clear message instead of a receive loop retrying forever. A refusal to answer
 // (the role may lack sqs:GetQueueAttributes) is logged and the worker starts.
-func probeQueue(ctx context.Context, c *awsClients, queueURL string, log *slog.Logger) (string, error) {
+func probeQueue(ctx context.Context, q *sqsqueue.Queue, log *slog.Logger) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	attrs, err := c.sqs().GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(queueURL), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn}})
+	arn, err := q.ARN(ctx)
 	var api smithy.APIError
 	switch {
 	case err == nil:
-		return attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)], nil
+		return arn, nil
 	case errors.As(err, &api) && strings.Contains(api.ErrorCode(), "AccessDenied"):
 		log.Info("may not read the queue's attributes: starting without checking the queue", "error", err)
 		return "", nil
 	}
-	return "", fmt.Errorf("queue %s cannot be reached: %w", queueURL, err)
+	return "", fmt.Errorf("queue %s cannot be reached: %w", q.URL(), err)
 }
 
 // checkNotificationLoop refuses to start when the output bucket sends this queue events for
@@ -178,7 +177,8 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	if err != nil {
 		return err
 	}
-	queueARN, err := probeQueue(ctx, c, cfg.Worker.QueueURL, logger)
+	q := sqsqueue.New(c.sqs(), cfg.Worker.QueueURL)
+	queueARN, err := probeQueue(ctx, q, logger)
 	if err != nil {
 		return usageErr(err)
 	}
@@ -212,7 +212,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 				func() float64 { _, m := cache.Stats(); return float64(m) }))
 	}
 	w := cfg.Worker
-	consumer, err := worker.NewConsumer(w.Consumer(outLoc.Bucket, outLoc.Prefix), c.sqs(), storage.NewS3Buckets(c.s3()), p, logger, metrics)
+	consumer, err := worker.NewConsumer(w.Consumer(outLoc.Bucket, outLoc.Prefix), q, storage.NewS3Buckets(c.s3()), p, logger, metrics)
 	if err != nil {
 		return usageErr(err)
 	}

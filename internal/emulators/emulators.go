@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"github.com/docingest/docingest/internal/testenv"
 	"net"
 	"net/http/httptest"
 	"os"
@@ -26,6 +25,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docingest/docingest/internal/testenv"
+	"github.com/docingest/docingest/queue/sqsqueue"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
@@ -229,11 +231,11 @@ func Queue(t testing.TB, c *sqs.Client, visibility time.Duration, maxReceives in
 			t.Fatalf("create DLQ: %v", err)
 		}
 		dlq = aws.ToString(d.QueueUrl)
-		a, err := c.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: d.QueueUrl, AttributeNames: []sqsAttr{"QueueArn"}})
+		arn, err := sqsqueue.New(c, dlq).ARN(ctx)
 		if err != nil {
 			t.Fatalf("DLQ arn: %v", err)
 		}
-		attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, a.Attributes["QueueArn"], maxReceives)
+		attrs["RedrivePolicy"] = fmt.Sprintf(`{"deadLetterTargetArn":%q,"maxReceiveCount":"%d"}`, arn, maxReceives)
 	}
 	q, err := c.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
 	if err != nil {

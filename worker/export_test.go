@@ -1,5 +1,0 @@
-package worker_test
-
-import "github.com/aws/aws-sdk-go-v2/service/sqs/types"
-
-type sqsAttr = types.QueueAttributeName
