@@ -137,7 +137,7 @@ func TestPendingItemsRedactedAcrossChunkBoundaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	doc := "Ring 555-123-4567 or mail jane.doe@example.org; card 4111 1111 1111 1111; SSN 123-45-6789."
-	src := storage.ObjectInfo{Key: "pii.txt"}
+	src := worker.ObjectAt("pii.txt")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "pii.txt"), []byte(doc), 0o644)
 	local, _ := storage.NewLocal(dir)

@@ -43,11 +43,6 @@ type ObjectInfo struct {
 	ETag      string
 	VersionID string
 	Modified  time.Time
-	// Sequencer is the S3 event sequencer that named this version, when an event did.
-	Sequencer string
-	// SidecarETag is the change token of the object's metadata sidecar
-	// (<key>.metadata.json), when a listing found one.
-	SidecarETag string
 }
 
 // Local is a folder on the local file system.

@@ -50,7 +50,7 @@ const (
 
 // Outcome reports one object of a pass.
 type Outcome struct {
-	Object storage.ObjectInfo
+	Object Object
 	Action Action
 	Result Result
 	// Err is a transient error: the object was not processed and will be tried again.
@@ -162,7 +162,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(opts.Concurrency)
-	join := newSidecarJoin(ctx, opts.Source, func(obj storage.ObjectInfo) error {
+	join := newSidecarJoin(ctx, opts.Source, func(obj Object) error {
 		mu.Lock()
 		sum.Listed++
 		mu.Unlock()
@@ -229,7 +229,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 // for this pipeline and this change token means nothing changed. When only the token
 // changed (a touched file, a copied object), the content hash decides, and an unchanged
 // source gets its state renamed instead of being processed again.
-func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj storage.ObjectInfo) (Action, error) {
+func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj Object) (Action, error) {
 	if opts.Force || opts.RetryFailed {
 		return ActionProcess, nil
 	}

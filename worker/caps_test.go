@@ -13,7 +13,6 @@ import (
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/layout"
-	"github.com/docingest/docingest/storage"
 )
 
 // The pipeline's caps, each at its limit and one past it (issue 14, section 8).
@@ -157,7 +156,7 @@ func TestTimeoutWaitsForExtractor(t *testing.T) {
 	}
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := p.Process(context.Background(), fakeSource{"slow.txt": []byte("text")}, storage.ObjectInfo{Key: "slow.txt"}, 1)
+		res, err := p.Process(context.Background(), fakeSource{"slow.txt": []byte("text")}, ObjectAt("slow.txt"), 1)
 		done <- outcome{res, err, running.Load()}
 	}()
 	<-sawDeadline

@@ -353,7 +353,7 @@ func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *
 		c.documents("skipped", "own_output")
 		return nil
 	}
-	if !c.p.cfg.NoSidecars && IsSidecar(ev.Key) {
+	if c.p.ReadsSidecars() && IsSidecar(ev.Key) {
 		return c.sidecarEvent(ctx, ev, receives, log)
 	}
 	source := ev.Bucket + "/" + ev.Key
@@ -408,11 +408,11 @@ func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *
 	// Read the object as it is now (not the version the event named): when events for a
 	// key race, every worker converges on the newest content. Size, ETag and version come
 	// with the content.
-	return c.processSource(ctx, storage.ObjectInfo{Key: source, Sequencer: ev.Sequencer}, receives, log)
+	return c.processSource(ctx, Object{ObjectInfo: storage.ObjectInfo{Key: source}, Sequencer: ev.Sequencer}, receives, log)
 }
 
 // processSource runs one source through the pipeline and counts the outcome.
-func (c *Consumer) processSource(ctx context.Context, obj storage.ObjectInfo, receives int, log *slog.Logger) error {
+func (c *Consumer) processSource(ctx context.Context, obj Object, receives int, log *slog.Logger) error {
 	start := time.Now()
 	res, err := c.p.Process(ctx, c.src, obj, receives)
 	if err != nil {
@@ -521,7 +521,7 @@ func (c *Consumer) sidecarEvent(ctx context.Context, ev Event, receives int, log
 		c.documents("skipped", "")
 		return nil
 	}
-	obj := storage.ObjectInfo{Key: source}
+	obj := ObjectAt(source)
 	if found {
 		obj.Sequencer = st.Sequencer // the sidecar's sequencer orders another key
 	}

@@ -116,12 +116,12 @@ func TestRaceSlowOlderWriterLoses(t *testing.T) {
 		slow.pause = g.pause
 		done := make(chan error, 1)
 		go func() {
-			_, err := slow.Process(ctx, e.src, storage.ObjectInfo{Key: key, Sequencer: "0A"}, 1)
+			_, err := slow.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: key}, Sequencer: "0A"}, 1)
 			done <- err
 		}()
 		<-g.arrived
 		e.put("doc.txt", "version two of the document, about larks.")
-		if _, err := fast.Process(ctx, e.src, storage.ObjectInfo{Key: key, Sequencer: "0B"}, 1); err != nil {
+		if _, err := fast.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: key}, Sequencer: "0B"}, 1); err != nil {
 			t.Fatal(err)
 		}
 		close(g.release)
@@ -150,7 +150,7 @@ func TestRaceSlowCreateAfterDelete(t *testing.T) {
 		slow.pause = g.pause
 		done := make(chan error, 1)
 		go func() {
-			_, err := slow.Process(ctx, e.src, storage.ObjectInfo{Key: key, Sequencer: "10"}, 1)
+			_, err := slow.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: key}, Sequencer: "10"}, 1)
 			done <- err
 		}()
 		<-g.arrived
@@ -189,7 +189,7 @@ func TestRaceRemovalCommitsLast(t *testing.T) {
 		creator.pause = cg.pause
 		created := make(chan error, 1)
 		go func() {
-			_, err := creator.Process(ctx, e.src, storage.ObjectInfo{Key: key, Sequencer: "20"}, 1)
+			_, err := creator.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: key}, Sequencer: "20"}, 1)
 			created <- err
 		}()
 		<-cg.arrived // the creator's outputs are written; its commit waits
@@ -231,7 +231,7 @@ func TestReindexOrphanRecreatedAndTombstone(t *testing.T) {
 		e.put("b.txt", "a document about storks.")
 		p := e.pipeline()
 		for _, k := range []string{"uploads/a.txt", "uploads/b.txt"} {
-			if _, err := p.Process(ctx, e.src, storage.ObjectInfo{Key: k, Sequencer: "05"}, 1); err != nil {
+			if _, err := p.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: k}, Sequencer: "05"}, 1); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -262,7 +262,7 @@ func TestReindexOrphanRecreatedAndTombstone(t *testing.T) {
 		}
 		// b.txt comes back with a real event: it is processed.
 		e.put("b.txt", "storks again.")
-		if _, err := p.Process(ctx, e.src, storage.ObjectInfo{Key: "uploads/b.txt", Sequencer: "06"}, 1); err != nil {
+		if _, err := p.Process(ctx, e.src, Object{ObjectInfo: storage.ObjectInfo{Key: "uploads/b.txt"}, Sequencer: "06"}, 1); err != nil {
 			t.Fatal(err)
 		}
 		if text, _ := e.text("uploads/b.txt"); !strings.Contains(text, "storks again") {
@@ -308,7 +308,7 @@ func TestLongSourceKeyOnS3(t *testing.T) {
 		key := strings.Repeat(strings.Repeat("k", 99)+"/", 10) + strings.Repeat("d", 10) + ".txt" // 1,014 bytes
 		e.put(key, "a document under a very long key.")
 		p := e.pipeline()
-		res, err := p.Process(ctx, e.src, storage.ObjectInfo{Key: "uploads/" + key}, 1)
+		res, err := p.Process(ctx, e.src, ObjectAt("uploads/"+key), 1)
 		if err != nil || res.Failure != nil {
 			t.Fatalf("%+v %v", res, err)
 		}
@@ -343,7 +343,7 @@ func TestCommitWithoutConditionalWrites(t *testing.T) {
 	e := &raceEnv{t: t, client: c, src: storage.NewS3Buckets(c), out: storage.NewS3(c, "out", "v1/", storage.S3Options{})}
 	e.put("plain.txt", "a document on a server without conditional writes.")
 	p := e.pipeline()
-	if res, err := p.Process(context.Background(), e.src, storage.ObjectInfo{Key: "uploads/plain.txt"}, 1); err != nil || res.Failure != nil {
+	if res, err := p.Process(context.Background(), e.src, ObjectAt("uploads/plain.txt"), 1); err != nil || res.Failure != nil {
 		t.Fatalf("%+v %v", res, err)
 	}
 	st, found, err := p.CurrentState(context.Background(), "uploads/plain.txt")

@@ -41,7 +41,7 @@ type ReindexOptions struct {
 	// OnPlanned is called once with the plan's totals before any work starts.
 	OnPlanned func(ReindexSummary)
 	// OnDone is called after each source is processed, enqueued or removed (serialised).
-	OnDone func(obj storage.ObjectInfo, action ReindexAction, res Result, err error)
+	OnDone func(obj Object, action ReindexAction, res Result, err error)
 }
 
 // ReindexCount is a count and a size.
@@ -90,7 +90,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 	sum := ReindexSummary{Planned: map[ReindexAction]ReindexCount{}}
 	// The two listings are independent: run them side by side, then classify.
 	var states map[string][]string
-	var objs []storage.ObjectInfo
+	var objs []Object
 	lg, lctx := errgroup.WithContext(ctx)
 	lg.Go(func() error {
 		var err error
@@ -98,7 +98,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		return err
 	})
 	lg.Go(func() error {
-		join := newSidecarJoin(lctx, opts.Source, func(o storage.ObjectInfo) error {
+		join := newSidecarJoin(lctx, opts.Source, func(o Object) error {
 			if hasSuffix(o.Key, opts.Suffixes) {
 				objs = append(objs, o)
 			}
@@ -154,7 +154,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		return sum, nil
 	}
 	var mu sync.Mutex
-	done := func(o storage.ObjectInfo, a ReindexAction, r Result, err error) {
+	done := func(o Object, a ReindexAction, r Result, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
@@ -189,14 +189,14 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 		if err == nil && !removed {
 			action = ReindexUnchanged
 		}
-		done(storage.ObjectInfo{Key: src}, action, Result{}, err)
+		done(ObjectAt(src), action, Result{}, err)
 	}
 	if opts.Enqueue != nil {
 		for i := 0; i < len(todo); i += 10 {
 			batch := todo[i:min(len(todo), i+10)]
 			objs := make([]storage.ObjectInfo, len(batch))
 			for k, b := range batch {
-				objs[k] = b.obj
+				objs[k] = b.obj.ObjectInfo
 			}
 			err := opts.Enqueue(ctx, objs)
 			for _, b := range batch {
@@ -228,11 +228,11 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 }
 
 type plannedSource struct {
-	obj    storage.ObjectInfo
+	obj    Object
 	action ReindexAction
 }
 
-func (p *Pipeline) classify(o storage.ObjectInfo, names []string, force bool) ReindexAction {
+func (p *Pipeline) classify(o Object, names []string, force bool) ReindexAction {
 	want := layout.StateName(p.cfg.Fingerprint, changeToken(o.ETag, o.SidecarETag))
 	fpPrefix := p.cfg.Fingerprint + "-"
 	var same, other bool

@@ -106,7 +106,7 @@ func TestReindexIncrementalOrphansAndTwins(t *testing.T) {
 	}
 	var redone []string
 	var mu sync.Mutex
-	second := e.reindex(worker.ReindexOptions{OnDone: func(o storage.ObjectInfo, a worker.ReindexAction, _ worker.Result, _ error) {
+	second := e.reindex(worker.ReindexOptions{OnDone: func(o worker.Object, a worker.ReindexAction, _ worker.Result, _ error) {
 		mu.Lock()
 		redone = append(redone, o.Key)
 		mu.Unlock()
@@ -168,7 +168,7 @@ func TestReindexResumable(t *testing.T) {
 	counts := map[string]int{}
 	ctx, cancel := context.WithCancel(context.Background())
 	opts := worker.ReindexOptions{Source: storage.NewS3Buckets(e.s3), Prefix: "uploads/", Concurrency: 2,
-		OnDone: func(o storage.ObjectInfo, _ worker.ReindexAction, r worker.Result, err error) {
+		OnDone: func(o worker.Object, _ worker.ReindexAction, r worker.Result, err error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if err == nil && r.Failure == nil {
@@ -181,7 +181,7 @@ func TestReindexResumable(t *testing.T) {
 	if _, err := e.pipeline.Reindex(ctx, opts); err == nil {
 		t.Fatal("the interrupted reindex reported no error")
 	}
-	opts.OnDone = func(o storage.ObjectInfo, _ worker.ReindexAction, r worker.Result, err error) {
+	opts.OnDone = func(o worker.Object, _ worker.ReindexAction, r worker.Result, err error) {
 		mu.Lock()
 		defer mu.Unlock()
 		if err == nil && r.Failure == nil {

@@ -174,13 +174,13 @@ const maxPendingSources = 4096
 // would be (a.txt, a.txt-0001 … a.txt-5000, a.txt.metadata.json), the source at the head
 // is settled by asking the source for its sidecar directly: one request, and only then.
 type sidecarJoin struct {
-	emit    func(storage.ObjectInfo) error
+	emit    func(Object) error
 	lookup  func(key string) (etag string, err error) // "" when there is no such object
-	pending []storage.ObjectInfo                      // in listing order
+	pending []Object                                  // in listing order
 	done    []bool                                    // whether pending[i] can no longer be followed by its sidecar
 }
 
-func newSidecarJoin(ctx context.Context, src Source, emit func(storage.ObjectInfo) error) *sidecarJoin {
+func newSidecarJoin(ctx context.Context, src Source, emit func(Object) error) *sidecarJoin {
 	return &sidecarJoin{emit: emit, lookup: func(key string) (string, error) { return changeTokenOf(ctx, src, key) }}
 }
 
@@ -226,7 +226,7 @@ func (j *sidecarJoin) add(o storage.ObjectInfo) error {
 		}
 		return j.drain(false)
 	}
-	j.pending = append(j.pending, o)
+	j.pending = append(j.pending, Object{ObjectInfo: o})
 	j.done = append(j.done, false)
 	return j.drain(false)
 }

@@ -55,8 +55,8 @@ func TestSidecarJoin(t *testing.T) {
 			}
 		}
 		sort.Strings(keys)
-		var out []storage.ObjectInfo
-		j := &sidecarJoin{emit: func(o storage.ObjectInfo) error { out = append(out, o); return nil }}
+		var out []Object
+		j := &sidecarJoin{emit: func(o Object) error { out = append(out, o); return nil }}
 		for _, k := range keys {
 			if err := j.add(storage.ObjectInfo{Key: k, ETag: "etag-" + k}); err != nil {
 				rt.Fatal(err)

@@ -125,7 +125,7 @@ func (p *Pipeline) legacyState(ctx context.Context, source string) (State, bool,
 // commit writes the source's state last, after every other output: a state means the
 // outputs it describes are complete. It is conditional on head: errConflict when another
 // writer committed since head was read.
-func (p *Pipeline) commit(ctx context.Context, obj storage.ObjectInfo, meta *sourceMeta, status, reason string, chunks, attempts int, head stateHead) error {
+func (p *Pipeline) commit(ctx context.Context, obj Object, meta *sourceMeta, status, reason string, chunks, attempts int, head stateHead) error {
 	st := State{
 		Schema:      1,
 		Source:      obj.Key,
@@ -232,7 +232,7 @@ func (p *Pipeline) RemoveGone(ctx context.Context, src Source, source, sequencer
 		}
 		if exists {
 			if try > 0 {
-				_, err := p.Process(ctx, src, storage.ObjectInfo{Key: source, Sequencer: sequencer}, 1)
+				_, err := p.Process(ctx, src, Object{ObjectInfo: storage.ObjectInfo{Key: source}, Sequencer: sequencer}, 1)
 				return false, err
 			}
 			return false, nil

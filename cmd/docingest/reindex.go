@@ -72,7 +72,7 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 			progress = a.startProgress("reindexing", s.ToDo().Bytes)
 		}
 	}
-	opts.OnDone = func(o storage.ObjectInfo, action worker.ReindexAction, res worker.Result, err error) {
+	opts.OnDone = func(o worker.Object, action worker.ReindexAction, res worker.Result, err error) {
 		failed := err != nil || res.Failure != nil
 		if progress != nil && action != worker.ReindexOrphan && action != worker.ReindexUnchanged {
 			progress.add(o.Size, failed)

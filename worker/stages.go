@@ -1,0 +1,333 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/layout"
+	"github.com/docingest/docingest/storage"
+)
+
+// sourceMeta is what fetching learned about the content.
+type sourceMeta struct {
+	sha256 string
+	etag   string
+	// the metadata sidecar's change token and attributes, when there is one
+	sidecarETag string
+	attrs       map[string]any
+}
+
+// fetch reads the object under the size cap. When the source reports metadata with the
+// content, obj is updated to what was actually read.
+func (p *Pipeline) fetch(ctx context.Context, src Source, obj *Object, res *Result) ([]byte, *sourceMeta, error) {
+	t := time.Now()
+	defer func() { res.Fetch = time.Since(t) }()
+	limit := p.cfg.Limits.MaxObjectBytes
+	if obj.Size > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
+	}
+	var rc io.ReadCloser
+	var err error
+	if io, ok := src.(InfoOpener); ok {
+		var info storage.ObjectInfo
+		rc, info, err = io.OpenInfo(ctx, obj.Key)
+		if err == nil {
+			obj.Size, obj.ETag, obj.VersionID = info.Size, info.ETag, info.VersionID
+		}
+	} else {
+		rc, err = src.Open(ctx, obj.Key)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
+	}
+	defer rc.Close()
+	if obj.Size > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
+	}
+	var buf bytes.Buffer
+	if obj.Size > 0 {
+		buf.Grow(int(min(obj.Size, limit) + 1))
+	}
+	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	if err != nil {
+		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
+	}
+	if n > limit {
+		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: over the object cap of %d bytes", obj.Key, limit)
+	}
+	res.Bytes = n
+	data := buf.Bytes()
+	sum := sha256.Sum256(data)
+	meta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: obj.ETag}
+	if p.cfg.NoETag {
+		meta.etag = ""
+	}
+	if n == 0 {
+		return nil, meta, document.Permanentf(document.ReasonEmpty, "%s: empty file", obj.Key)
+	}
+	return data, meta, nil
+}
+
+// extract detects the format and runs its extractor under a recover and a deadline. A
+// panic or a deadline is a permanent failure naming the document and the cap.
+func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Result) (document.Document, error) {
+	t := time.Now()
+	defer func() { res.Extract = time.Since(t) }()
+	format := p.cfg.Detect(key, data)
+	ex, ok := p.cfg.Extractors[format]
+	if format == "" || !ok {
+		return document.Document{}, document.Permanentf(document.ReasonUnsupported, "%s: unsupported file type (%s)", key, sniffName(data))
+	}
+	timeout := p.cfg.Limits.DocumentTimeout
+	if format == "pdf" && p.cfg.Limits.PDFTimeoutBase > 0 {
+		pages := 0
+		if p.cfg.PageHint != nil {
+			pages = p.cfg.PageHint(format, data)
+		}
+		timeout = p.cfg.Limits.PDFTimeoutBase + time.Duration(pages)*p.cfg.Limits.PDFTimeoutPerPage
+	}
+	ectx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// The extractor runs here, not in a goroutine left behind at the deadline: every
+	// extractor checks its context as it goes (PDF children are killed), so the work has
+	// really ended when this returns, and the caller's slot is free only then.
+	doc, err := runExtractor(ectx, ex, key, format, data)
+	if reason, _ := document.Classify(err); format == "pdf" && reason == document.ReasonCorrupt && p.cfg.DetectNotPDF != nil && ectx.Err() == nil {
+		if alt := p.cfg.DetectNotPDF(key, data); alt != "" && alt != format && p.cfg.Extractors[alt] != nil {
+			p.cfg.Logger.Info("not a readable PDF: read as its name says", "source", key, "format", alt, "pdf_error", err)
+			format = alt
+			doc, err = runExtractor(ectx, p.cfg.Extractors[alt], key, alt, data)
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return document.Document{}, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) || ectx.Err() != nil {
+			return document.Document{}, document.Permanentf(document.ReasonTimeout, "%s: extraction exceeded the %s time limit", key, timeout)
+		}
+		return document.Document{}, fmt.Errorf("%s: %w", key, err)
+	}
+	return doc, nil
+}
+
+// runExtractor calls the extractor under a recover: a parser's panic is a permanent
+// corrupt failure naming the file.
+func runExtractor(ctx context.Context, ex Extractor, key, format string, data []byte) (doc document.Document, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			doc, err = document.Document{}, document.Permanentf(document.ReasonCorrupt, "%s: %s parser failed: %v", key, format, v)
+		}
+	}()
+	return ex.Extract(ctx, data)
+}
+
+// sniffName describes unsupported bytes for the failure message.
+func sniffName(data []byte) string {
+	switch {
+	case bytes.HasPrefix(data, []byte("\x89PNG")):
+		return "PNG image"
+	case bytes.HasPrefix(data, []byte("\xFF\xD8\xFF")):
+		return "JPEG image"
+	case bytes.HasPrefix(data, []byte("GIF8")):
+		return "GIF image"
+	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
+		return "zip archive that is not a Word document"
+	case bytes.HasPrefix(data, []byte("\xD0\xCF\x11\xE0")):
+		return "legacy or encrypted Office file"
+	case bytes.HasPrefix(data, []byte("\x1F\x8B")):
+		return "gzip archive"
+	}
+	return "binary content"
+}
+
+// write streams text/ and chunks/ for one document. The chunk file is produced while the
+// embedder works through batches, so memory holds one batch of vectors at a time.
+func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, res *Result) error {
+	t := time.Now()
+	if err := p.out.Put(ctx, layout.Text(obj.Key), strings.NewReader(doc.Text)); err != nil {
+		return fmt.Errorf("write text of %s: %w", obj.Key, err)
+	}
+	pr, pw := io.Pipe()
+	var embedTime time.Duration
+	var labels LabelCounts
+	encoded := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &labels)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+		encoded <- err
+	}()
+	err := p.out.Put(ctx, layout.Chunks(obj.Key), pr)
+	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
+	encErr := <-encoded
+	res.Embed, res.Labels = embedTime, labels
+	res.Write = time.Since(t) - embedTime
+	if _, permanent := document.Classify(encErr); permanent {
+		return encErr // the document's own fault (the output bound): not the store's
+	}
+	if err != nil {
+		return fmt.Errorf("write chunks of %s: %w", obj.Key, err)
+	}
+	return nil
+}
+
+// The output bound (ARCHITECTURE.md, invariant 6): the text and chunk files of one
+// document together hold at most OutputPerTextByte bytes per byte of its text plus
+// OutputPerChunk bytes and OutputPerDimension bytes per vector dimension for each chunk.
+// The per-chunk part covers a record's fixed fields, its heading path (titles are capped
+// at 256 bytes) and its metadata (sidecars are capped at 16 KiB), so that small chunks
+// with large vectors stay legal; the per-byte part covers the text itself, JSON escaping
+// and overlapping or nested chunks. A document that would write more fails as too_large
+// while it is being written.
+const (
+	OutputPerTextByte  = 16
+	OutputPerChunk     = 48 << 10
+	OutputPerDimension = 32
+)
+
+// boundedWriter counts what the chunk file takes and fails once the output bound is passed.
+type boundedWriter struct {
+	w               io.Writer
+	key             string
+	written, budget int64
+}
+
+func (b *boundedWriter) allow(n int64) { b.budget += n }
+
+func (b *boundedWriter) Write(p []byte) (int, error) {
+	if b.written += int64(len(p)); b.written > b.budget {
+		return 0, document.Permanentf(document.ReasonTooLarge,
+			"%s: outputs would exceed the bound of %d bytes per text byte plus %d bytes and %d per vector dimension per chunk (%d bytes)",
+			b.key, OutputPerTextByte, OutputPerChunk, OutputPerDimension, b.budget)
+	}
+	return b.w.Write(p)
+}
+
+func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration, counts *LabelCounts) error {
+	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
+	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
+	w = bw
+	model := p.cfg.Embedder.Model()
+	texts := make([]string, 0, p.cfg.EmbedBatch)
+	var session LabelSession
+	var inputs []document.LabelInput
+	if p.cfg.Labeler != nil {
+		session = p.cfg.Labeler.Begin(obj.Key)
+	}
+	var line []byte
+	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
+		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
+		texts = texts[:0]
+		for _, s := range batch {
+			texts = append(texts, doc.Text[s.Start:s.End])
+		}
+		t := time.Now()
+		vecs, err := p.cfg.Embedder.Embed(ctx, texts)
+		*embedTime += time.Since(t)
+		if err != nil {
+			return fmt.Errorf("embed %s: %w", obj.Key, err)
+		}
+		if len(vecs) != len(batch) {
+			return fmt.Errorf("embed %s: %d vectors for %d texts", obj.Key, len(vecs), len(batch))
+		}
+		var labels []document.Label
+		if session != nil {
+			inputs = inputs[:0]
+			for i := range batch {
+				s := batch[i]
+				inputs = append(inputs, document.LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
+					Before: doc.Text[runeStart(doc.Text, s.Start-document.LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+document.LabelContext)]})
+			}
+			if labels, err = session.Label(ctx, inputs); err != nil {
+				return fmt.Errorf("label %s: %w", obj.Key, err)
+			}
+		}
+		for i, s := range batch {
+			idx := b + i
+			rec := ChunkRecord{
+				Schema:         ChunkSchema,
+				ID:             chunkID(obj.Key, idx, p.cfg.Fingerprint),
+				Source:         ref,
+				Index:          idx,
+				Start:          s.Start,
+				End:            s.End,
+				PageStart:      doc.PageAt(s.Start),
+				PageEnd:        doc.PageAt(max(s.Start, s.End-1)),
+				HeadingPath:    s.HeadingPath,
+				Tokens:         s.Tokens,
+				Tokenizer:      p.cfg.Tokenizer,
+				Text:           texts[i],
+				Embedding:      vecs[i],
+				EmbeddingModel: model,
+				Metadata:       meta.attrs,
+				Pipeline:       p.cfg.Fingerprint,
+			}
+			if labels != nil {
+				rec.Label = &labels[i]
+				counts.add(labels[i].Status)
+			}
+			if rec.HeadingPath == nil {
+				rec.HeadingPath = doc.HeadingPath(s.Start)
+				if rec.HeadingPath == nil {
+					rec.HeadingPath = []string{}
+				}
+			}
+			if s.Parent >= 0 {
+				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
+			}
+			bw.allow(OutputPerChunk + OutputPerDimension*int64(len(vecs[i])))
+			line, err = appendJSONLine(line[:0], &rec)
+			if err != nil {
+				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
+			}
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+		}
+	}
+	if session != nil {
+		if err := session.Finish(ctx); err != nil {
+			return fmt.Errorf("label %s: %w", obj.Key, err)
+		}
+	}
+	return nil
+}
+
+// runeStart returns the start of the character holding byte i of s, clamped to s.
+func runeStart(s string, i int) int {
+	if i <= 0 {
+		return 0
+	}
+	if i >= len(s) {
+		return len(s)
+	}
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return i
+}
+
+func appendJSONLine(dst []byte, v any) ([]byte, error) {
+	buf := bytes.NewBuffer(dst)
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return dst, err
+	}
+	return buf.Bytes(), nil
+}
