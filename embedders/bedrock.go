@@ -106,6 +106,15 @@ func (b *Bedrock) Model() string {
 	return fmt.Sprintf("bedrock:%s/%s", b.cfg.ModelID, b.cfg.InputType)
 }
 
+// Dimensions is the length of the model's vectors: Titan's configured dimension, 1024 for
+// Cohere Embed v3.
+func (b *Bedrock) Dimensions() int {
+	if b.family == familyTitan {
+		return b.cfg.Dimensions
+	}
+	return 1024
+}
+
 // MaxTokens is the longest input the model takes, in its own tokens.
 func (b *Bedrock) MaxTokens() int {
 	if b.family == familyTitan {

@@ -92,7 +92,12 @@ func decodeVector(b []byte) ([]float32, bool) {
 	return v, true
 }
 
+// Embed returns the cached vectors and has the model embed the rest (and caches them).
+// A context that has ended ends it, hits or not.
 func (c *Cached) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make([][]float32, len(texts))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(c.Parallel, 1))

@@ -5,13 +5,15 @@ package embedders
 import (
 	"context"
 	"encoding/json"
-	"github.com/docingest/docingest/internal/testenv"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/docingest/docingest/embedders/embeddertest"
+	"github.com/docingest/docingest/internal/testenv"
 )
 
 // onnxLibrary finds the onnxruntime shared library: DOCINGEST_TEST_ONNXRUNTIME_LIB, or the one
@@ -142,4 +144,11 @@ func BenchmarkONNXBatch32PadToMax(b *testing.B) {
 	o := newTestONNX(b, 32)
 	o.padTo = o.MaxTokens()
 	benchEmbedder(b, o, 32)
+}
+
+// TestONNXConformance runs the embedder suite on the ONNX embedder (padding to a batch's
+// longest text moves the last bits: 1e-5 per component).
+func TestONNXConformance(t *testing.T) {
+	o := newTestONNX(t, 4)
+	embeddertest.Run(t, o, embeddertest.Options{Dimensions: o.Dimensions(), Tolerance: 1e-5})
 }

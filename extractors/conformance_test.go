@@ -3,18 +3,15 @@ package extractors
 import (
 	"bytes"
 	"context"
-	"errors"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/internal/pdftest"
-	"github.com/google/go-cmp/cmp"
 )
 
 type extractor interface {
@@ -70,160 +67,44 @@ func formatCases() []formatCase {
 	}
 }
 
-// checkDocument verifies what every successful extraction promises.
-func checkDocument(t *testing.T, doc document.Document) {
+func checkDocument(t testing.TB, doc document.Document) {
 	t.Helper()
-	if !utf8.ValidString(doc.Text) {
-		t.Error("text is not valid UTF-8")
-	}
-	if strings.ContainsAny(doc.Text, "\r\ufffd\x00") {
-		t.Error("text holds CR, U+FFFD or NUL")
-	}
-	if doc.Text != strings.TrimSpace(doc.Text) {
-		t.Error("text has leading or trailing white space")
-	}
-	for _, h := range doc.Headings {
-		if h.Offset < 0 || h.Offset >= len(doc.Text) {
-			t.Errorf("heading %q: offset %d out of range", h.Title, h.Offset)
-			continue
-		}
-		if len(h.Title) > MaxHeadingTitle {
-			t.Errorf("heading title of %d bytes, over MaxHeadingTitle", len(h.Title))
-		}
-		title := strings.TrimSuffix(h.Title, "…") // a title cut to MaxHeadingTitle starts the heading's text
-		if !strings.Contains(doc.Text[h.Offset:min(len(doc.Text), h.Offset+len(title)+8)], title) {
-			t.Errorf("heading %q is not at its offset %d: %q", h.Title, h.Offset, doc.Text[h.Offset:min(len(doc.Text), h.Offset+40)])
-		}
-	}
-	for i := 1; i < len(doc.Pages); i++ {
-		if doc.Pages[i] < doc.Pages[i-1] || doc.Pages[i] > len(doc.Text) {
-			t.Errorf("page starts out of order: %v", doc.Pages)
-		}
-	}
+	extractortest.CheckDocument(t, doc)
 }
 
-// extractSafely runs an extractor, turning a panic into a test failure with the input named.
-func extractSafely(t *testing.T, ex extractor, data []byte, what string) (doc document.Document, err error) {
+func extractSafely(t testing.TB, ex extractor, data []byte, what string) (document.Document, error) {
 	t.Helper()
-	defer func() {
-		if v := recover(); v != nil {
-			t.Fatalf("%s: panic: %v", what, v)
-		}
-	}()
-	// a guard against hangs, not a speed target: under -race on a loaded 2-core machine a
-	// 256 MiB bomb takes over 20 s to reach its cap
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	return ex.Extract(ctx, data)
+	return extractortest.ExtractSafely(t, ex, data, what)
 }
 
-func wantPermanent(t *testing.T, err error, what string, reasons ...document.Reason) {
+func wantPermanent(t testing.TB, err error, what string, reasons ...document.Reason) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("%s: no error", what)
-	}
-	reason, permanent := document.Classify(err)
-	if !permanent {
-		t.Fatalf("%s: error is not permanent: %v", what, err)
-	}
-	if len(reasons) > 0 && !containsReason(reasons, reason) {
-		t.Fatalf("%s: reason %s (%v), want one of %v", what, reason, err, reasons)
-	}
+	extractortest.WantPermanent(t, err, what, reasons...)
 }
 
-func containsReason(rs []document.Reason, r document.Reason) bool {
-	for _, x := range rs {
-		if x == r {
-			return true
-		}
+// suiteCase is fc as the conformance suite takes it.
+func (fc formatCase) suiteCase(t testing.TB) extractortest.Case {
+	return extractortest.Case{
+		Format: fc.format,
+		New: func(maxPages, maxText int) extractortest.Extractor {
+			return fc.make(Limits{MaxPages: maxPages, MaxTextBytes: maxText})
+		},
+		Sample: fc.sample(t), Want: fc.want, Headings: fc.headings, Pages: fc.pages,
 	}
-	return false
 }
 
 func TestExtractorConformance(t *testing.T) {
+	if extractortest.MaxHeadingTitle != MaxHeadingTitle {
+		t.Fatalf("extractortest.MaxHeadingTitle %d, extractors.MaxHeadingTitle %d", extractortest.MaxHeadingTitle, MaxHeadingTitle)
+	}
 	for _, fc := range formatCases() {
 		t.Run(fc.format, func(t *testing.T) {
 			t.Parallel()
-			ex := fc.make(Limits{MaxPages: 100, MaxTextBytes: 1 << 20})
-			sample := fc.sample(t)
-			if got := Detect("file."+fc.format, sample); got != fc.format && !(fc.format == "text") {
+			c := fc.suiteCase(t)
+			if got := Detect("file."+fc.format, c.Sample); got != fc.format && fc.format != "text" {
 				t.Errorf("Detect = %q, want %q", got, fc.format)
 			}
-
-			doc, err := extractSafely(t, ex, sample, "sample")
-			if err != nil {
-				t.Fatalf("sample: %v", err)
-			}
-			checkDocument(t, doc)
-			if doc.Format != fc.format {
-				t.Errorf("format %q, want %q", doc.Format, fc.format)
-			}
-			for _, w := range fc.want {
-				if !strings.Contains(doc.Text, w) {
-					t.Errorf("text lacks %q:\n%s", w, doc.Text)
-				}
-			}
-			if fc.headings != nil {
-				var got []string
-				for _, h := range doc.Headings {
-					got = append(got, h.Title)
-				}
-				if diff := cmp.Diff(fc.headings, got); diff != "" {
-					t.Errorf("headings:\n%s", diff)
-				}
-			}
-			if len(doc.Pages) != fc.pages {
-				t.Errorf("%d pages, want %d", len(doc.Pages), fc.pages)
-			}
-
-			// Empty input: a clear permanent error.
-			_, err = extractSafely(t, ex, nil, "empty")
-			wantPermanent(t, err, "empty", document.ReasonEmpty, document.ReasonCorrupt)
-
-			// Truncated input: never a panic; an error or whatever text survived.
-			for _, cut := range []int{1, len(sample) / 3, len(sample) / 2, len(sample) - 1} {
-				doc, err := extractSafely(t, ex, sample[:cut], "truncated")
-				if err == nil {
-					checkDocument(t, doc)
-				} else {
-					wantPermanent(t, err, "truncated")
-				}
-			}
-
-			// Garbage: never a panic.
-			rng := rand.New(rand.NewPCG(1, uint64(len(fc.format))))
-			for i := 0; i < 50; i++ {
-				g := make([]byte, rng.IntN(4096))
-				for j := range g {
-					g[j] = byte(rng.Uint32())
-				}
-				if i%2 == 0 && len(sample) > 16 { // a damaged copy of the sample
-					g = bytes.Clone(sample)
-					for k := 0; k < 8; k++ {
-						g[rng.IntN(len(g))] = byte(rng.Uint32())
-					}
-				}
-				doc, err := extractSafely(t, ex, g, "garbage")
-				if err == nil {
-					checkDocument(t, doc)
-				} else if _, permanent := document.Classify(err); !permanent {
-					t.Fatalf("garbage: transient error %v", err)
-				}
-			}
-
-			// Text cap: honoured, with its reason.
-			small := fc.make(Limits{MaxPages: 100, MaxTextBytes: 10})
-			_, err = extractSafely(t, small, sample, "capped")
-			wantPermanent(t, err, "text cap", document.ReasonTooLarge)
-
-			// Cancellation: an expired context is reported, not ignored.
-			ctx, cancel := context.WithCancel(context.Background())
-			cancel()
-			if _, err := ex.Extract(ctx, bytes.Repeat(append(sample, '\n'), 1)); err != nil && !errors.Is(err, context.Canceled) {
-				if _, permanent := document.Classify(err); !permanent {
-					t.Errorf("cancelled: %v", err)
-				}
-			}
+			extractortest.Run(t, c)
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"os/exec"
 	"strconv"
@@ -12,6 +11,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/docingest/docingest/extractors/extractortest"
+	"github.com/docingest/docingest/internal/testenv"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/internal/cgroup"
@@ -22,7 +24,11 @@ import (
 // DOCINGEST_TEST_PDF_CHILD=1, as docingest runs itself with extract-pdf.
 func TestMain(m *testing.M) {
 	if os.Getenv("DOCINGEST_TEST_PDF_CHILD") == "1" {
-		if err := ServePDFChild(os.Stdin, os.Stdout, Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}, 100<<20, os.Getenv("DOCINGEST_TEST_PDF_BACKEND")); err != nil {
+		lim := Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+		if v := os.Getenv("DOCINGEST_TEST_PDF_LIMITS"); v != "" { // "pages,text bytes"
+			fmt.Sscanf(v, "%d,%d", &lim.MaxPages, &lim.MaxTextBytes)
+		}
+		if err := ServePDFChild(os.Stdin, os.Stdout, lim, 100<<20, os.Getenv("DOCINGEST_TEST_PDF_BACKEND")); err != nil {
 			os.Exit(2)
 		}
 		os.Exit(0)
@@ -39,6 +45,30 @@ func isolated(maxRSS int64) IsolatedPDF {
 		},
 		MaxRSS:    maxRSS,
 		MaxOutput: 64 << 20,
+	}
+}
+
+// TestIsolatedPDFConformance: the PDF extractor run in a child passes the same suite as
+// in process (its caps passed to the child as docingest passes them).
+func TestIsolatedPDFConformance(t *testing.T) {
+	t.Parallel()
+	for _, fc := range formatCases() {
+		if fc.format != FormatPDF {
+			continue
+		}
+		c := fc.suiteCase(t)
+		c.Garbage = 10 // a child per input: fewer, the in-process run tries 50
+		c.New = func(maxPages, maxText int) extractortest.Extractor {
+			ex := isolated(0)
+			cmd := ex.Command
+			ex.Command = func(ctx context.Context) *exec.Cmd {
+				c := cmd(ctx)
+				c.Env = append(c.Env, fmt.Sprintf("DOCINGEST_TEST_PDF_LIMITS=%d,%d", maxPages, maxText))
+				return c
+			}
+			return ex
+		}
+		extractortest.Run(t, c)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/internal/pdftest"
 )
 
@@ -48,6 +49,23 @@ func overlap(a, b string) float64 {
 		}
 	}
 	return float64(inter) / float64(len(wa)+len(wb)-inter)
+}
+
+// TestPDFiumConformance: the PDFium backend passes the suite the default PDF extractor
+// passes.
+func TestPDFiumConformance(t *testing.T) {
+	t.Parallel()
+	p := sharedPDFium(t)
+	for _, fc := range formatCases() {
+		if fc.format != FormatPDF {
+			continue
+		}
+		c := fc.suiteCase(t)
+		c.New = func(maxPages, maxText int) extractortest.Extractor {
+			return PDFiumExtractor{Limits: Limits{MaxPages: maxPages, MaxTextBytes: maxText}, PDFium: p}
+		}
+		extractortest.Run(t, c)
+	}
 }
 
 // TestPDFiumBackend: the same real PDF read by both backends gives the same pages and

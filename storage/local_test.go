@@ -2,70 +2,15 @@ package storage
 
 import (
 	"context"
-	"errors"
-	"github.com/docingest/docingest/document"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/docingest/docingest/document"
+
 	"github.com/google/go-cmp/cmp"
 )
-
-func TestLocalPutGetListDelete(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	root := t.TempDir()
-	l, _ := NewLocal(root)
-	for _, k := range []string{"a/b/c.txt", "a/d.txt", "e.txt"} {
-		if err := l.Put(ctx, k, strings.NewReader("body of "+k)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := l.Get(ctx, "a/b/c.txt")
-	if err != nil || string(got) != "body of a/b/c.txt" {
-		t.Fatalf("Get: %q %v", got, err)
-	}
-	list := func(prefix string, rec bool) []string {
-		var keys []string
-		if err := l.List(ctx, prefix, rec, func(o ObjectInfo) error {
-			keys = append(keys, o.Key)
-			if o.ETag == "" || o.Size == 0 {
-				t.Errorf("%s: no etag or size", o.Key)
-			}
-			return nil
-		}); err != nil {
-			t.Fatal(err)
-		}
-		return keys
-	}
-	if diff := cmp.Diff([]string{"a/b/c.txt", "a/d.txt", "e.txt"}, list("", true)); diff != "" {
-		t.Error(diff)
-	}
-	if diff := cmp.Diff([]string{"a/d.txt"}, list("a/", false)); diff != "" {
-		t.Error(diff)
-	}
-	if got := list("missing/", true); len(got) != 0 {
-		t.Errorf("missing prefix listed %v", got)
-	}
-	if err := l.Delete(ctx, "a/d.txt"); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Delete(ctx, "a/d.txt"); err != nil {
-		t.Fatalf("deleting a missing key: %v", err)
-	}
-	if _, err := l.Get(ctx, "a/d.txt"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("Get after Delete: %v", err)
-	}
-	// no temporary files are left behind
-	filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if strings.HasPrefix(d.Name(), tmpPrefix) {
-			t.Errorf("temporary file left: %s", p)
-		}
-		return nil
-	})
-}
 
 func TestLocalRefusesKeysOutsideRoot(t *testing.T) {
 	t.Parallel()

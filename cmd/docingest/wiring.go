@@ -244,7 +244,7 @@ func newEmbedding(ctx context.Context, cfg Config, out worker.Store, aws func() 
 		if err != nil {
 			return nil, fmt.Errorf("embedding.%w", err)
 		}
-		res.emb, res.sizer, res.maxTokens = b, estimateSizer{}, b.MaxTokens()
+		res.emb, res.sizer, res.maxTokens, res.dims = b, estimateSizer{}, b.MaxTokens(), b.Dimensions()
 	case "sagemaker":
 		c, err := aws()
 		if err != nil {
@@ -365,14 +365,9 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 // chunk's embedding when the embedder is a semantic model of known dimension.
 func classifierFeatures(cfg Config, em *embedding) labeling.Features {
 	f := labeling.Features{HashDims: labeling.DefaultHashDims}
-	dims := em.dims
-	switch e := cfg.Embedding; {
-	case e.Provider == "hashing":
+	dims := em.dims // as the embedder reports it (0: unknown before a call, e.g. a SageMaker endpoint)
+	if cfg.Embedding.Provider == "hashing" {
 		dims = 0 // lexical: the hashed n-grams already hold it
-	case e.Provider == "bedrock" && strings.Contains(e.Model, "titan"):
-		dims = e.Dimensions
-	case e.Provider == "bedrock":
-		dims = 1024 // Cohere Embed v3
 	}
 	if dims > 0 {
 		f.EmbeddingModel, f.EmbeddingDims = em.emb.Model(), dims
