@@ -8,6 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/docingest/docingest/extractors/pdf"
+
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
@@ -34,7 +36,7 @@ func corpus(b testing.TB) string {
 			}
 			switch extractors.Detect(f, data) {
 			case extractors.FormatPDF:
-				ex = extractors.PDFExtractor{}
+				ex = pdf.Extractor{}
 			case extractors.FormatHTML:
 				ex = extractors.HTMLExtractor{}
 			default:

@@ -27,9 +27,6 @@ func benchExtract(b *testing.B, ex extractor, path string) {
 	}
 }
 
-func BenchmarkExtractPDF(b *testing.B) {
-	benchExtract(b, PDFExtractor{}, "real/debian-reference.en.pdf")
-}
 func BenchmarkExtractHTML(b *testing.B) { benchExtract(b, HTMLExtractor{}, "real/ch01.en.html") }
 func BenchmarkExtractMarkdown(b *testing.B) {
 	benchExtract(b, MarkdownExtractor{}, "docs/guide.md")

@@ -308,3 +308,23 @@ func (k *block) reset() {
 	k.sb.Reset()
 	k.spilled = false
 }
+
+// Builder assembles a Document from pages and paragraphs for extractors that live in
+// their own packages (extractors/pdf): each paragraph is cleaned as the extractors of
+// this package clean theirs, offsets point into the cleaned text, and the text cap is
+// honoured.
+type Builder struct{ b *builder }
+
+// NewBuilder starts a document of format under lim.
+func NewBuilder(ctx context.Context, format string, lim Limits) *Builder {
+	return &Builder{newBuilder(ctx, format, lim)}
+}
+
+// Page starts a new page.
+func (b *Builder) Page() { b.b.page() }
+
+// Para adds a paragraph (cleaned; blank ones are dropped).
+func (b *Builder) Para(text string) { b.b.para(text) }
+
+// Done returns the document, or the first error (the text cap, an empty document).
+func (b *Builder) Done() (document.Document, error) { return b.b.done() }

@@ -46,6 +46,13 @@ func (c Config) Limits() Limits {
 	return Limits{MaxPages: c.MaxPages, MaxTextBytes: int(c.MaxTextBytes)}
 }
 
+// The PDF backends (limits.pdf_backend): extractors/pdf runs both; extractors/pdfchild
+// runs either in a child process.
+const (
+	BackendLedongthuc = "ledongthuc"
+	BackendPDFium     = "pdfium"
+)
+
 // ChildMemory is the memory cap of a PDF child with the configured backend.
 func (c Config) ChildMemory() int64 {
 	if c.PDFBackend == BackendPDFium {

@@ -5,13 +5,10 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors/extractortest"
-	"github.com/docingest/docingest/internal/pdftest"
 )
 
 type extractor interface {
@@ -38,11 +35,6 @@ type formatCase struct {
 
 func formatCases() []formatCase {
 	return []formatCase{
-		{"pdf", func(l Limits) extractor { return PDFExtractor{l} },
-			func(testing.TB) []byte {
-				return pdftest.TextPDF("%PDF-1.4", []string{"Hello PDF world.", "Second line here."}, []string{"Page two text."})
-			},
-			[]string{"Hello PDF world.\nSecond line here.", "Page two text."}, nil, 2},
 		{"html", func(l Limits) extractor { return HTMLExtractor{l} },
 			func(t testing.TB) []byte { return readDoc(t, "page.html") },
 			[]string{"Composting turns kitchen scraps", "- Coffee grounds and tea leaves", "Straw | Brown | 3 parts"},
@@ -106,94 +98,6 @@ func TestExtractorConformance(t *testing.T) {
 			}
 			extractortest.Run(t, c)
 		})
-	}
-}
-
-func TestPDFHostile(t *testing.T) {
-	t.Parallel()
-	ex := PDFExtractor{Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}}
-	cases := []struct {
-		name string
-		data []byte
-		want document.Reason
-	}{
-		{"encrypted", pdftest.EncryptedPDF(), document.ReasonEncrypted},
-		{"image only", pdftest.ImageOnlyPDF(), document.ReasonNoTextLayer},
-		{"cyclic page tree", pdftest.CyclicPageTreePDF(), document.ReasonCorrupt},
-		{"deep page tree", pdftest.DeepPageTreePDF(100_000), document.ReasonCorrupt},
-		{"decompression bomb", pdftest.BombPDF(256 << 20), document.ReasonTooLarge},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			start := time.Now()
-			_, err := extractSafely(t, ex, tc.data, tc.name)
-			wantPermanent(t, err, tc.name, tc.want)
-			if !strings.Contains(err.Error(), "pdf") {
-				t.Errorf("error does not say what failed: %v", err)
-			}
-			t.Logf("%s: %v after %s", tc.name, err, time.Since(start).Round(time.Millisecond))
-		})
-	}
-	t.Run("huge /Count is not trusted", func(t *testing.T) {
-		doc, err := extractSafely(t, ex, pdftest.HugeCountPDF(), "huge count")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(doc.Pages) != 1 || !strings.Contains(doc.Text, "only one page here") {
-			t.Fatalf("pages %v, text %q", doc.Pages, doc.Text)
-		}
-	})
-	t.Run("page cap", func(t *testing.T) {
-		// at the cap and one page past it
-		for _, n := range []int{10, 11} {
-			pages := make([][]string, n)
-			for i := range pages {
-				pages[i] = []string{strings.Repeat(string(rune('a'+i)), 6) + " is the text of this page"} // not a running head
-			}
-			doc, err := extractSafely(t, PDFExtractor{Limits{MaxPages: 10}}, pdftest.TextPDF("%PDF-1.4", pages...), "page cap")
-			if n <= 10 {
-				if err != nil || len(doc.Pages) != n {
-					t.Fatalf("%d pages at a cap of 10: %d pages, %v", n, len(doc.Pages), err)
-				}
-				continue
-			}
-			wantPermanent(t, err, "page cap", document.ReasonTooManyPages)
-		}
-	})
-}
-
-func TestPDFHeaders(t *testing.T) {
-	t.Parallel()
-	for _, header := range []string{"%PDF-2.0", "%PDF-1.4 ", "%PDF-1.7\r"} {
-		doc, err := extractSafely(t, PDFExtractor{}, pdftest.TextPDF(header, []string{"Readable text."}), header)
-		if err != nil {
-			t.Errorf("header %q: %v", header, err)
-			continue
-		}
-		if doc.Text != "Readable text." {
-			t.Errorf("header %q: text %q", header, doc.Text)
-		}
-	}
-}
-
-func TestPDFRunningHeadsRemoved(t *testing.T) {
-	t.Parallel()
-	var pages [][]string
-	for i := 1; i <= 6; i++ {
-		pages = append(pages, []string{"Annual Report 2026", "Body of page " + strings.Repeat("x", i) + ".", "Page " + string(rune('0'+i))})
-	}
-	doc, err := extractSafely(t, PDFExtractor{}, pdftest.TextPDF("%PDF-1.4", pages...), "heads")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(doc.Text, "Annual Report") || strings.Contains(doc.Text, "Page 3") {
-		t.Fatalf("running heads kept:\n%s", doc.Text)
-	}
-	if strings.Count(doc.Text, "Body of page") != 6 {
-		t.Fatalf("body lost:\n%s", doc.Text)
-	}
-	if len(doc.Pages) != 6 || doc.PageAt(strings.Index(doc.Text, "xxx.")) != 3 {
-		t.Fatalf("pages %v", doc.Pages)
 	}
 }
 

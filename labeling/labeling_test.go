@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/extractors/pdf"
+
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/document"
@@ -101,7 +103,7 @@ func corpusSized(t testing.TB, class, f string, size int) []sizedChunk {
 		case extractors.FormatHTML:
 			doc, err = extractors.HTMLExtractor{Limits: lim}.Extract(context.Background(), data)
 		case extractors.FormatPDF:
-			doc, err = extractors.PDFExtractor{Limits: lim}.Extract(context.Background(), data)
+			doc, err = pdf.Extractor{Limits: lim}.Extract(context.Background(), data)
 		default:
 			doc, err = extractors.TextExtractor{Limits: lim}.Extract(context.Background(), data)
 		}
@@ -225,7 +227,7 @@ func pipelineFor(t *testing.T, l *Labeler, out worker.Store) *worker.Pipeline {
 	cfg := worker.PipelineConfig{
 		Detect: extractors.Detect,
 		Extractors: map[string]worker.Extractor{
-			extractors.FormatPDF: extractors.PDFExtractor{Limits: lim}, extractors.FormatHTML: extractors.HTMLExtractor{Limits: lim},
+			extractors.FormatPDF: pdf.Extractor{Limits: lim}, extractors.FormatHTML: extractors.HTMLExtractor{Limits: lim},
 			extractors.FormatText: extractors.TextExtractor{Limits: lim},
 		},
 		ChunkerFor: func(string, string) worker.Chunker { return chunker },

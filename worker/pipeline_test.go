@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/extractors/pdf"
+
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/embedders"
@@ -48,7 +50,7 @@ func TestingConfig(fp string) PipelineConfig {
 	return PipelineConfig{
 		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
 		Extractors: map[string]Extractor{
-			extractors.FormatPDF:      extractors.PDFExtractor{Limits: lim},
+			extractors.FormatPDF:      pdf.Extractor{Limits: lim},
 			extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},
 			extractors.FormatMarkdown: extractors.MarkdownExtractor{Limits: lim},
 			extractors.FormatText:     extractors.TextExtractor{Limits: lim},

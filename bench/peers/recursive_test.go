@@ -10,6 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/docingest/docingest/extractors/pdf"
+
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
@@ -39,7 +41,7 @@ func corpusText(t testing.TB) string {
 			var err error
 			switch extractors.Detect(f, data) {
 			case extractors.FormatPDF:
-				doc, err = extractors.PDFExtractor{}.Extract(context.Background(), data)
+				doc, err = pdf.Extractor{}.Extract(context.Background(), data)
 			case extractors.FormatHTML:
 				doc, err = extractors.HTMLExtractor{}.Extract(context.Background(), data)
 			default:

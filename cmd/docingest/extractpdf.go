@@ -5,6 +5,8 @@ import (
 	"os"
 	"runtime/debug"
 
+	"github.com/docingest/docingest/extractors/pdfchild"
+
 	"github.com/docingest/docingest/extractors"
 	"github.com/spf13/cobra"
 )
@@ -28,7 +30,7 @@ func (a *app) extractPDFCommand() *cobra.Command {
 			if backend != extractors.BackendLedongthuc && backend != extractors.BackendPDFium {
 				return usageErr(fmt.Errorf("--backend: %s or %s, got %q", extractors.BackendLedongthuc, extractors.BackendPDFium, backend))
 			}
-			return extractors.ServePDFChild(os.Stdin, a.stdout, lim, maxInput, backend)
+			return pdfchild.Serve(os.Stdin, a.stdout, lim, maxInput, backend)
 		},
 	}
 	cmd.Flags().IntVar(&lim.MaxPages, "max-pages", 5000, "page cap")

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docingest/docingest/extractors/pdf"
+	"github.com/docingest/docingest/extractors/pdfchild"
+
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
@@ -31,7 +34,7 @@ const pipelineVersion = "2026-12-01.1"
 // extractorTable maps each format name extractors.Detect returns to its extractor.
 func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 	return map[string]worker.Extractor{
-		extractors.FormatPDF:      extractors.PDFExtractor{Limits: lim},
+		extractors.FormatPDF:      pdf.Extractor{Limits: lim},
 		extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},
 		extractors.FormatMarkdown: extractors.MarkdownExtractor{Limits: lim},
 		extractors.FormatText:     extractors.TextExtractor{Limits: lim},
@@ -155,7 +158,7 @@ func isolatedPDF(self string, cfg Config, logger *slog.Logger, peaks *prometheus
 	}
 	peak := peaks.WithLabelValues(by) // exported from the start, with what measures it
 	observe := func(p int64, _ bool) { peak.Observe(float64(p)) }
-	return extractors.IsolatedPDF{
+	return pdfchild.Extractor{
 		Command: func(ctx context.Context) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, self, args...)
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
@@ -323,11 +326,11 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			return worker.PipelineConfig{}, nil, err
 		}
 	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {
-		p, err := extractors.NewPDFium(ctx)
+		p, err := pdf.NewPDFium(ctx)
 		if err != nil {
 			return worker.PipelineConfig{}, nil, err
 		}
-		table[extractors.FormatPDF] = extractors.PDFiumExtractor{Limits: cfg.Limits.Limits(), PDFium: p}
+		table[extractors.FormatPDF] = pdf.PDFiumExtractor{Limits: cfg.Limits.Limits(), PDFium: p}
 		prev := em.close
 		em.close = func() {
 			p.Close()
@@ -341,7 +344,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		Extractors: table,
 		PageHint: func(format string, data []byte) int {
 			if format == extractors.FormatPDF {
-				return min(extractors.PDFPageHint(data), cfg.Limits.MaxPages)
+				return min(pdf.PageHint(data), cfg.Limits.MaxPages)
 			}
 			return 0
 		},

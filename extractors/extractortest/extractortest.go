@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -201,4 +203,84 @@ func WantPermanent(t testing.TB, err error, what string, reasons ...document.Rea
 		}
 	}
 	t.Fatalf("%s: reason %s (%v), want one of %v", what, reason, err, reasons)
+}
+
+// Fuzz checks that an extractor, on any bytes, returns within its deadline with a
+// document that keeps the contract or a permanent error, and never panics.
+func Fuzz(f *testing.F, ex Extractor, seeds ...[]byte) {
+	for _, s := range seeds {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		type result struct {
+			doc document.Document
+			err error
+		}
+		done := make(chan result, 1)
+		go func() {
+			doc, err := ex.Extract(ctx, data)
+			done <- result{doc, err}
+		}()
+		select {
+		case r := <-done:
+			if r.err != nil {
+				if _, permanent := document.Classify(r.err); !permanent && ctx.Err() == nil {
+					t.Fatalf("transient error on bad input: %v", r.err)
+				}
+				return
+			}
+			CheckDocument(t, r.doc)
+		case <-time.After(20 * time.Second):
+			t.Fatalf("extraction of %d bytes did not return (hang)", len(data))
+		}
+	})
+}
+
+// SeedFiles reads the files under dir matching the patterns (under 64 KiB each), as fuzz
+// seeds.
+func SeedFiles(dir string, patterns ...string) [][]byte {
+	var out [][]byte
+	for _, p := range patterns {
+		files, _ := filepath.Glob(filepath.Join(dir, p))
+		for _, file := range files {
+			if b, err := os.ReadFile(file); err == nil && len(b) < 64<<10 {
+				out = append(out, b)
+			}
+		}
+	}
+	return out
+}
+
+// Golden compares got with the golden file, or rewrites it when update is set (review
+// the diff before committing); a difference names its first line.
+func Golden(t *testing.T, got, golden string, update bool) {
+	t.Helper()
+	if update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run the test with -update)", err)
+	}
+	if got == string(want) {
+		return
+	}
+	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < max(len(gl), len(wl)); i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g != w {
+			t.Fatalf("differs from %s at line %d:\n got: %q\nwant: %q\n(-update rewrites it)", golden, i+1, g, w)
+		}
+	}
 }

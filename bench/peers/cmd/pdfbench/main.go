@@ -4,7 +4,7 @@
 // the corpus and runs it.
 //
 // The default backend runs as docingest does it, `docingest extract-pdf` children (one
-// per file, with the default caps and time limit, through extractors.IsolatedPDF), so
+// per file, with the default caps and time limit, through pdfchild.Extractor), so
 // its peak memory is per child: its memory cgroup's peak where this process may make
 // cgroups, else the kernel's rusage. pdftotext runs one process per file the same way. PDFium starts
 // in a few seconds and then serves every file, so it runs in this process with one
@@ -25,6 +25,9 @@ import (
 	"syscall"
 	"time"
 	"unicode"
+
+	"github.com/docingest/docingest/extractors/pdf"
+	"github.com/docingest/docingest/extractors/pdfchild"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
@@ -114,8 +117,8 @@ func main() {
 		backends = backends[:2]
 	} else {
 		start := time.Now()
-		var pd *extractors.PDFium
-		pd, err = extractors.NewPDFium(context.Background())
+		var pd *pdf.PDFium
+		pd, err = pdf.NewPDFium(context.Background())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -248,11 +251,11 @@ func pdftotextRun(bin, file string, meter *cgroup.Parent) run {
 // (256 MiB, GOMEMLIMIT 192 MiB, one thread) and time limit, in its own memory cgroup
 // when meter is set.
 func childRun(bin string, data []byte, meter *cgroup.Parent) run {
-	pages := extractors.PDFPageHint(data)
+	pages := pdf.PageHint(data)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second+time.Duration(min(pages, 5000))*50*time.Millisecond)
 	defer cancel()
 	var peak int64
-	ex := extractors.IsolatedPDF{
+	ex := pdfchild.Extractor{
 		Command: func(ctx context.Context) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, bin, "extract-pdf", "--memory-limit", fmt.Sprint(192<<20))
 			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
@@ -279,11 +282,11 @@ func childRun(bin string, data []byte, meter *cgroup.Parent) run {
 	return r
 }
 
-func pdfiumRun(p *extractors.PDFium, lim extractors.Limits, data []byte) run {
+func pdfiumRun(p *pdf.PDFium, lim extractors.Limits, data []byte) run {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	start := time.Now()
-	doc, err := extractors.PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
+	doc, err := pdf.PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
 	r := run{elapsed: time.Since(start)}
 	if err != nil {
 		reason, _ := document.Classify(err)

@@ -1,4 +1,4 @@
-package extractors
+package pdf
 
 import (
 	_ "embed"

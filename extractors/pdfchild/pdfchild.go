@@ -1,4 +1,7 @@
-package extractors
+// Package pdfchild runs PDF extraction in a child process (the same binary, e.g.
+// `docingest extract-pdf`), killed at its time limit or memory cap, so that a PDF that
+// hangs or balloons the PDF library never takes the worker with it.
+package pdfchild
 
 import (
 	"bytes"
@@ -17,6 +20,8 @@ import (
 	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/internal/cgroup"
 )
 
@@ -28,17 +33,11 @@ type childResult struct {
 	Error  string             `json:"error,omitempty"`
 }
 
-// PDFBackends names the PDF backends ServePDFChild can run.
-const (
-	BackendLedongthuc = "ledongthuc"
-	BackendPDFium     = "pdfium"
-)
-
-// ServePDFChild is the child side of IsolatedPDF: it reads one PDF from in (at most
-// maxInput bytes), extracts it with the backend (PDFExtractor, or PDFium) under lim, and
+// Serve is the child side of Extractor: it reads one PDF from in (at most
+// maxInput bytes), extracts it with the backend (pdf.Extractor, or PDFium) under lim, and
 // writes the result as JSON to out. Failures of the document are results, not errors;
 // the error return is for I/O. `docingest extract-pdf` runs it.
-func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64, backend string) error {
+func Serve(in io.Reader, out io.Writer, lim extractors.Limits, maxInput int64, backend string) error {
 	data, err := io.ReadAll(io.LimitReader(in, maxInput+1))
 	if err != nil {
 		return err
@@ -55,7 +54,7 @@ func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64, back
 	return json.NewEncoder(out).Encode(res)
 }
 
-// IsolatedPDF extracts PDFs in a child process, because nothing in-process can stop a
+// Extractor extracts PDFs in a child process, because nothing in-process can stop a
 // goroutine stuck inside the PDF library (a self-referencing xref hangs it forever) or
 // bound its memory. The child is killed when ctx ends (the Pipeline's PDF deadline),
 // when its memory passes MaxRSS, or when its output passes MaxOutput. The memory cap is
@@ -63,9 +62,9 @@ func ServePDFChild(in io.Reader, out io.Writer, lim Limits, maxInput int64, back
 // where the OOM killer ends it), else by polling the child's resident memory from /proc;
 // the child also runs with a soft GOMEMLIMIT below the cap. The parent never hangs and
 // never dies with it.
-type IsolatedPDF struct {
+type Extractor struct {
 	// Command returns the child command, e.g. the docingest binary with "extract-pdf".
-	// It must run ServePDFChild.
+	// It must run Serve.
 	Command func(ctx context.Context) *exec.Cmd
 	// MaxRSS is the memory cap of the child in bytes (0: none).
 	MaxRSS int64
@@ -81,7 +80,7 @@ type IsolatedPDF struct {
 	Observe func(peakBytes int64, byCgroup bool)
 }
 
-func (e IsolatedPDF) Extract(ctx context.Context, data []byte) (document.Document, error) {
+func (e Extractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
 	cmd := e.Command(ctx)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -216,15 +215,15 @@ func lastLine(s string) string {
 	return s
 }
 
-func childExtract(backend string, lim Limits, data []byte) (document.Document, error) {
+func childExtract(backend string, lim extractors.Limits, data []byte) (document.Document, error) {
 	ctx := context.Background()
-	if backend == BackendPDFium {
-		p, err := NewPDFium(ctx)
+	if backend == extractors.BackendPDFium {
+		p, err := pdf.NewPDFium(ctx)
 		if err != nil {
 			return document.Document{}, err
 		}
 		defer p.Close()
-		return PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
+		return pdf.PDFiumExtractor{Limits: lim, PDFium: p}.Extract(ctx, data)
 	}
-	return PDFExtractor{Limits: lim}.Extract(ctx, data)
+	return pdf.Extractor{Limits: lim}.Extract(ctx, data)
 }

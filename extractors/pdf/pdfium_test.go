@@ -1,15 +1,14 @@
-package extractors
+package pdf
 
 import (
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/internal/pdftest"
 )
@@ -56,16 +55,7 @@ func overlap(a, b string) float64 {
 func TestPDFiumConformance(t *testing.T) {
 	t.Parallel()
 	p := sharedPDFium(t)
-	for _, fc := range formatCases() {
-		if fc.format != FormatPDF {
-			continue
-		}
-		c := fc.suiteCase(t)
-		c.New = func(maxPages, maxText int) extractortest.Extractor {
-			return PDFiumExtractor{Limits: Limits{MaxPages: maxPages, MaxTextBytes: maxText}, PDFium: p}
-		}
-		extractortest.Run(t, c)
-	}
+	extractortest.Run(t, Case(func(l extractors.Limits) extractortest.Extractor { return PDFiumExtractor{Limits: l, PDFium: p} }))
 }
 
 // TestPDFiumBackend: the same real PDF read by both backends gives the same pages and
@@ -73,20 +63,20 @@ func TestPDFiumConformance(t *testing.T) {
 func TestPDFiumBackend(t *testing.T) {
 	t.Parallel()
 	p := sharedPDFium(t)
-	data, err := os.ReadFile("../testdata/docs/developers-reference.pdf")
+	data, err := os.ReadFile("../../testdata/docs/developers-reference.pdf")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lim := Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+	lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 	a, err := extractSafely(t, PDFiumExtractor{Limits: lim, PDFium: p}, data, "pdfium")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := extractSafely(t, PDFExtractor{Limits: lim}, data, "ledongthuc")
+	b, err := extractSafely(t, Extractor{Limits: lim}, data, "ledongthuc")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(a.Pages) != len(b.Pages) || a.Format != FormatPDF {
+	if len(a.Pages) != len(b.Pages) || a.Format != extractors.FormatPDF {
 		t.Fatalf("pdfium %d pages, ledongthuc %d", len(a.Pages), len(b.Pages))
 	}
 	if strings.ContainsAny(a.Text, "\r\uFFFE\uFFFD") {
@@ -133,37 +123,5 @@ func TestPDFiumLines(t *testing.T) {
 	want := []string{"First line with hyphenation here", "Second para", "end"}
 	if strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Fatalf("%q", got)
-	}
-}
-
-// TestPDFiumIsolatedHostile runs the PDFium backend in the child process on files that
-// hang or exhaust the default backend: each ends as a result or a clear failure within the
-// time limit, and the test process survives.
-func TestPDFiumIsolatedHostile(t *testing.T) {
-	t.Parallel()
-	ex := IsolatedPDF{
-		Command: func(ctx context.Context) *exec.Cmd {
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), "DOCINGEST_TEST_PDF_CHILD=1", "DOCINGEST_TEST_PDF_BACKEND="+BackendPDFium)
-			return cmd
-		},
-		MaxRSS:    1 << 30,
-		MaxOutput: 64 << 20,
-	}
-	for name, data := range map[string][]byte{
-		"self-referencing xref": pdftest.SelfPrevXrefPDF(),
-		"decompression bomb":    pdftest.BombPDF(200 << 20),
-		"deep page tree":        pdftest.DeepPageTreePDF(100000),
-	} {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		start := time.Now()
-		doc, err := ex.Extract(ctx, data)
-		cancel()
-		if err != nil {
-			if _, permanent := document.Classify(err); !permanent {
-				t.Fatalf("%s: not a clear failure: %v", name, err)
-			}
-		}
-		t.Logf("%s: %d bytes of text, err %v, %s", name, len(doc.Text), err, time.Since(start).Round(time.Millisecond))
 	}
 }

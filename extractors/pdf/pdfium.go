@@ -1,4 +1,4 @@
-package extractors
+package pdf
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
 	"github.com/klippa-app/go-pdfium"
 	pdfiumerrors "github.com/klippa-app/go-pdfium/errors"
 	"github.com/klippa-app/go-pdfium/requests"
@@ -35,7 +36,7 @@ func (p *PDFium) Close() error { return p.pool.Close() }
 
 // PDFiumExtractor extracts PDFs with a PDFium instance, one document at a time.
 type PDFiumExtractor struct {
-	Limits Limits
+	Limits extractors.Limits
 	PDFium *PDFium
 }
 
@@ -102,7 +103,7 @@ func pdfiumLines(text string) []string {
 	text = strings.ReplaceAll(text, "\r", "\n")
 	var out []string
 	for _, l := range strings.Split(text, "\n") {
-		if l = strings.TrimSpace(Clean(l)); l != "" {
+		if l = strings.TrimSpace(extractors.Clean(l)); l != "" {
 			out = append(out, l)
 		}
 	}

@@ -1,4 +1,4 @@
-package extractors
+package pdfchild
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/internal/testenv"
 
@@ -20,15 +21,15 @@ import (
 	"github.com/docingest/docingest/internal/pdftest"
 )
 
-// TestMain lets the test binary serve as the PDF child: IsolatedPDF runs it again with
+// TestMain lets the test binary serve as the PDF child: Extractor runs it again with
 // DOCINGEST_TEST_PDF_CHILD=1, as docingest runs itself with extract-pdf.
 func TestMain(m *testing.M) {
 	if os.Getenv("DOCINGEST_TEST_PDF_CHILD") == "1" {
-		lim := Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
+		lim := extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}
 		if v := os.Getenv("DOCINGEST_TEST_PDF_LIMITS"); v != "" { // "pages,text bytes"
 			fmt.Sscanf(v, "%d,%d", &lim.MaxPages, &lim.MaxTextBytes)
 		}
-		if err := ServePDFChild(os.Stdin, os.Stdout, lim, 100<<20, os.Getenv("DOCINGEST_TEST_PDF_BACKEND")); err != nil {
+		if err := Serve(os.Stdin, os.Stdout, lim, 100<<20, os.Getenv("DOCINGEST_TEST_PDF_BACKEND")); err != nil {
 			os.Exit(2)
 		}
 		os.Exit(0)
@@ -36,8 +37,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-func isolated(maxRSS int64) IsolatedPDF {
-	return IsolatedPDF{
+func isolated(maxRSS int64) Extractor {
+	return Extractor{
 		Command: func(ctx context.Context) *exec.Cmd {
 			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), "DOCINGEST_TEST_PDF_CHILD=1")
@@ -52,24 +53,35 @@ func isolated(maxRSS int64) IsolatedPDF {
 // in process (its caps passed to the child as docingest passes them).
 func TestIsolatedPDFConformance(t *testing.T) {
 	t.Parallel()
-	for _, fc := range formatCases() {
-		if fc.format != FormatPDF {
-			continue
-		}
-		c := fc.suiteCase(t)
-		c.Garbage = 10 // a child per input: fewer, the in-process run tries 50
-		c.New = func(maxPages, maxText int) extractortest.Extractor {
-			ex := isolated(0)
-			cmd := ex.Command
-			ex.Command = func(ctx context.Context) *exec.Cmd {
-				c := cmd(ctx)
-				c.Env = append(c.Env, fmt.Sprintf("DOCINGEST_TEST_PDF_LIMITS=%d,%d", maxPages, maxText))
-				return c
-			}
-			return ex
-		}
-		extractortest.Run(t, c)
+	c := extractortest.Case{
+		Format: extractors.FormatPDF,
+		Sample: pdftest.TextPDF("%PDF-1.4", []string{"Hello PDF world.", "Second line here."}, []string{"Page two text."}),
+		Want:   []string{"Hello PDF world.\nSecond line here.", "Page two text."},
+		Pages:  2,
+		// a child per input: fewer than the 50 the in-process run tries
+		Garbage: 10,
 	}
+	c.New = func(maxPages, maxText int) extractortest.Extractor {
+		ex := isolated(0)
+		cmd := ex.Command
+		ex.Command = func(ctx context.Context) *exec.Cmd {
+			c := cmd(ctx)
+			c.Env = append(c.Env, fmt.Sprintf("DOCINGEST_TEST_PDF_LIMITS=%d,%d", maxPages, maxText))
+			return c
+		}
+		return ex
+	}
+	extractortest.Run(t, c)
+}
+
+func extractSafely(t testing.TB, ex extractortest.Extractor, data []byte, what string) (document.Document, error) {
+	t.Helper()
+	return extractortest.ExtractSafely(t, ex, data, what)
+}
+
+func wantPermanent(t testing.TB, err error, what string, reasons ...document.Reason) {
+	t.Helper()
+	extractortest.WantPermanent(t, err, what, reasons...)
 }
 
 func TestIsolatedPDF(t *testing.T) {
@@ -164,5 +176,37 @@ func TestIsolatedPDFCgroup(t *testing.T) {
 		if strings.HasPrefix(e.Name(), "docingest-pdf-"+strconv.Itoa(os.Getpid())+"-") {
 			t.Errorf("group %s left behind", e.Name())
 		}
+	}
+}
+
+// TestPDFiumIsolatedHostile runs the PDFium backend in the child process on files that
+// hang or exhaust the default backend: each ends as a result or a clear failure within the
+// time limit, and the test process survives.
+func TestPDFiumIsolatedHostile(t *testing.T) {
+	t.Parallel()
+	ex := Extractor{
+		Command: func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
+			cmd.Env = append(os.Environ(), "DOCINGEST_TEST_PDF_CHILD=1", "DOCINGEST_TEST_PDF_BACKEND="+extractors.BackendPDFium)
+			return cmd
+		},
+		MaxRSS:    1 << 30,
+		MaxOutput: 64 << 20,
+	}
+	for name, data := range map[string][]byte{
+		"self-referencing xref": pdftest.SelfPrevXrefPDF(),
+		"decompression bomb":    pdftest.BombPDF(200 << 20),
+		"deep page tree":        pdftest.DeepPageTreePDF(100000),
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		start := time.Now()
+		doc, err := ex.Extract(ctx, data)
+		cancel()
+		if err != nil {
+			if _, permanent := document.Classify(err); !permanent {
+				t.Fatalf("%s: not a clear failure: %v", name, err)
+			}
+		}
+		t.Logf("%s: %d bytes of text, err %v, %s", name, len(doc.Text), err, time.Since(start).Round(time.Millisecond))
 	}
 }

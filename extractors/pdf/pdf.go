@@ -1,4 +1,4 @@
-package extractors
+package pdf
 
 import (
 	"bytes"
@@ -11,24 +11,25 @@ import (
 	"unicode/utf8"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
 	"github.com/ledongthuc/pdf"
 )
 
-// PDFExtractor reads PDF with github.com/ledongthuc/pdf. It rebuilds words, lines and
+// Extractor reads PDF with github.com/ledongthuc/pdf. It rebuilds words, lines and
 // paragraphs from each page's positioned glyphs (the library's own plain-text output runs
 // words together), keeps page boundaries, and removes running heads and page numbers.
 //
 // It runs in the calling process: the Pipeline bounds it with a recover and a deadline,
 // but a goroutine stuck inside the library cannot be stopped. Moving it into a child
 // process is the job of the PDF isolation work (issue 3).
-type PDFExtractor struct{ Limits Limits }
+type Extractor struct{ Limits extractors.Limits }
 
 // ErrNoTextLayer is the message of the failure for PDFs whose pages hold no text.
 var ErrNoTextLayer = errors.New("no text layer: OCR is not supported")
 
 // Extract recovers panics of the PDF library (it panics on many malformed files) into a
 // corrupt failure naming the cause.
-func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Document, err error) {
+func (e Extractor) Extract(ctx context.Context, data []byte) (doc document.Document, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			doc, err = document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: malformed file: %v", v)
@@ -73,19 +74,19 @@ func (e PDFExtractor) Extract(ctx context.Context, data []byte) (doc document.Do
 // pdfDocument builds the document from each page's lines, for both backends: running heads
 // removed, a blank line between paragraphs, a page break between pages; a document
 // without text is "no text layer".
-func pdfDocument(pages [][]string, chars int, lim Limits) (document.Document, error) {
+func pdfDocument(pages [][]string, chars int, lim extractors.Limits) (document.Document, error) {
 	if chars == 0 {
 		return document.Document{}, document.Permanent(document.ReasonNoTextLayer, fmt.Errorf("pdf: %w (no text on any of its %d pages)", ErrNoTextLayer, len(pages)))
 	}
-	pages = RemoveRepeatedLines(pages)
-	b := newBuilder(context.Background(), FormatPDF, lim)
+	pages = extractors.RemoveRepeatedLines(pages)
+	b := extractors.NewBuilder(context.Background(), extractors.FormatPDF, lim)
 	for _, lines := range pages {
-		b.page()
+		b.Page()
 		var para []string
 		for _, l := range lines {
 			if l == "" {
 				if len(para) > 0 {
-					b.para(strings.Join(para, "\n"))
+					b.Para(strings.Join(para, "\n"))
 					para = para[:0]
 				}
 				continue
@@ -93,10 +94,10 @@ func pdfDocument(pages [][]string, chars int, lim Limits) (document.Document, er
 			para = append(para, l)
 		}
 		if len(para) > 0 {
-			b.para(strings.Join(para, "\n"))
+			b.Para(strings.Join(para, "\n"))
 		}
 	}
-	doc, err := b.done()
+	doc, err := b.Done()
 	if err != nil {
 		var p *document.PermanentError
 		if errors.As(err, &p) && p.Reason == document.ReasonEmpty {
@@ -235,10 +236,10 @@ func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (
 	return lines, nil
 }
 
-// PDFPageHint estimates a PDF's page count from its bytes without parsing it (page
+// PageHint estimates a PDF's page count from its bytes without parsing it (page
 // objects written in the clear; pages inside compressed object streams are not seen), to
 // size the time limit before extraction starts. It never trusts /Count.
-func PDFPageHint(data []byte) int {
+func PageHint(data []byte) int {
 	n := 0
 	for _, pat := range [][]byte{[]byte("/Type/Page"), []byte("/Type /Page")} {
 		for i := 0; ; {

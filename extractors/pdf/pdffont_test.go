@@ -1,4 +1,4 @@
-package extractors
+package pdf
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/pdftest"
 )
 
@@ -66,7 +67,7 @@ func TestSimpleFontEncodings(t *testing.T) {
 		"differences over the built-in":     {"/Encoding << /Differences [65 /Omega] >>", type1, "415C", "Ω“"},
 		"differences over StandardEncoding": {"/Encoding << /BaseEncoding /StandardEncoding /Differences [65 /Alpha] >>", type1, "41276042", "Α’‘B"},
 	} {
-		doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), fontPDF(tc.entries, tc.file, tc.show))
+		doc, err := Extractor{Limits: extractors.Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), fontPDF(tc.entries, tc.file, tc.show))
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -94,7 +95,7 @@ func TestPDFFormXObjects(t *testing.T) {
 		pdftest.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8", []byte{0}),
 		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 1 1] /Resources << /XObject << /Self 9 0 R >> >>", []byte("/Self Do /Self Do /Self Do")),
 	}
-	doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	doc, err := Extractor{Limits: extractors.Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +221,7 @@ func TestToUnicodeFirst(t *testing.T) {
 		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding /ToUnicode 6 0 R >>",
 		pdftest.Deflated("", []byte(cmap)),
 	}
-	doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	doc, err := Extractor{Limits: extractors.Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
 	if err != nil {
 		t.Fatal(err)
 	}

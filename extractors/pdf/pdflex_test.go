@@ -1,4 +1,4 @@
-package extractors
+package pdf
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/pdftest"
 )
 
@@ -103,7 +104,7 @@ func TestPDFInlineImage(t *testing.T) {
 	content := "BT /F1 12 Tf 72 720 Td (Before the image.) Tj ET\n" +
 		"q 10 0 0 10 72 600 cm BI /W 8 /H 2 /BPC 8 /CS /G /F /AHx ID \x00<(\xff\x13<<EI> EI Q\n" +
 		"BT /F1 12 Tf 72 500 Td (After the image.) Tj ET"
-	doc, err := PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.ContentPDF([]byte(content)))
+	doc, err := Extractor{Limits: extractors.Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.ContentPDF([]byte(content)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestPDFInlineImage(t *testing.T) {
 		t.Fatalf("text %q", doc.Text)
 	}
 	// a content stream with a string over the cap is too large, not a crash
-	_, err = PDFExtractor{Limits: Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(),
+	_, err = Extractor{Limits: extractors.Limits{MaxPages: 10, MaxTextBytes: 1 << 20}}.Extract(context.Background(),
 		pdftest.ContentPDF([]byte("BT /F1 12 Tf ("+strings.Repeat("x", csMaxString+1)+") Tj ET")))
 	wantPermanent(t, err, "huge string", document.ReasonTooLarge)
 }
