@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
 	"net/url"
 	"strconv"
 	"strings"
@@ -22,7 +19,6 @@ import (
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 )
 
@@ -204,12 +200,8 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	metrics := worker.NewMetrics(reg)
 	reg.MustRegister(em.pdfPeak)
-	if cache := em.cache; cache != nil {
-		reg.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docingest_embedding_cache_hits_total", Help: "Chunks whose vector came from the embedding cache."},
-				func() float64 { h, _ := cache.Stats(); return float64(h) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "docingest_embedding_cache_misses_total", Help: "Chunks the model embedded (not in the cache)."},
-				func() float64 { _, m := cache.Stats(); return float64(m) }))
+	if em.cache != nil {
+		worker.RegisterCacheStats(reg, em.cache.Stats)
 	}
 	w := cfg.Worker
 	consumer, err := worker.NewConsumer(w.Consumer(outLoc.Bucket, outLoc.Prefix), q, storage.NewS3Buckets(c.s3()), p, logger, metrics)
@@ -222,33 +214,12 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		}
 	}
 	if w.MetricsAddr != "" {
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
-		if w.Pprof {
-			mux.HandleFunc("/debug/pprof/", pprof.Index)
-			mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-			mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		}
-		mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { fmt.Fprintln(rw, "ok") })
-		mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
-			if !consumer.Ready() {
-				http.Error(rw, "not ready", http.StatusServiceUnavailable)
-				return
-			}
-			fmt.Fprintln(rw, "ready")
-		})
-		ln, err := net.Listen("tcp", w.MetricsAddr)
+		addr, stop, err := worker.Endpoints{Registry: reg, Ready: consumer.Ready, Pprof: w.Pprof}.Listen(w.MetricsAddr)
 		if err != nil {
 			return usageErr(fmt.Errorf("worker.metrics_addr: %w", err))
 		}
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		logger.Info("serving metrics", "addr", ln.Addr().String())
+		defer stop()
+		logger.Info("serving metrics", "addr", addr.String())
 	}
 	if cfg.Labeling.Enabled {
 		if err := a.startDispatcher(ctx, cfg, store, c, classifierFeatures(cfg, em)); err != nil {
