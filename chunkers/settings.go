@@ -1,9 +1,12 @@
 package chunkers
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/docingest/docingest/document"
 )
 
 // Strategies are the names the chunking section accepts ("auto": markdown for Markdown
@@ -112,4 +115,106 @@ func (s Settings) Validate() []error {
 		}
 	}
 	return errs
+}
+
+// Chunker is what every strategy is.
+type Chunker interface {
+	Chunk(ctx context.Context, doc document.Document) ([]document.Span, error)
+}
+
+// New builds the named strategy with size, counting with sz; emb and batch serve the
+// semantic strategy ("auto" is resolved per document by Picker).
+func (cc Settings) New(strategy string, size Config, sz Sizer, emb Embedder, batch int) (Chunker, error) {
+	if err := size.Validate(); err != nil {
+		return nil, fmt.Errorf("chunking.%w", err)
+	}
+	switch strategy {
+	case "fixed":
+		return Fixed{Config: size, Sizer: sz}, nil
+	case "recursive":
+		return Recursive{Config: size, Sizer: sz}, nil
+	case "sentence":
+		return Sentence{Config: size, Sizer: sz}, nil
+	case "markdown":
+		return Markdown{Config: size, Sizer: sz}, nil
+	case "semantic":
+		sc := cc.Semantic()
+		sc.Batch = batch
+		return Semantic{Config: size, Sizer: sz, Embedder: emb, Semantic: sc}, nil
+	case "hierarchical":
+		h := Hierarchical{Config: size, Parent: Config{Max: cc.ParentSize, Overlap: cc.ParentOverlap}, Sizer: sz}
+		if err := h.Validate(); err != nil {
+			return nil, fmt.Errorf("chunking: hierarchical: %w", err)
+		}
+		return h, nil
+	}
+	return nil, fmt.Errorf("chunking.strategy: unknown %q", strategy)
+}
+
+// Picker returns the function that picks each document's chunker: the override with the
+// longest prefix of the source key, else the configured strategy; "auto" means markdown
+// for documents of the format named markdown (extractors.FormatMarkdown) and recursive
+// for the others. Every chunker is built, and checked, here.
+func (cc Settings) Picker(sz Sizer, emb Embedder, batch int, markdown string) (func(format, key string) Chunker, error) {
+	type rule struct {
+		prefix      string
+		auto        bool
+		one, md, rc Chunker
+	}
+	build := func(prefix, strategy string, size Config) (rule, error) {
+		r := rule{prefix: prefix, auto: strategy == "auto"}
+		var err error
+		if r.auto {
+			if r.md, err = cc.New("markdown", size, sz, emb, batch); err != nil {
+				return r, err
+			}
+			r.rc, err = cc.New("recursive", size, sz, emb, batch)
+			return r, err
+		}
+		r.one, err = cc.New(strategy, size, sz, emb, batch)
+		return r, err
+	}
+	def, err := build("", cc.Strategy, Config{Max: cc.MaxSize, Overlap: cc.Overlap})
+	if err != nil {
+		return nil, err
+	}
+	rules := []rule{def}
+	for i, o := range cc.Overrides {
+		size, overlap := o.Sizes(cc)
+		r, err := build(o.Prefix, o.Strategy, Config{Max: size, Overlap: overlap})
+		if err != nil {
+			return nil, fmt.Errorf("chunking.overrides[%d]: %w", i, err)
+		}
+		rules = append(rules, r)
+	}
+	return func(format, key string) Chunker {
+		best := rules[0]
+		for _, r := range rules[1:] {
+			if strings.HasPrefix(key, r.prefix) && len(r.prefix) > len(best.prefix) {
+				best = r
+			}
+		}
+		switch {
+		case !best.auto:
+			return best.one
+		case format == markdown:
+			return best.md
+		}
+		return best.rc
+	}, nil
+}
+
+// Sizes lists every chunk size the settings can produce (overrides and parents included).
+func (cc Settings) Sizes() []int {
+	sizes := []int{cc.MaxSize}
+	hier := cc.Strategy == "hierarchical"
+	for _, o := range cc.Overrides {
+		size, _ := o.Sizes(cc)
+		sizes = append(sizes, size)
+		hier = hier || o.Strategy == "hierarchical"
+	}
+	if hier {
+		sizes = append(sizes, cc.ParentSize)
+	}
+	return sizes
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/docingest/docingest/extractors/pdf"
@@ -42,86 +41,6 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}
-}
-
-// newChunker builds the named strategy ("auto" is resolved per document by chunkerFor).
-func newChunker(strategy string, cc chunkers.Settings, size chunkers.Config, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (worker.Chunker, error) {
-	if err := size.Validate(); err != nil {
-		return nil, fmt.Errorf("chunking.%w", err)
-	}
-	switch strategy {
-	case "fixed":
-		return chunkers.Fixed{Config: size, Sizer: sz}, nil
-	case "recursive":
-		return chunkers.Recursive{Config: size, Sizer: sz}, nil
-	case "sentence":
-		return chunkers.Sentence{Config: size, Sizer: sz}, nil
-	case "markdown":
-		return chunkers.Markdown{Config: size, Sizer: sz}, nil
-	case "semantic":
-		sc := cc.Semantic()
-		sc.Batch = batch
-		return chunkers.Semantic{Config: size, Sizer: sz, Embedder: emb, Semantic: sc}, nil
-	case "hierarchical":
-		h := chunkers.Hierarchical{Config: size, Parent: chunkers.Config{Max: cc.ParentSize, Overlap: cc.ParentOverlap}, Sizer: sz}
-		if err := h.Validate(); err != nil {
-			return nil, fmt.Errorf("chunking: hierarchical: %w", err)
-		}
-		return h, nil
-	}
-	return nil, fmt.Errorf("chunking.strategy: unknown %q", strategy)
-}
-
-// chunkerFor returns the function that picks each document's chunker: the override with
-// the longest prefix of the source key, else the configured strategy; "auto" means
-// markdown for Markdown documents and recursive for the others.
-func chunkerFor(cc chunkers.Settings, sz chunkers.Sizer, emb chunkers.Embedder, batch int) (func(format, key string) worker.Chunker, error) {
-	type rule struct {
-		prefix      string
-		auto        bool
-		one, md, rc worker.Chunker
-	}
-	build := func(prefix, strategy string, size chunkers.Config) (rule, error) {
-		r := rule{prefix: prefix, auto: strategy == "auto"}
-		var err error
-		if r.auto {
-			if r.md, err = newChunker("markdown", cc, size, sz, emb, batch); err != nil {
-				return r, err
-			}
-			r.rc, err = newChunker("recursive", cc, size, sz, emb, batch)
-			return r, err
-		}
-		r.one, err = newChunker(strategy, cc, size, sz, emb, batch)
-		return r, err
-	}
-	def, err := build("", cc.Strategy, chunkers.Config{Max: cc.MaxSize, Overlap: cc.Overlap})
-	if err != nil {
-		return nil, err
-	}
-	rules := []rule{def}
-	for i, o := range cc.Overrides {
-		size, overlap := o.Sizes(cc)
-		r, err := build(o.Prefix, o.Strategy, chunkers.Config{Max: size, Overlap: overlap})
-		if err != nil {
-			return nil, fmt.Errorf("chunking.overrides[%d]: %w", i, err)
-		}
-		rules = append(rules, r)
-	}
-	return func(format, key string) worker.Chunker {
-		best := rules[0]
-		for _, r := range rules[1:] {
-			if strings.HasPrefix(key, r.prefix) && len(r.prefix) > len(best.prefix) {
-				best = r
-			}
-		}
-		switch {
-		case !best.auto:
-			return best.one
-		case format == extractors.FormatMarkdown:
-			return best.md
-		}
-		return best.rc
-	}, nil
 }
 
 // isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self,
@@ -292,13 +211,13 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		sz = wordpiece.Default()
 	}
 	if em.maxTokens > 0 && cfg.Chunking.Unit == "tokens" {
-		for _, size := range chunkSizes(cfg.Chunking) {
+		for _, size := range cfg.Chunking.Sizes() {
 			if size > em.maxTokens {
 				return worker.PipelineConfig{}, nil, fmt.Errorf("chunking.max_size: %d %s is over the model's input limit of %d tokens; chunks would be cut by the model", size, sz.Name(), em.maxTokens)
 			}
 		}
 	}
-	pick, err := chunkerFor(cfg.Chunking, sz, emb, cfg.Embedding.BatchSize)
+	pick, err := cfg.Chunking.Picker(sz, emb, cfg.Embedding.BatchSize, extractors.FormatMarkdown)
 	if err != nil {
 		return worker.PipelineConfig{}, nil, err
 	}
@@ -348,7 +267,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			}
 			return 0
 		},
-		ChunkerFor:  pick,
+		ChunkerFor:  func(format, key string) worker.Chunker { return pick(format, key) },
 		Tokenizer:   sz.Name(),
 		Embedder:    emb,
 		EmbedBatch:  cfg.Embedding.BatchSize,
@@ -376,21 +295,6 @@ func classifierFeatures(cfg Config, em *embedding) labeling.Features {
 		f.EmbeddingModel, f.EmbeddingDims = em.emb.Model(), dims
 	}
 	return f
-}
-
-// chunkSizes lists every chunk size the configuration can produce.
-func chunkSizes(cc chunkers.Settings) []int {
-	sizes := []int{cc.MaxSize}
-	hier := cc.Strategy == "hierarchical"
-	for _, o := range cc.Overrides {
-		size, _ := o.Sizes(cc)
-		sizes = append(sizes, size)
-		hier = hier || o.Strategy == "hierarchical"
-	}
-	if hier {
-		sizes = append(sizes, cc.ParentSize)
-	}
-	return sizes
 }
 
 // labelerAdapter gives the worker the labeler through the worker's own interface: labeling
