@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
-	"strconv"
 	"time"
 
 	"github.com/docingest/docingest/extractors/pdf"
@@ -19,7 +17,6 @@ import (
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
-	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/wordpiece"
 	"github.com/docingest/docingest/worker"
@@ -41,54 +38,6 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}
-}
-
-// isolatedPDF runs PDF extraction as `docingest extract-pdf` children of binary self,
-// each in a memory cgroup of its own where limits.pdf_cgroup allows.
-func isolatedPDF(self string, cfg Config, logger *slog.Logger, peaks *prometheus.HistogramVec) (worker.Extractor, error) {
-	l := cfg.Limits
-	args := []string{"extract-pdf",
-		"--max-pages", strconv.Itoa(l.MaxPages),
-		"--max-text-bytes", strconv.FormatInt(int64(l.MaxTextBytes), 10),
-		"--max-input-bytes", strconv.FormatInt(int64(l.MaxObjectBytes), 10),
-		"--memory-limit", "", // set below, from the backend's memory cap
-		"--backend", l.PDFBackend,
-	}
-	maxRSS := l.ChildMemory()
-	args[len(args)-3] = strconv.FormatInt(maxRSS*3/4, 10)
-	var group *cgroup.Parent
-	switch l.PDFCgroup {
-	case "off":
-	case "auto":
-		var err error
-		if group, err = cgroup.Find(""); err != nil {
-			logger.Info("PDF children run without a memory cgroup: the parent polls their resident memory", "reason", err)
-		}
-	default:
-		var err error
-		if group, err = cgroup.Find(l.PDFCgroup); err != nil {
-			return nil, fmt.Errorf("limits.pdf_cgroup: %w", err)
-		}
-	}
-	by := "rusage"
-	if group != nil {
-		by = "cgroup"
-		logger.Debug("PDF children each run in a memory cgroup", "parent", group.String(), "cap_bytes", maxRSS)
-	}
-	peak := peaks.WithLabelValues(by) // exported from the start, with what measures it
-	observe := func(p int64, _ bool) { peak.Observe(float64(p)) }
-	return pdfchild.Extractor{
-		Command: func(ctx context.Context) *exec.Cmd {
-			cmd := exec.CommandContext(ctx, self, args...)
-			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
-			return cmd
-		},
-		MaxRSS:    maxRSS,
-		MaxOutput: int64(l.MaxTextBytes)*2 + 16<<20, // JSON escaping and structure
-		Cgroup:    group,
-		Logger:    logger,
-		Observe:   observe,
-	}, nil
 }
 
 // fingerprint hashes every setting that changes outputs, so that state written by another
@@ -241,9 +190,13 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		if err != nil {
 			return worker.PipelineConfig{}, nil, fmt.Errorf("limits.pdf_isolation: cannot find the docingest binary to run as the PDF child: %w", err)
 		}
-		if table[extractors.FormatPDF], err = isolatedPDF(self, cfg, logger, em.pdfPeak); err != nil {
+		child, measuredBy, err := pdfchild.ForConfig(self, cfg.Limits, logger)
+		if err != nil {
 			return worker.PipelineConfig{}, nil, err
 		}
+		peak := em.pdfPeak.WithLabelValues(measuredBy) // exported from the start, with what measures it
+		child.Observe = func(p int64, _ bool) { peak.Observe(float64(p)) }
+		table[extractors.FormatPDF] = child
 	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {
 		p, err := pdf.NewPDFium(ctx)
 		if err != nil {

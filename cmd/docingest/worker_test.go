@@ -306,23 +306,6 @@ func TestWorkerServesHealthAndMetrics(t *testing.T) {
 	}
 }
 
-func TestQueueEndpoint(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"http://127.0.0.1:4566/000000000000/uploads":                    "http://127.0.0.1:4566",
-		"https://sqs.eu-west-1.amazonaws.com/111122223333/uploads":      "",
-		"https://sqs-fips.us-east-1.amazonaws.com/111122223333/uploads": "",
-		"https://sqs.cn-north-1.amazonaws.com.cn/111122223333/uploads":  "",
-		"https://sqs.eu-west-1.api.aws/111122223333/uploads":            "",
-		"not a url": "",
-		"https://queue.internal.example:8443/000000000000/uploads?x=1": "https://queue.internal.example:8443",
-	} {
-		if got := queueEndpoint(in); got != want {
-			t.Errorf("queueEndpoint(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // A queue URL on a non-AWS host is its own endpoint (no AWS_ENDPOINT_URL_SQS needed),
 // --log-format text is honoured, and an empty DOCINGEST_WORKER_METRICS_ADDR turns the
 // metrics endpoint off; a queue that cannot be reached fails the start with exit 2.

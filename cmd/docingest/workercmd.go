@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -111,20 +110,6 @@ func lookupEnv(environ []string, key string) string {
 	return ""
 }
 
-// queueEndpoint is the SQS endpoint a queue URL implies when it is not an AWS one
-// (http://127.0.0.1:4566/000000000000/uploads gives http://127.0.0.1:4566), or "".
-func queueEndpoint(queueURL string) string {
-	u, err := url.Parse(queueURL)
-	if err != nil || u.Host == "" {
-		return ""
-	}
-	host := u.Hostname()
-	if strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") || strings.HasSuffix(host, ".api.aws") {
-		return "" // the SDK resolves AWS's own endpoints, FIPS and dual-stack included
-	}
-	return u.Scheme + "://" + u.Host
-}
-
 // probeQueue reads the queue's ARN, so that a queue that cannot be reached fails the start
 // with a clear message instead of a receive loop retrying forever. A refusal to answer
 // (the role may lack sqs:GetQueueAttributes) is logged and the worker starts.
@@ -166,7 +151,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		return err
 	}
 	if cfg.AWS.SQSEndpoint == "" && lookupEnv(a.environ, "AWS_ENDPOINT_URL_SQS") == "" && lookupEnv(a.environ, "AWS_ENDPOINT_URL") == "" {
-		cfg.AWS.SQSEndpoint = queueEndpoint(cfg.Worker.QueueURL)
+		cfg.AWS.SQSEndpoint = sqsqueue.EndpointOf(cfg.Worker.QueueURL)
 	}
 	var clients *awsClients
 	c, err := a.aws(ctx, cfg, &clients)

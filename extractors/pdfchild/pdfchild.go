@@ -227,3 +227,46 @@ func childExtract(backend string, lim extractors.Limits, data []byte) (document.
 	}
 	return pdf.Extractor{Limits: lim}.Extract(ctx, data)
 }
+
+// ForConfig returns the extractor that runs PDF extraction as `self extract-pdf`
+// children (the docingest binary) with the caps and backend of lc, each in a memory
+// cgroup of its own where lc.PDFCgroup allows. measuredBy says what will measure the
+// children's peak memory: "cgroup", or "rusage" without one.
+func ForConfig(self string, lc extractors.Config, logger *slog.Logger) (e Extractor, measuredBy string, err error) {
+	maxRSS := lc.ChildMemory()
+	args := []string{"extract-pdf",
+		"--max-pages", strconv.Itoa(lc.MaxPages),
+		"--max-text-bytes", strconv.FormatInt(int64(lc.MaxTextBytes), 10),
+		"--max-input-bytes", strconv.FormatInt(int64(lc.MaxObjectBytes), 10),
+		"--memory-limit", strconv.FormatInt(maxRSS*3/4, 10), // a soft Go limit below the cap
+		"--backend", lc.PDFBackend,
+	}
+	var group *cgroup.Parent
+	switch lc.PDFCgroup {
+	case "off":
+	case "auto":
+		if group, err = cgroup.Find(""); err != nil {
+			logger.Info("PDF children run without a memory cgroup: the parent polls their resident memory", "reason", err)
+		}
+	default:
+		if group, err = cgroup.Find(lc.PDFCgroup); err != nil {
+			return Extractor{}, "", fmt.Errorf("limits.pdf_cgroup: %w", err)
+		}
+	}
+	measuredBy = "rusage"
+	if group != nil {
+		measuredBy = "cgroup"
+		logger.Debug("PDF children each run in a memory cgroup", "parent", group.String(), "cap_bytes", maxRSS)
+	}
+	return Extractor{
+		Command: func(ctx context.Context) *exec.Cmd {
+			cmd := exec.CommandContext(ctx, self, args...)
+			cmd.Env = append(os.Environ(), "GOMAXPROCS=1")
+			return cmd
+		},
+		MaxRSS:    maxRSS,
+		MaxOutput: int64(lc.MaxTextBytes)*2 + 16<<20, // JSON escaping and structure
+		Cgroup:    group,
+		Logger:    logger,
+	}, measuredBy, nil
+}

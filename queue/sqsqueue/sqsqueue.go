@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -168,4 +169,18 @@ func (q *Queue) ARN(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return out.Attributes[string(types.QueueAttributeNameQueueArn)], nil
+}
+
+// EndpointOf is the SQS endpoint a queue URL implies when it is not an AWS one
+// (http://127.0.0.1:4566/000000000000/uploads gives http://127.0.0.1:4566), or "".
+func EndpointOf(queueURL string) string {
+	u, err := url.Parse(queueURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	host := u.Hostname()
+	if strings.HasSuffix(host, ".amazonaws.com") || strings.HasSuffix(host, ".amazonaws.com.cn") || strings.HasSuffix(host, ".api.aws") {
+		return "" // the SDK resolves AWS's own endpoints, FIPS and dual-stack included
+	}
+	return u.Scheme + "://" + u.Host
 }

@@ -76,3 +76,20 @@ func TestSendCreated(t *testing.T) {
 		t.Errorf("ARN %q, %v", arn, err)
 	}
 }
+
+func TestEndpointOf(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]string{
+		"http://127.0.0.1:4566/000000000000/uploads":                    "http://127.0.0.1:4566",
+		"https://sqs.eu-west-1.amazonaws.com/111122223333/uploads":      "",
+		"https://sqs-fips.us-east-1.amazonaws.com/111122223333/uploads": "",
+		"https://sqs.cn-north-1.amazonaws.com.cn/111122223333/uploads":  "",
+		"https://sqs.eu-west-1.api.aws/111122223333/uploads":            "",
+		"not a url": "",
+		"https://queue.internal.example:8443/000000000000/uploads?x=1": "https://queue.internal.example:8443",
+	} {
+		if got := sqsqueue.EndpointOf(in); got != want {
+			t.Errorf("sqsqueue.EndpointOf(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
