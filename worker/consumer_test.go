@@ -62,10 +62,13 @@ func (q *memQueue) Receive(ctx context.Context, n int, wait, visibility time.Dur
 	return ds, err
 }
 
+// Delete and ChangeVisibility record under the same lock as they act, so the record is in
+// the order the queue saw the calls (a message handed back can be received, and handed
+// back again, at once).
 func (q *memQueue) Delete(ctx context.Context, d queue.Delivery) error {
-	err := q.Memory.Delete(ctx, d)
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	err := q.Memory.Delete(ctx, d)
 	if err == nil {
 		q.outstanding--
 		q.deleted = append(q.deleted, d.ID)
@@ -74,9 +77,9 @@ func (q *memQueue) Delete(ctx context.Context, d queue.Delivery) error {
 }
 
 func (q *memQueue) ChangeVisibility(ctx context.Context, d queue.Delivery, visibility time.Duration) error {
-	err := q.Memory.ChangeVisibility(ctx, d, visibility)
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	err := q.Memory.ChangeVisibility(ctx, d, visibility)
 	q.vis = append(q.vis, visCall{d.Receipt, int32(visibility / time.Second)})
 	q.visSeen <- struct{}{}
 	if err == nil && visibility == 0 {

@@ -47,7 +47,7 @@ func (a *app) failedCommand() *cobra.Command {
   docingest failed list --out out --json | jq -r .reason | sort | uniq -c`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

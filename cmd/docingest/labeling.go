@@ -31,7 +31,7 @@ func versioned(s any) (labeling.VersionedStore, error) {
 }
 
 func (a *app) labelingEnv(cmd *cobra.Command, out string, needBackend bool) (*labelingEnv, error) {
-	cfg, err := a.loadConfig()
+	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return nil, err
 	}

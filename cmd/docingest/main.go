@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -135,13 +136,46 @@ func suggestFlag(c *cobra.Command, err error) error {
 	return usageErr(err)
 }
 
-// loadConfig reads the configuration and validates it; errors are usage errors.
-func (a *app) loadConfig() (Config, error) {
+// loadConfig reads the configuration (defaults, file, environment) and lays the command's
+// flags over it: overlayFlags is the one place a flag sets a configuration key. Errors are
+// usage errors.
+func (a *app) loadConfig(cmd *cobra.Command) (Config, error) {
 	cfg, err := LoadConfig(a.configPath, a.environ)
 	if err != nil {
 		return cfg, usageErr(err)
 	}
+	if err := overlayFlags(cmd, &cfg); err != nil {
+		return cfg, usageErr(err)
+	}
 	return cfg, nil
+}
+
+// overlayFlags sets the configuration keys that have flags, from the flags given on the
+// command line (a flag wins over the file and the environment).
+func overlayFlags(cmd *cobra.Command, cfg *Config) error {
+	keys := map[string]any{
+		"concurrency":   &cfg.Run.Concurrency,
+		"queue-url":     &cfg.Worker.QueueURL,
+		"max-in-flight": &cfg.Worker.MaxInFlight,
+		"log-format":    &cfg.Log.Format,
+	}
+	for name, dst := range keys {
+		f := cmd.Flags().Lookup(name)
+		if f == nil || !f.Changed {
+			continue
+		}
+		switch d := dst.(type) {
+		case *int:
+			n, err := strconv.Atoi(f.Value.String())
+			if err != nil {
+				return fmt.Errorf("--%s: %w", name, err)
+			}
+			*d = n
+		case *string:
+			*d = f.Value.String()
+		}
+	}
+	return nil
 }
 
 func (a *app) logger(cfg Config) *slog.Logger {
@@ -208,7 +242,7 @@ func (a *app) configCommand() *cobra.Command {
   DOCINGEST_CHUNKING_MAX_SIZE=400 docingest config print --config docingest.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err
 			}

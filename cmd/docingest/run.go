@@ -123,12 +123,9 @@ type batchJob struct {
 // prefix each) and builds the pipeline. A local SRC must be a folder that does not lie
 // inside a local DST; a local DST inside SRC is left out of SRC's listings.
 func (a *app) openBatch(cmd *cobra.Command, srcArg string, f runFlags) (*batchJob, error) {
-	cfg, err := a.loadConfig()
+	cfg, err := a.loadConfig(cmd)
 	if err != nil {
 		return nil, err
-	}
-	if cmd.Flags().Changed("concurrency") {
-		cfg.Run.Concurrency = f.concurrency
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, usageErr(fmt.Errorf("invalid configuration:\n%w", err))

@@ -45,18 +45,9 @@ error; /metrics, /healthz and /readyz are served on worker.metrics_addr.`,
     DOCINGEST_AWS_S3_PATH_STYLE=true docingest worker --queue-url http://127.0.0.1:4566/000000000000/uploads --out s3://out`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.loadConfig()
+			cfg, err := a.loadConfig(cmd)
 			if err != nil {
 				return err
-			}
-			if cmd.Flags().Changed("queue-url") {
-				cfg.Worker.QueueURL = queueURL
-			}
-			if cmd.Flags().Changed("max-in-flight") {
-				cfg.Worker.MaxInFlight = maxInFlight
-			}
-			if cmd.Flags().Changed("log-format") {
-				cfg.Log.Format = logFormat
 			}
 			if cfg.Log.Format == "" {
 				cfg.Log.Format = "json" // a daemon's logs are read by machines
