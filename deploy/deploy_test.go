@@ -435,7 +435,7 @@ func TestTableMatchesCode(t *testing.T) {
 	}
 	delete(ops, "Options")
 	called := map[string]string{}
-	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage", "../embedders", "../labeling"} {
+	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage", "../embedders", "../labeling", "../queue/sqsqueue"} {
 		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 		if err != nil {
 			t.Fatal(err)

@@ -23,7 +23,6 @@ type API interface {
 	ReceiveMessage(ctx context.Context, in *sqs.ReceiveMessageInput, opts ...func(*sqs.Options)) (*sqs.ReceiveMessageOutput, error)
 	DeleteMessage(ctx context.Context, in *sqs.DeleteMessageInput, opts ...func(*sqs.Options)) (*sqs.DeleteMessageOutput, error)
 	ChangeMessageVisibility(ctx context.Context, in *sqs.ChangeMessageVisibilityInput, opts ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error)
-	SendMessage(ctx context.Context, in *sqs.SendMessageInput, opts ...func(*sqs.Options)) (*sqs.SendMessageOutput, error)
 	SendMessageBatch(ctx context.Context, in *sqs.SendMessageBatchInput, opts ...func(*sqs.Options)) (*sqs.SendMessageBatchOutput, error)
 	GetQueueAttributes(ctx context.Context, in *sqs.GetQueueAttributesInput, opts ...func(*sqs.Options)) (*sqs.GetQueueAttributesOutput, error)
 }
@@ -80,15 +79,6 @@ func (q *Queue) ChangeVisibility(ctx context.Context, d queue.Delivery, visibili
 		QueueUrl: aws.String(q.url), ReceiptHandle: aws.String(d.Receipt), VisibilityTimeout: seconds(visibility),
 	})
 	return err
-}
-
-// Send sends one message and returns its ID.
-func (q *Queue) Send(ctx context.Context, body string) (string, error) {
-	out, err := q.api.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)})
-	if err != nil {
-		return "", err
-	}
-	return aws.ToString(out.MessageId), nil
 }
 
 // SendBatch sends up to MaxBatch messages in one call. Entries the queue rejects are an

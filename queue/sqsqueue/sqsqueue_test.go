@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	"github.com/docingest/docingest/internal/emulators"
 	"github.com/docingest/docingest/queue/queuetest"
 	"github.com/docingest/docingest/queue/sqsqueue"
@@ -25,8 +27,23 @@ func TestConformance(t *testing.T) {
 	c := emulators.SQSClient(endpoint)
 	queuetest.Run(t, func(t *testing.T) queuetest.Queue {
 		u, _ := emulators.Queue(t, c, 30*time.Second, 0)
-		return sqsqueue.New(c, u)
+		return testQueue{sqsqueue.New(c, u), c, u}
 	})
+}
+
+// testQueue adds the suite's Send (the worker never sends single messages).
+type testQueue struct {
+	*sqsqueue.Queue
+	c   *sqs.Client
+	url string
+}
+
+func (q testQueue) Send(ctx context.Context, body string) (string, error) {
+	out, err := q.c.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(q.url), MessageBody: aws.String(body)})
+	if err != nil {
+		return "", err
+	}
+	return aws.ToString(out.MessageId), nil
 }
 
 // TestSendCreated: synthetic events go out MaxBatch per call, every one arrives, and the
