@@ -38,6 +38,11 @@ func (a *app) failedCommand() *cobra.Command {
 		Use:   "failed",
 		Short: "List and retry documents that failed",
 	}
+	cmd.AddCommand(a.failedListCommand(), a.failedRetryCommand())
+	return cmd
+}
+
+func (a *app) failedListCommand() *cobra.Command {
 	var out string
 	var asJSON bool
 	list := &cobra.Command{
@@ -101,10 +106,13 @@ func (a *app) failedCommand() *cobra.Command {
 			return nil
 		},
 	}
-	list.Flags().StringVar(&out, "out", "", "output folder (required)")
+	list.Flags().StringVar(&out, "out", "", "output folder or s3://bucket/prefix (required)")
 	list.Flags().BoolVar(&asJSON, "json", false, "one JSON failure record per line")
 	_ = list.MarkFlagRequired("out")
+	return list
+}
 
+func (a *app) failedRetryCommand() *cobra.Command {
 	var f runFlags
 	retry := &cobra.Command{
 		Use:   "retry SRC --out DST",
@@ -118,6 +126,5 @@ unchanged failed document). Use it after raising a cap or upgrading docingest.`,
 		},
 	}
 	addRunFlags(retry, &f)
-	cmd.AddCommand(list, retry)
-	return cmd
+	return retry
 }
