@@ -42,6 +42,36 @@ type CollectResult struct {
 	AuditAgreed int `json:"audit_agreed,omitempty"`
 }
 
+func (c *Collector) log() *slog.Logger {
+	if c.Logger != nil {
+		return c.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// PendingItems lists the items waiting for humans, the most uncertain first.
+func PendingItems(ctx context.Context, store Store) ([]PendingItem, error) {
+	var items []PendingItem
+	err := store.List(ctx, layout.PendingRoot, true, func(o storage.ObjectInfo) error {
+		b, err := store.Get(ctx, o.Key)
+		if errors.Is(err, storage.ErrNotFound) {
+			return nil // claimed since the listing
+		}
+		if err != nil {
+			return err
+		}
+		var it PendingItem
+		if err := json.Unmarshal(b, &it); err != nil {
+			return fmt.Errorf("%s: %w", o.Key, err)
+		}
+		it.Embedding = nil
+		items = append(items, it)
+		return nil
+	})
+	sort.SliceStable(items, func(i, j int) bool { return items[i].Uncertainty > items[j].Uncertainty })
+	return items, err
+}
+
 // JobRecords lists the jobs this output prefix created, newest first.
 func JobRecords(ctx context.Context, store Store) ([]JobRecord, error) {
 	var recs []JobRecord
@@ -89,19 +119,43 @@ func (c *Collector) Collect(ctx context.Context) ([]CollectResult, *Model, error
 		res := CollectResult{Job: j.Job, Status: st.Status}
 		switch st.Status {
 		case "Completed":
-			n, failed, err := c.collectJob(ctx, j, st, &res)
+			n, failed, _, err := c.collectJob(ctx, j, c.outputKey(j, st), &res)
 			if err != nil {
 				return results, nil, err
 			}
 			res.Labels, res.Failed = n, failed
 			added += n
-		case "Failed", "Stopped":
-			n, err := c.giveBack(ctx, j.Job)
+		case "Stopped":
+			// AWS writes the results obtained before a stop to the output location: keep
+			// them (they are paid for) and return only the rest to pending.
+			n, _, labeled, err := c.collectJob(ctx, j, c.outputKey(j, st), &res)
+			switch {
+			case errors.Is(err, storage.ErrNotFound): // stopped before any result was written
+			case err != nil:
+				return results, nil, err
+			}
+			res.Labels = n
+			added += n
+			if res.Returned, err = c.giveBack(ctx, j.Job, labeled); err != nil {
+				return results, nil, err
+			}
+		case "Failed":
+			n, err := c.giveBack(ctx, j.Job, nil)
 			if err != nil {
 				return results, nil, err
 			}
 			res.Returned = n
 		default:
+			// CreateLabelingJob takes no runtime limit: max_runtime_seconds is enforced here,
+			// by stopping the job; its results are collected once it has stopped.
+			limit := time.Duration(c.Config.GroundTruth.MaxRuntimeSeconds) * time.Second
+			if st.Status == "InProgress" && limit > 0 && !st.Created.IsZero() && now().Sub(st.Created) > limit {
+				if err := c.Backend.Stop(ctx, j.Job); err != nil {
+					return results, nil, err
+				}
+				c.log().Info("labeling job ran past max_runtime_seconds: stopped; its results are collected once it has stopped", "job", j.Job, "created", st.Created)
+				res.Status = "Stopping"
+			}
 			results = append(results, res)
 			continue
 		}
@@ -132,23 +186,34 @@ func keyOf(store VersionedStore, uri string) (string, error) {
 	return strings.TrimPrefix(uri, base), nil
 }
 
-// collectJob reads a completed job's output manifest.
-func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, res *CollectResult) (labels, failed int, err error) {
-	key, err := keyOf(c.Store, st.OutputURI)
-	if err != nil {
-		return 0, 0, err
+// outputKey is where a job's output manifest is: where the service says, else where
+// Ground Truth writes it under the job's output path
+// (<output path><job>/manifests/output/output.manifest), for a stopped job the service
+// reports no output for.
+func (c *Collector) outputKey(j JobRecord, st JobStatus) string {
+	if st.OutputURI != "" {
+		if key, err := keyOf(c.Store, st.OutputURI); err == nil {
+			return key
+		}
 	}
+	return layout.Job(j.Job) + "output/" + j.Job + "/manifests/output/output.manifest"
+}
+
+// collectJob reads a job's output manifest: the labeled items become human labels and go
+// into the dataset; labeled holds their ids.
+func (c *Collector) collectJob(ctx context.Context, j JobRecord, key string, res *CollectResult) (labels, failed int, labeled map[string]bool, err error) {
 	body, err := c.Store.Get(ctx, key)
 	if err != nil {
-		return 0, 0, fmt.Errorf("read the output manifest of %s: %w", j.Job, err)
+		return 0, 0, nil, fmt.Errorf("read the output manifest of %s: %w", j.Job, err)
 	}
+	labeled = map[string]bool{}
 	claimBody, err := c.Store.Get(ctx, layout.Job(j.Job)+"claim.json")
 	if err != nil {
-		return 0, 0, fmt.Errorf("read the claim of %s: %w", j.Job, err)
+		return 0, 0, nil, fmt.Errorf("read the claim of %s: %w", j.Job, err)
 	}
 	var claim Claim
 	if err := json.Unmarshal(claimBody, &claim); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	sources := map[string][]string{}
 	sent := map[string]PendingItem{}
@@ -171,7 +236,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 		}
 		var rec map[string]json.RawMessage
 		if err := json.Unmarshal(line, &rec); err != nil {
-			return 0, 0, fmt.Errorf("output manifest of %s: %w", j.Job, err)
+			return 0, 0, nil, fmt.Errorf("output manifest of %s: %w", j.Job, err)
 		}
 		var id, text string
 		_ = json.Unmarshal(rec["docingest-id"], &id)
@@ -184,7 +249,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 		}
 		classes, err := c.classesOf(rec[attr], meta)
 		if err != nil {
-			return 0, 0, fmt.Errorf("output manifest of %s, item %s: %w", j.Job, id, err)
+			return 0, 0, nil, fmt.Errorf("output manifest of %s, item %s: %w", j.Job, id, err)
 		}
 		date, _ := meta["creation-date"].(string)
 		meta["human-annotated"] = "yes"
@@ -192,6 +257,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 		out, _ := json.Marshal(rec)
 		dataset.Write(out)
 		dataset.WriteByte('\n')
+		labeled[id] = true
 		it := sent[id]
 		if it.Auto {
 			res.Audited++
@@ -204,18 +270,18 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, st JobStatus, r
 				Predicted: it.Predicted, Classifier: it.Classifier, Audit: it.Audit, WasAuto: it.Auto}
 			b, _ := json.Marshal(h)
 			if err := c.Store.Put(ctx, layout.HumanLabelRoot+target+".json", bytes.NewReader(b)); err != nil {
-				return 0, 0, err
+				return 0, 0, nil, err
 			}
 			labels++
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
 	if err := c.Store.Put(ctx, layout.HumanDataset(j.Job), &dataset); err != nil {
-		return 0, 0, err
+		return 0, 0, nil, err
 	}
-	return labels, failed, nil
+	return labels, failed, labeled, nil
 }
 
 // classesOf reads the class names of a Ground Truth label: the class-name (or class-map)
@@ -250,8 +316,9 @@ func (c *Collector) classesOf(raw json.RawMessage, meta map[string]any) ([]strin
 	return []string{names[i]}, nil
 }
 
-// giveBack returns a failed job's items to the pending spool.
-func (c *Collector) giveBack(ctx context.Context, job string) (int, error) {
+// giveBack returns a failed or stopped job's items to the pending spool, but those in
+// keep (labeled before a stop).
+func (c *Collector) giveBack(ctx context.Context, job string, keep map[string]bool) (int, error) {
 	b, err := c.Store.Get(ctx, layout.Job(job)+"claim.json")
 	if errors.Is(err, storage.ErrNotFound) {
 		return 0, nil
@@ -263,13 +330,18 @@ func (c *Collector) giveBack(ctx context.Context, job string) (int, error) {
 	if err := json.Unmarshal(b, &claim); err != nil {
 		return 0, err
 	}
+	n := 0
 	for _, it := range claim.Items {
+		if keep[it.ID] {
+			continue
+		}
 		body, _ := json.Marshal(it)
 		if err := c.Store.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(body)); err != nil {
 			return 0, err
 		}
+		n++
 	}
-	return len(claim.Items), nil
+	return n, nil
 }
 
 // sameClasses compares two class sets.

@@ -63,7 +63,7 @@ type GTConfig struct {
 	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds" doc:"time a worker has for one task"`
 	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds" doc:"time a task stays available to workers"`
 	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks" doc:"tasks offered at once"`
-	MaxRuntimeSeconds       int      `yaml:"max_runtime_seconds" doc:"longest a job runs"`
+	MaxRuntimeSeconds       int      `yaml:"max_runtime_seconds" doc:"a job still running this long after its creation is stopped by labeling collect (its results are kept); CreateLabelingJob has no such limit"`
 	TaskTitle               string   `yaml:"task_title" doc:"title workers see"`
 	TaskDescription         string   `yaml:"task_description" doc:"description workers see"`
 	TaskKeywords            []string `yaml:"task_keywords" doc:"keywords workers can search"`
@@ -113,6 +113,9 @@ func (c Config) Validate() []error {
 	if len(c.Classes) < 2 {
 		bad("classes", "need at least two classes, got %d", len(c.Classes))
 	}
+	if c.MultiLabel && len(c.Classes) > 50 {
+		bad("classes", "Ground Truth's multi-label text classification takes at most 50 label categories, got %d", len(c.Classes))
+	}
 	seen := map[string]bool{}
 	for i, cl := range c.Classes {
 		if cl.Name == "" || seen[cl.Name] {
@@ -160,8 +163,14 @@ func (c Config) Validate() []error {
 	if g.TaskTimeLimitSeconds < 30 || g.TaskTimeLimitSeconds > 28800 {
 		bad("ground_truth.task_time_limit_seconds", "must be between 30 and 28800, got %d", g.TaskTimeLimitSeconds)
 	}
-	if g.TaskAvailabilitySeconds < 60 || g.TaskAvailabilitySeconds > 864000 {
-		bad("ground_truth.task_availability_seconds", "must be between 60 and 864000, got %d", g.TaskAvailabilitySeconds)
+	// AWS (HumanTaskConfig.TaskAvailabilityLifetimeInSeconds): at most 12 hours for the
+	// public workforce (Mechanical Turk), 30 days for private and vendor workforces.
+	if isPublicWorkteam(g.WorkteamARN) {
+		if g.TaskAvailabilitySeconds < 60 || g.TaskAvailabilitySeconds > 43200 {
+			bad("ground_truth.task_availability_seconds", "the public workforce (Mechanical Turk) keeps a task at most 12 hours: must be between 60 and 43200, got %d", g.TaskAvailabilitySeconds)
+		}
+	} else if g.TaskAvailabilitySeconds < 60 || g.TaskAvailabilitySeconds > 2592000 {
+		bad("ground_truth.task_availability_seconds", "must be between 60 and 2592000 (30 days), got %d", g.TaskAvailabilitySeconds)
 	}
 	if g.MaxConcurrentTasks < 1 || g.MaxConcurrentTasks > 5000 {
 		bad("ground_truth.max_concurrent_tasks", "must be between 1 and 5000, got %d", g.MaxConcurrentTasks)

@@ -45,6 +45,8 @@ type Dispatcher struct {
 	Model    *Model
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// DryRun makes Submit a plan: which items a job would take now, with nothing written.
+	DryRun bool
 	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
 	LeaseTTL time.Duration
 	// crashAt, when set (tests), is called at each step of creating a job ("started": the
@@ -82,6 +84,8 @@ type SubmitResult struct {
 	Job    string `json:"job,omitempty"`
 	Items  int    `json:"items"`
 	Reason string `json:"reason,omitempty"` // why nothing was submitted
+	// DryRun marks a plan: the job that would be created, nothing written.
+	DryRun bool `json:"dry_run,omitempty"`
 }
 
 type lease struct {
@@ -146,6 +150,9 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 	if !strings.HasPrefix(d.Store.URI(""), "s3://") {
 		return SubmitResult{}, errors.New("labeling jobs read their manifest from S3: the output must be an s3:// prefix")
 	}
+	if d.DryRun {
+		return d.plan(ctx)
+	}
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	release, ok, err := d.acquire(ctx, hex.EncodeToString(rnd[:]))
@@ -187,6 +194,28 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 		return SubmitResult{}, err
 	}
 	return d.create(ctx, claim)
+}
+
+// plan is Submit without writing anything: the job the pending items and today's budget
+// would give now (another dispatcher may get there first).
+func (d *Dispatcher) plan(ctx context.Context) (SubmitResult, error) {
+	today := d.now().Format("2006-01-02")
+	used, _, err := d.budget(ctx, today)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-used)
+	if room <= 0 {
+		return SubmitResult{DryRun: true, Reason: fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)}, nil
+	}
+	claim, err := d.choose(ctx, room, today, used)
+	if err != nil {
+		return SubmitResult{}, err
+	}
+	if len(claim.Items) == 0 {
+		return SubmitResult{DryRun: true, Reason: "no pending items"}, nil
+	}
+	return SubmitResult{DryRun: true, Job: claim.Job, Items: len(claim.Items)}, nil
 }
 
 // budget reads today's count of items sent.
@@ -246,7 +275,7 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 	}
 	m := d.Model
 	if m == nil && d.Features.HashDims > 0 {
-		if m, err = Classifier(ctx, d.Config, d.Store, d.Features, human, d.now, true); err != nil {
+		if m, err = Classifier(ctx, d.Config, d.Store, d.Features, human, d.now, !d.DryRun); err != nil {
 			return Claim{}, err
 		}
 	}
@@ -274,8 +303,10 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 			continue
 		}
 		if _, done := human[it.ID]; done {
-			if err := d.Store.Delete(ctx, k); err != nil {
-				return Claim{}, err
+			if !d.DryRun {
+				if err := d.Store.Delete(ctx, k); err != nil {
+					return Claim{}, err
+				}
 			}
 			continue
 		}
@@ -565,8 +596,11 @@ func LabelCategories(cfg Config) []byte {
 	return b
 }
 
-// Template is the worker task UI: Crowd HTML Elements' crowd-classifier (single label) or
-// crowd-classifier-multi-select, with each class's description as instructions.
+// Template is the worker task UI, AWS's text classification templates with only the
+// header and instructions changed: crowd-classifier named "crowd-classifier" (single
+// label) or crowd-classifier-multi-select named "crowd-classifier-multi-select", the text
+// in a classification-target with white-space: pre-wrap (line breaks kept), each class's
+// description as instructions.
 func Template(cfg Config) string {
 	var short strings.Builder
 	for _, c := range cfg.Classes {
@@ -578,8 +612,8 @@ func Template(cfg Config) string {
 	}
 	return fmt.Sprintf(`<script src="https://assets.crowd.aws/crowd-html-elements.js"></script>
 <crowd-form>
-  <%[1]s name="crowd-classifier" categories="{{ task.input.labels | to_json | escape }}" header="%[2]s">
-    <classification-target>{{ task.input.taskObject }}</classification-target>
+  <%[1]s name="%[1]s" categories="{{ task.input.labels | to_json | escape }}" header="%[2]s">
+    <classification-target style="white-space: pre-wrap">{{ task.input.taskObject }}</classification-target>
     <full-instructions header="Categories">%[3]s</full-instructions>
     <short-instructions>%[3]s</short-instructions>
   </%[1]s>

@@ -22,6 +22,8 @@ type Backend interface {
 	Start(ctx context.Context, spec JobSpec) error
 	Status(ctx context.Context, name string) (JobStatus, error)
 	Jobs(ctx context.Context, prefix string) ([]JobStatus, error)
+	// Stop asks the service to stop a running job; what was labeled before is kept.
+	Stop(ctx context.Context, name string) error
 }
 
 // JobSpec is what a labeling job needs; the S3 URIs exist when CreateJob is called.
@@ -84,6 +86,7 @@ type SageMakerAPI interface {
 	CreateLabelingJob(ctx context.Context, in *sagemaker.CreateLabelingJobInput, opts ...func(*sagemaker.Options)) (*sagemaker.CreateLabelingJobOutput, error)
 	DescribeLabelingJob(ctx context.Context, in *sagemaker.DescribeLabelingJobInput, opts ...func(*sagemaker.Options)) (*sagemaker.DescribeLabelingJobOutput, error)
 	ListLabelingJobs(ctx context.Context, in *sagemaker.ListLabelingJobsInput, opts ...func(*sagemaker.Options)) (*sagemaker.ListLabelingJobsOutput, error)
+	StopLabelingJob(ctx context.Context, in *sagemaker.StopLabelingJobInput, opts ...func(*sagemaker.Options)) (*sagemaker.StopLabelingJobOutput, error)
 }
 
 // GroundTruth creates and reads SageMaker Ground Truth labeling jobs.
@@ -205,6 +208,15 @@ func (g *GroundTruth) Status(ctx context.Context, name string) (JobStatus, error
 	return statusFrom(aws.ToString(out.LabelingJobName), out.LabelingJobStatus, out.LabelCounters, out.CreationTime, out.FailureReason, out.LabelingJobOutput), nil
 }
 
+// Stop stops a job (StopLabelingJob); Ground Truth writes what was labeled before the
+// stop to the output location, and the job ends Stopped.
+func (g *GroundTruth) Stop(ctx context.Context, name string) error {
+	if _, err := g.client.StopLabelingJob(ctx, &sagemaker.StopLabelingJobInput{LabelingJobName: aws.String(name)}); err != nil {
+		return fmt.Errorf("stop labeling job %s: %w", name, err)
+	}
+	return nil
+}
+
 func (g *GroundTruth) Jobs(ctx context.Context, prefix string) ([]JobStatus, error) {
 	var out []JobStatus
 	p := sagemaker.NewListLabelingJobsPaginator(g.client, &sagemaker.ListLabelingJobsInput{NameContains: aws.String(prefix), MaxResults: aws.Int32(100)})
@@ -222,4 +234,34 @@ func (g *GroundTruth) Jobs(ctx context.Context, prefix string) ([]JobStatus, err
 		}
 	}
 	return out, nil
+}
+
+// Cost is what a job of some items pays its workforce: for the public workforce
+// (Mechanical Turk) the task price × workers per object × items; a private workteam is
+// not paid per task. Ground Truth's own per-object charge comes on top and is not
+// estimated here (it depends on the region, the volume and the workforce: see its
+// pricing page).
+type Cost struct {
+	Items            int     `json:"items"`
+	WorkersPerObject int     `json:"workers_per_object"`
+	Tasks            int     `json:"tasks"`
+	Public           bool    `json:"public_workforce"`
+	WorkforceUSD     float64 `json:"workforce_usd"`
+}
+
+// EstimateCost is the workforce payment of a job of items under cfg.
+func EstimateCost(cfg Config, items int) Cost {
+	c := Cost{Items: items, WorkersPerObject: cfg.GroundTruth.WorkersPerObject, Public: isPublicWorkteam(cfg.GroundTruth.WorkteamARN)}
+	c.Tasks = items * c.WorkersPerObject
+	if c.Public {
+		c.WorkforceUSD = math.Round(float64(c.Tasks)*cfg.GroundTruth.TaskPriceUSD*1000) / 1000
+	}
+	return c
+}
+
+func (c Cost) String() string {
+	if c.Public {
+		return fmt.Sprintf("%d tasks (%d items × %d workers): $%.3f to the public workforce, plus Ground Truth's per-object charge (not estimated here)", c.Tasks, c.Items, c.WorkersPerObject, c.WorkforceUSD)
+	}
+	return fmt.Sprintf("%d tasks (%d items × %d workers) for your private workteam (not paid per task), plus Ground Truth's per-object charge (not estimated here)", c.Tasks, c.Items, c.WorkersPerObject)
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 )
 
-// gtServer speaks SageMaker's JSON 1.1 protocol for the three labeling-job operations,
+// gtServer speaks SageMaker's JSON 1.1 protocol for the four labeling-job operations,
 // checks every CreateLabelingJob request the way the service would (required fields, the
 // region's Lambda ARNs, a valid and unused name, S3 objects that exist), and moves jobs
 // InProgress → Completed, writing an output manifest with the labels an oracle gives.
@@ -35,6 +35,9 @@ type gtServer struct {
 	throttle int
 	// failJobs makes jobs end Failed
 	failJobs bool
+	// hold keeps jobs InProgress until StopLabelingJob
+	hold  bool
+	stops int
 
 	mu       sync.Mutex
 	jobs     map[string]*fakeJob
@@ -82,10 +85,24 @@ func (g *gtServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		j.describes++
-		if j.describes >= 2 && j.status == "InProgress" {
+		if j.status == "Stopping" {
+			j.status = "Stopped" // stopped before any result: no output
+		}
+		if j.describes >= 2 && j.status == "InProgress" && !g.hold {
 			g.finish(j)
 		}
 		json.NewEncoder(w).Encode(g.describe(j))
+	case "SageMaker.StopLabelingJob":
+		name, _ := req["LabelingJobName"].(string)
+		j := g.jobs[strings.ToLower(name)]
+		if j == nil {
+			fail(w, 400, "ResourceNotFound", "Could not find labeling job")
+			return
+		}
+		g.stops++
+		j.status = "Stopping"
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		fmt.Fprint(w, "{}")
 	case "SageMaker.ListLabelingJobs":
 		var list []map[string]any
 		for _, n := range g.order {

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -650,6 +652,9 @@ func (f fakeBackend) Status(_ context.Context, name string) (JobStatus, error) {
 func (f fakeBackend) Jobs(context.Context, string) ([]JobStatus, error) {
 	return []JobStatus{f.status}, nil
 }
+func (f fakeBackend) Stop(context.Context, string) error {
+	return errors.New("fakeBackend: unexpected stop")
+}
 
 func TestLambdaARNsAndPrice(t *testing.T) {
 	t.Parallel()
@@ -666,6 +671,7 @@ func TestLambdaARNsAndPrice(t *testing.T) {
 	}
 	cfg := testConfig()
 	cfg.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
+	cfg.GroundTruth.TaskAvailabilitySeconds = 43200 // the public workforce's limit (TestGroundTruthLimitsPerWorkforce)
 	if errs := cfg.Validate(); len(errs) != 2 || !strings.Contains(errs[0].Error(), "task_price_usd") || !strings.Contains(errs[1].Error(), "free_of_pii") {
 		t.Fatalf("public workforce without a price or a declaration: %v", errs)
 	}
@@ -689,3 +695,202 @@ func TestLambdaARNsAndPrice(t *testing.T) {
 type asWorker struct{ *Labeler }
 
 func (a asWorker) Begin(source string) worker.LabelSession { return a.Labeler.Begin(source) }
+
+// TestCollectStoppedKeepsResults: a Stopped job's results obtained before the stop are
+// kept (AWS writes them to the output location) and only the unlabeled items go back to
+// pending; a job stopped before any result was written returns every item.
+func TestCollectStoppedKeepsResults(t *testing.T) {
+	ctx := context.Background()
+	manifest, err := os.ReadFile("testdata/gt-output.manifest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, withOutput := range []bool{true, false} {
+		out, _ := s3Store(t)
+		job := "docingest-5c1d2e3f4a5b6c7d"
+		var items []PendingItem
+		for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
+			var rec map[string]any
+			json.Unmarshal(line, &rec)
+			items = append(items, PendingItem{ID: rec["docingest-id"].(string), Source: rec["docingest-source"].(string), Text: rec["source"].(string)})
+		}
+		b, _ := json.Marshal(Claim{Job: job, Items: items})
+		out.Put(ctx, "labeling/jobs/"+job+"/claim.json", bytes.NewReader(b))
+		rb, _ := json.Marshal(JobRecord{Job: job, Items: len(items), Created: "2026-11-24T09:00:00Z"})
+		out.Put(ctx, "labeling/jobs/"+job+"/job.json", bytes.NewReader(rb))
+		if withOutput {
+			// where Ground Truth writes it; the stopped job's description names no output
+			out.Put(ctx, "labeling/jobs/"+job+"/output/"+job+"/manifests/output/output.manifest", bytes.NewReader(manifest))
+		}
+		col := &Collector{Config: testConfig(), Store: out, Backend: fakeBackend{status: JobStatus{Name: job, Status: "Stopped"}}, Features: features}
+		results, _, err := col.Collect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pending := 0
+		out.List(ctx, "labeling/pending/", true, func(storage.ObjectInfo) error { pending++; return nil })
+		human, _ := LoadHumanLabels(ctx, out)
+		switch {
+		case len(results) != 1:
+			t.Fatalf("results %+v", results)
+		case withOutput && (results[0].Labels != 3 || results[0].Returned != 1 || pending != 1 || len(human) != 3):
+			t.Errorf("stopped with results: %+v, %d pending, %d human labels; want 3 kept and 1 returned", results[0], pending, len(human))
+		case !withOutput && (results[0].Labels != 0 || results[0].Returned != len(items) || pending != len(items)):
+			t.Errorf("stopped before any result: %+v, %d pending; want all %d returned", results[0], pending, len(items))
+		}
+	}
+}
+
+// TestTemplateIsAWSs: the worker UI is AWS's text classification template with only the
+// header and instructions changed (the element's name, pre-wrap text).
+func TestTemplateIsAWSs(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig()
+	single := Template(cfg)
+	cfg.MultiLabel = true
+	multi := Template(cfg)
+	for _, tc := range []struct{ tpl, element string }{{single, "crowd-classifier"}, {multi, "crowd-classifier-multi-select"}} {
+		if !strings.Contains(tc.tpl, "<"+tc.element+` name="`+tc.element+`"`) || !strings.Contains(tc.tpl, `<classification-target style="white-space: pre-wrap">`) ||
+			!strings.Contains(tc.tpl, "</"+tc.element+">") {
+			t.Errorf("template for %s:\n%s", tc.element, tc.tpl)
+		}
+	}
+}
+
+// TestGroundTruthLimitsPerWorkforce: task availability at most 12 hours for the public
+// workforce (43,200 s), 30 days for private ones; at most 50 classes when multi-label.
+// Each limit at the limit and one past it.
+func TestGroundTruthLimitsPerWorkforce(t *testing.T) {
+	t.Parallel()
+	check := func(name string, tweak func(*Config), wantErr string) {
+		t.Helper()
+		c := testConfig()
+		tweak(&c)
+		errs := c.Validate()
+		got := errors.Join(errs...)
+		if wantErr == "" && got != nil || wantErr != "" && (got == nil || !strings.Contains(got.Error(), wantErr)) {
+			t.Errorf("%s: %v, want %q", name, got, wantErr)
+		}
+	}
+	public := func(c *Config) {
+		c.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
+		c.GroundTruth.TaskPriceUSD, c.GroundTruth.FreeOfPII = 0.036, true
+	}
+	check("public at 12 h", func(c *Config) { public(c); c.GroundTruth.TaskAvailabilitySeconds = 43200 }, "")
+	check("public past 12 h", func(c *Config) { public(c); c.GroundTruth.TaskAvailabilitySeconds = 43201 }, "task_availability_seconds: the public workforce")
+	check("public with the default", public, "task_availability_seconds")
+	check("private at 30 days", func(c *Config) { c.GroundTruth.TaskAvailabilitySeconds = 2592000 }, "")
+	check("private past 30 days", func(c *Config) { c.GroundTruth.TaskAvailabilitySeconds = 2592001 }, "task_availability_seconds")
+	classes := func(n int) func(*Config) {
+		return func(c *Config) {
+			c.MultiLabel = true
+			c.Classes = nil
+			for i := 0; i < n; i++ {
+				c.Classes = append(c.Classes, Class{Name: fmt.Sprintf("c%d", i), Description: "class"})
+			}
+		}
+	}
+	check("multi-label at 50 classes", classes(50), "")
+	check("multi-label past 50 classes", classes(51), "at most 50 label categories")
+}
+
+// TestCollectStopsJobsPastMaxRuntime: labeling collect stops a job still running past
+// max_runtime_seconds (CreateLabelingJob has no such limit), and once stopped its items
+// go back to pending.
+func TestCollectStopsJobsPastMaxRuntime(t *testing.T) {
+	ctx := context.Background()
+	out, s3c := s3Store(t)
+	srv, client := newGTServer(t, s3c, func(string) string { return "legal" })
+	srv.hold = true
+	cfg := testConfig()
+	backend, err := NewGroundTruth(client, "eu-west-1", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, text := range []string{"You may copy and distribute verbatim copies.", "The archive keeps every upload of a package.", "Restart the network service after the change."} {
+		it := PendingItem{ID: TextHash(text), Source: "docs/a.txt", Text: text, Predicted: []string{"legal"}}
+		b, _ := json.Marshal(it)
+		out.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(b))
+	}
+	d := &Dispatcher{Config: cfg, Store: out, Backend: backend}
+	res, err := d.Submit(ctx)
+	if err != nil || res.Job == "" || res.Items != 3 {
+		t.Fatalf("submit: %+v %v", res, err)
+	}
+	pending := func() int {
+		n := 0
+		out.List(ctx, "labeling/pending/", true, func(storage.ObjectInfo) error { n++; return nil })
+		return n
+	}
+	st, err := backend.Status(ctx, res.Job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := st.Created
+	col := &Collector{Config: cfg, Store: out, Backend: backend, Features: features}
+	for _, tc := range []struct {
+		after time.Duration
+		want  string
+	}{
+		{time.Duration(cfg.GroundTruth.MaxRuntimeSeconds) * time.Second, "InProgress"}, // at the limit: left running
+		{time.Duration(cfg.GroundTruth.MaxRuntimeSeconds+60) * time.Second, "Stopping"},
+		{time.Duration(cfg.GroundTruth.MaxRuntimeSeconds+120) * time.Second, "Stopped"},
+	} {
+		col.Now = func() time.Time { return start.Add(tc.after) }
+		results, _, err := col.Collect(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(results) != 1 || results[0].Status != tc.want {
+			t.Fatalf("after %s: %+v, want %s", tc.after, results, tc.want)
+		}
+	}
+	if srv.stops != 1 || pending() != 3 {
+		t.Fatalf("%d StopLabelingJob calls, %d items pending; want 1 and all 3 back", srv.stops, pending())
+	}
+}
+
+// TestSubmitDryRunWritesNothing: a dry run names the job and its items as Submit would
+// and leaves the output and the service untouched; the cost counts tasks and, for the
+// public workforce, what it is paid.
+func TestSubmitDryRunWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	out, s3c := s3Store(t)
+	srv, client := newGTServer(t, s3c, func(string) string { return "legal" })
+	cfg := testConfig()
+	backend, _ := NewGroundTruth(client, "eu-west-1", cfg)
+	for _, text := range []string{"You may copy and distribute verbatim copies.", "The archive keeps every upload of a package."} {
+		it := PendingItem{ID: TextHash(text), Source: "docs/a.txt", Text: text, Predicted: []string{"legal"}}
+		b, _ := json.Marshal(it)
+		out.Put(ctx, layout.Pending(it.Source)+it.ID+".json", bytes.NewReader(b))
+	}
+	before := keysUnder(t, out)
+	plan, err := (&Dispatcher{Config: cfg, Store: out, Backend: backend, Features: features, DryRun: true}).Submit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after := keysUnder(t, out); !slices.Equal(before, after) || srv.creates != 0 {
+		t.Fatalf("a dry run wrote %v (was %v), %d jobs created", after, before, srv.creates)
+	}
+	res, err := (&Dispatcher{Config: cfg, Store: out, Backend: backend, Features: features}).Submit(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !plan.DryRun || plan.Job != res.Job || plan.Items != 2 || res.Items != 2 {
+		t.Fatalf("plan %+v, then %+v: the plan must name the job Submit creates", plan, res)
+	}
+	cfg.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
+	cfg.GroundTruth.TaskPriceUSD, cfg.GroundTruth.WorkersPerObject = 0.036, 3
+	if c := EstimateCost(cfg, 10); c.Tasks != 30 || c.WorkforceUSD != 1.08 || !c.Public {
+		t.Errorf("public cost %+v, want 30 tasks and $1.08", c)
+	}
+}
+
+func keysUnder(t *testing.T, s Store) []string {
+	t.Helper()
+	var keys []string
+	if err := s.List(context.Background(), "", true, func(o storage.ObjectInfo) error { keys = append(keys, o.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return keys
+}

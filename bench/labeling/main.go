@@ -200,6 +200,9 @@ func (o *oracle) Status(_ context.Context, name string) (labeling.JobStatus, err
 
 func (o *oracle) Jobs(context.Context, string) ([]labeling.JobStatus, error) { return nil, nil }
 
+// Stop is never needed: the oracle completes every job when it starts.
+func (o *oracle) Stop(context.Context, string) error { return nil }
+
 type round struct {
 	labels                int
 	toHumans, autoAcc     float64

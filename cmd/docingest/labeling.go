@@ -84,14 +84,14 @@ func (a *app) labelingFeatures(ctx context.Context, cfg Config, store labeling.V
 func (a *app) labelingCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "labeling",
-		Short: "Labeling jobs: list, inspect, submit, collect, simulate",
+		Short: "Labeling jobs: list, inspect, pending items, submit, collect, simulate",
 		Long: `Chunks the classifier is unsure of wait under labeling/pending/ in the output; 'submit'
 turns them into a SageMaker Ground Truth labeling job (the worker does it on a timer),
 'collect' brings finished jobs' human labels into labeled/human/ and retrains the
 classifier, 'simulate' shows what a threshold would cost and how accurate the automatic
 labels would be, before any money is spent.`,
 	}
-	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand())
+	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingPendingCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand())
 	return cmd
 }
 
@@ -185,10 +185,14 @@ func (a *app) labelingStatusCommand() *cobra.Command {
 
 func (a *app) labelingSubmitCommand() *cobra.Command {
 	var lf labelingFlags
+	var dry bool
 	submit := &cobra.Command{
-		Use:     "submit --out s3://bucket/prefix",
-		Short:   "Turn pending items into one labeling job, within the budget",
-		Example: "  docingest labeling submit --out s3://docs-out/v1",
+		Use:   "submit --out s3://bucket/prefix [--dry-run]",
+		Short: "Turn pending items into one labeling job, within the budget",
+		Long: `submit claims the most useful pending items (within labeling.max_items_per_job and the
+daily budget) and creates one Ground Truth labeling job for them. --dry-run shows the job it
+would create and what the workforce would be paid, and writes nothing.`,
+		Example: "  docingest labeling submit --out s3://docs-out/v1 --dry-run\n  docingest labeling submit --out s3://docs-out/v1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, err := a.labelingEnv(cmd, lf.out, true)
@@ -199,24 +203,78 @@ func (a *app) labelingSubmitCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Features: f, Logger: a.logger(env.cfg)}
+			d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: env.backend, Features: f, Logger: a.logger(env.cfg), DryRun: dry}
 			res, err := d.Submit(cmd.Context())
 			if err != nil {
 				return err
 			}
+			cost := labeling.EstimateCost(env.cfg.Labeling, res.Items)
 			if lf.json {
-				return a.printLine(res)
+				return a.printLine(struct {
+					labeling.SubmitResult
+					Cost labeling.Cost `json:"cost"`
+				}{res, cost})
 			}
-			if res.Job == "" {
-				fmt.Fprintf(a.stdout, "no job created: %s\n", res.Reason)
+			switch {
+			case res.Job == "":
+				fmt.Fprintf(a.stdout, "no job %s: %s\n", map[bool]string{true: "would be created", false: "created"}[dry], res.Reason)
 				return nil
+			case dry:
+				fmt.Fprintf(a.stdout, "would create %s with %d items\n", res.Job, res.Items)
+			default:
+				fmt.Fprintf(a.stdout, "created %s with %d items\n", res.Job, res.Items)
 			}
-			fmt.Fprintf(a.stdout, "created %s with %d items\n", res.Job, res.Items)
+			fmt.Fprintf(a.stdout, "%s\n", cost)
 			return nil
 		},
 	}
 	lf.add(submit, labelingOutHelp)
+	submit.Flags().BoolVar(&dry, "dry-run", false, "show the job that would be created and its cost; write nothing")
 	return submit
+}
+
+func (a *app) labelingPendingCommand() *cobra.Command {
+	var lf labelingFlags
+	pending := &cobra.Command{
+		Use:     "pending --out DST",
+		Short:   "List the items waiting for humans, the most uncertain first",
+		Example: "  docingest labeling pending --out s3://docs-out/v1\n  docingest labeling pending --out out --json | jq -r .source | sort | uniq -c",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, err := a.labelingEnv(cmd, lf.out, false)
+			if err != nil {
+				return err
+			}
+			items, err := labeling.PendingItems(cmd.Context(), env.store)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			if !lf.json {
+				fmt.Fprintln(tw, "UNCERTAINTY\tMEASURE\tPREDICTED\tSOURCE\tCHUNK\tAUDIT")
+			}
+			for _, it := range items {
+				if lf.json {
+					it.Text = "" // redacted text stays in the spool; the listing is for triage
+					if err := a.printLine(it); err != nil {
+						return err
+					}
+					continue
+				}
+				fmt.Fprintf(tw, "%.3f\t%s\t%s\t%s\t%d\t%t\n", it.Uncertainty, it.Measure, strings.Join(it.Predicted, ","), it.Source, it.Index, it.Audit)
+			}
+			if lf.json {
+				return nil
+			}
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stderr, "%d items pending\n", len(items))
+			return nil
+		},
+	}
+	lf.add(pending, "the output (a folder or s3://bucket/prefix; required)")
+	return pending
 }
 
 func (a *app) labelingCollectCommand() *cobra.Command {

@@ -72,6 +72,15 @@ func TestRunWithLabelingAndSimulate(t *testing.T) {
 	if spooled == "" || strings.Contains(spooled, "admin@example.org") || !strings.Contains(spooled, "[EMAIL]") || !strings.Contains(spooled, `"email":1`) {
 		t.Fatalf("spooled item %s", spooled)
 	}
+	// labeling pending lists it, most uncertain first, without its text in --json
+	code, stdout, stderr = cli(t, nil, "labeling", "pending", "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, "contact.txt") || !strings.Contains(stdout, "least_confidence") || !strings.Contains(stderr, "items pending") {
+		t.Fatalf("labeling pending: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = cli(t, nil, "labeling", "pending", "--out", out, "--config", cfgPath, "--json")
+	if code != 0 || !strings.Contains(stdout, `"source":"`) || strings.Contains(stdout, "[EMAIL]") {
+		t.Fatalf("labeling pending --json: exit %d\n%s", code, stdout)
+	}
 	// simulate over a labeled dataset, in every line form it reads; it writes nothing
 	before := listFiles(t, out)
 	ds := filepath.Join(t.TempDir(), "ds.jsonl")

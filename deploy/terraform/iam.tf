@@ -65,7 +65,7 @@ data "aws_iam_policy_document" "worker" {
   }
   statement {
     sid       = "LabelingJobs"
-    actions   = ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:AddTags"]
+    actions   = ["sagemaker:CreateLabelingJob", "sagemaker:DescribeLabelingJob", "sagemaker:StopLabelingJob", "sagemaker:AddTags"]
     resources = ["arn:aws:sagemaker:${var.region}:${data.aws_caller_identity.current.account_id}:labeling-job/${var.name}-*"]
   }
   statement {
