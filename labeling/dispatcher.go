@@ -167,22 +167,11 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 	if res, done, err := d.resume(ctx); err != nil || done {
 		return res, err
 	}
-	today := d.now().Format("2006-01-02")
-	used, tag, err := d.budget(ctx, today)
-	if err != nil {
-		return SubmitResult{}, err
+	next, err := d.next(ctx)
+	if err != nil || next.reason != "" {
+		return SubmitResult{Reason: next.reason}, err
 	}
-	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-used)
-	if room <= 0 {
-		return SubmitResult{Reason: fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)}, nil
-	}
-	claim, err := d.choose(ctx, room, today, used)
-	if err != nil {
-		return SubmitResult{}, err
-	}
-	if len(claim.Items) == 0 {
-		return SubmitResult{Reason: "no pending items"}, nil
-	}
+	today, used, tag, claim := next.day, next.used, next.tag, next.claim
 	body, _ := json.Marshal(claim)
 	if err := d.Store.PutIf(ctx, layout.Job(claim.Job)+"claim.json", body, ""); err != nil {
 		if errors.Is(err, storage.ErrPrecondition) {
@@ -199,23 +188,41 @@ func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
 // plan is Submit without writing anything: the job the pending items and today's budget
 // would give now (another dispatcher may get there first).
 func (d *Dispatcher) plan(ctx context.Context) (SubmitResult, error) {
-	today := d.now().Format("2006-01-02")
-	used, _, err := d.budget(ctx, today)
-	if err != nil {
-		return SubmitResult{}, err
+	next, err := d.next(ctx)
+	if err != nil || next.reason != "" {
+		return SubmitResult{DryRun: true, Reason: next.reason}, err
 	}
-	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-used)
+	return SubmitResult{DryRun: true, Job: next.claim.Job, Items: len(next.claim.Items)}, nil
+}
+
+// nextJob is the job the budget and the pending items give now, or why there is none.
+type nextJob struct {
+	day, tag string
+	used     int
+	claim    Claim
+	reason   string
+}
+
+// next reads today's budget and chooses the items of the next job (writing nothing in a
+// dry run).
+func (d *Dispatcher) next(ctx context.Context) (nextJob, error) {
+	n := nextJob{day: d.now().Format("2006-01-02")}
+	var err error
+	if n.used, n.tag, err = d.budget(ctx, n.day); err != nil {
+		return n, err
+	}
+	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-n.used)
 	if room <= 0 {
-		return SubmitResult{DryRun: true, Reason: fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)}, nil
+		n.reason = fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)
+		return n, nil
 	}
-	claim, err := d.choose(ctx, room, today, used)
-	if err != nil {
-		return SubmitResult{}, err
+	if n.claim, err = d.choose(ctx, room, n.day, n.used); err != nil {
+		return n, err
 	}
-	if len(claim.Items) == 0 {
-		return SubmitResult{DryRun: true, Reason: "no pending items"}, nil
+	if len(n.claim.Items) == 0 {
+		n.reason = "no pending items"
 	}
-	return SubmitResult{DryRun: true, Job: claim.Job, Items: len(claim.Items)}, nil
+	return n, nil
 }
 
 // budget reads today's count of items sent.

@@ -607,17 +607,7 @@ func TestCollectRealManifest(t *testing.T) {
 		t.Fatal(err)
 	}
 	job := "docingest-5c1d2e3f4a5b6c7d"
-	var items []PendingItem
-	for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
-		var rec map[string]any
-		json.Unmarshal(line, &rec)
-		items = append(items, PendingItem{ID: rec["docingest-id"].(string), Source: rec["docingest-source"].(string), Text: rec["source"].(string)})
-	}
-	claim := Claim{Job: job, Items: items, Duplicates: map[string]string{"dup0000000000000000000000000000a": items[0].ID}}
-	b, _ := json.Marshal(claim)
-	out.Put(ctx, "labeling/jobs/"+job+"/claim.json", bytes.NewReader(b))
-	rb, _ := json.Marshal(JobRecord{Job: job, Items: len(items), Created: "2026-11-24T09:00:00Z"})
-	out.Put(ctx, "labeling/jobs/"+job+"/job.json", bytes.NewReader(rb))
+	items := claimManifest(t, out, job, manifest, true)
 	outKey := "labeling/jobs/" + job + "/output/" + job + "/manifests/output/output.manifest"
 	out.Put(ctx, outKey, bytes.NewReader(manifest))
 	backend := fakeBackend{status: JobStatus{Name: job, Status: "Completed", OutputURI: out.URI(outKey)}}
@@ -641,6 +631,32 @@ func TestCollectRealManifest(t *testing.T) {
 	if results, _, _ := col.Collect(ctx); len(results) != 0 {
 		t.Fatalf("collected twice: %+v", results)
 	}
+}
+
+// claimManifest writes the claim and job record of a job that sent the items of an
+// output manifest (with a duplicate of the first item when dup is set).
+func claimManifest(t *testing.T, out Store, job string, manifest []byte, dup bool) []PendingItem {
+	t.Helper()
+	ctx := context.Background()
+	var items []PendingItem
+	for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
+		var rec map[string]any
+		json.Unmarshal(line, &rec)
+		items = append(items, PendingItem{ID: rec["docingest-id"].(string), Source: rec["docingest-source"].(string), Text: rec["source"].(string)})
+	}
+	claim := Claim{Job: job, Items: items}
+	if dup {
+		claim.Duplicates = map[string]string{"dup0000000000000000000000000000a": items[0].ID}
+	}
+	b, _ := json.Marshal(claim)
+	rb, _ := json.Marshal(JobRecord{Job: job, Items: len(items), Created: "2026-11-24T09:00:00Z"})
+	if err := out.Put(ctx, "labeling/jobs/"+job+"/claim.json", bytes.NewReader(b)); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Put(ctx, "labeling/jobs/"+job+"/job.json", bytes.NewReader(rb)); err != nil {
+		t.Fatal(err)
+	}
+	return items
 }
 
 type fakeBackend struct{ status JobStatus }
@@ -708,16 +724,7 @@ func TestCollectStoppedKeepsResults(t *testing.T) {
 	for _, withOutput := range []bool{true, false} {
 		out, _ := s3Store(t)
 		job := "docingest-5c1d2e3f4a5b6c7d"
-		var items []PendingItem
-		for _, line := range bytes.Split(bytes.TrimSpace(manifest), []byte("\n")) {
-			var rec map[string]any
-			json.Unmarshal(line, &rec)
-			items = append(items, PendingItem{ID: rec["docingest-id"].(string), Source: rec["docingest-source"].(string), Text: rec["source"].(string)})
-		}
-		b, _ := json.Marshal(Claim{Job: job, Items: items})
-		out.Put(ctx, "labeling/jobs/"+job+"/claim.json", bytes.NewReader(b))
-		rb, _ := json.Marshal(JobRecord{Job: job, Items: len(items), Created: "2026-11-24T09:00:00Z"})
-		out.Put(ctx, "labeling/jobs/"+job+"/job.json", bytes.NewReader(rb))
+		items := claimManifest(t, out, job, manifest, false)
 		if withOutput {
 			// where Ground Truth writes it; the stopped job's description names no output
 			out.Put(ctx, "labeling/jobs/"+job+"/output/"+job+"/manifests/output/output.manifest", bytes.NewReader(manifest))
