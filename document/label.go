@@ -34,6 +34,8 @@ type LabelInput struct {
 	// recognised (invariant 5). They are never sent anywhere themselves.
 	Before, After string
 	Embedding     []float32
+	// HeadingPath is the chunk's place in the document, shown to human labelers.
+	HeadingPath []string
 }
 
 // LabelContext is how much text either side of a chunk a labeler sees for redaction.

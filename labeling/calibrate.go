@@ -166,13 +166,17 @@ func WilsonLower(right, n int) float64 {
 	return lo
 }
 
-func wilson(right, n int) (lo, hi float64) {
+func wilson(right, n int) (lo, hi float64) { return WilsonInterval(right, n, wilsonZ) }
+
+// WilsonInterval is the Wilson score interval of a proportion right/n at normal quantile
+// z (1.96: a two-sided 95% interval).
+func WilsonInterval(right, n int, z float64) (lo, hi float64) {
 	if n == 0 {
 		return 0, 1
 	}
-	p, nn, z2 := float64(right)/float64(n), float64(n), wilsonZ*wilsonZ
+	p, nn, z2 := float64(right)/float64(n), float64(n), z*z
 	center := p + z2/(2*nn)
-	spread := wilsonZ * math.Sqrt(p*(1-p)/nn+z2/(4*nn*nn))
+	spread := z * math.Sqrt(p*(1-p)/nn+z2/(4*nn*nn))
 	den := 1 + z2/nn
 	return math.Max(0, (center-spread)/den), math.Min(1, (center+spread)/den)
 }
@@ -251,6 +255,20 @@ func chooseGate(tc TrainConfig, m *Model, ds dataset, oof [][]float64, perClass 
 			g.Open, g.Threshold, g.Auto, g.Right, g.LowerBound, g.Reason = true, it.u, n, right, lb, ""
 		}
 	}
+	g.Curve = curve(len(items), func(t float64) (humans, auto, right int) {
+		for _, it := range items {
+			switch {
+			case it.u > t:
+				humans++
+			case it.right:
+				auto++
+				right++
+			default:
+				auto++
+			}
+		}
+		return
+	}, g)
 	if !g.Open {
 		g.Reason = fmt.Sprintf("no threshold shows %.1f%% accuracy yet: the best 95%% lower bound is %.1f%% (%d of %d cross-validated human labels)", 100*tc.Target, 100*bestLB, bestN, len(items))
 	}
@@ -264,4 +282,32 @@ func finite(xs []float64) bool {
 		}
 	}
 	return true
+}
+
+// curve is the threshold trade-off at thresholds 0.05, 0.10, … 0.95 and the gate's: the
+// share of the n items that would go to humans and the accuracy of the rest.
+func curve(n int, count func(t float64) (humans, auto, right int), g Gate) []SimRow {
+	if n == 0 {
+		return nil
+	}
+	var ts []float64
+	for i := 1; i < 20; i++ {
+		ts = append(ts, float64(i)/20)
+	}
+	if g.Open {
+		ts = append(ts, g.Threshold)
+	}
+	slices.Sort(ts)
+	ts = slices.Compact(ts)
+	rows := make([]SimRow, 0, len(ts))
+	for _, t := range ts {
+		humans, auto, right := count(t)
+		r := SimRow{Threshold: t, Auto: auto, ToHumans: float64(humans) / float64(n), Chosen: g.Open && t == g.Threshold}
+		if auto > 0 {
+			r.AutoAccuracy = float64(right) / float64(auto)
+		}
+		r.AutoAccuracyLower = WilsonLower(right, auto)
+		rows = append(rows, r)
+	}
+	return rows
 }

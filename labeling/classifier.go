@@ -96,6 +96,9 @@ type Gate struct {
 	Right      int     `json:"right"`
 	LowerBound float64 `json:"lower_bound"`
 	Reason     string  `json:"reason,omitempty"`
+	// Curve is the threshold trade-off the cross-validated human labels show: per
+	// threshold, the share of them that would go to humans and the accuracy of the rest.
+	Curve []SimRow `json:"curve,omitempty"`
 	// Proposed is where the evidence is gathered: the largest threshold at which the
 	// cross-validated accuracy (not yet its lower bound) meets the target, 1 (every chunk)
 	// before there is any. Audit slots of a job draw chunks at or below it at random, so

@@ -252,6 +252,15 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, key string, res
 			return 0, 0, nil, fmt.Errorf("output manifest of %s, item %s: %w", j.Job, id, err)
 		}
 		date, _ := meta["creation-date"].(string)
+		var reviewers []string
+		if rs, ok := meta["docingest-reviewers"].([]any); ok {
+			for _, r := range rs {
+				if s, ok := r.(string); ok {
+					reviewers = append(reviewers, s)
+				}
+			}
+		}
+		disagreement, _ := meta["docingest-disagreement"].(bool)
 		meta["human-annotated"] = "yes"
 		rec[attr+"-metadata"], _ = json.Marshal(meta)
 		out, _ := json.Marshal(rec)
@@ -267,7 +276,8 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, key string, res
 		}
 		for _, target := range append([]string{id}, dupsOf[id]...) {
 			h := HumanLabel{ID: target, Classes: classes, Job: j.Job, Date: date, Sources: sources[id], Text: text,
-				Predicted: it.Predicted, Classifier: it.Classifier, Audit: it.Audit, WasAuto: it.Auto}
+				Predicted: it.Predicted, Classifier: it.Classifier, Audit: it.Audit, WasAuto: it.Auto,
+				Reviewers: reviewers, Disagreement: disagreement}
 			b, _ := json.Marshal(h)
 			if err := c.Store.Put(ctx, layout.HumanLabelRoot+target+".json", bytes.NewReader(b)); err != nil {
 				return 0, 0, nil, err

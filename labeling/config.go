@@ -45,21 +45,48 @@ type Config struct {
 	// KeepLabeledData keeps human labels when their source is deleted.
 	KeepLabeledData bool         `yaml:"keep_labeled_data" doc:"keep human labels when their source is deleted"`
 	Redact          RedactConfig `yaml:"redact" doc:"personal data replaced before a chunk is shown to labelers"`
-	GroundTruth     GTConfig     `yaml:"ground_truth" doc:"how labeling jobs run"`
+	// Backend is where labeling jobs run: BackendLocal (jobs kept under the output and
+	// labeled in docingest review), BackendGroundTruth, or BackendAuto.
+	Backend string `yaml:"backend" doc:"auto | local | groundtruth: where labeling jobs run (auto: groundtruth when ground_truth.workteam_arn and role_arn are set, else local jobs labeled in docingest review)"`
+	// JobPrefix starts every job name.
+	JobPrefix               string   `yaml:"job_prefix" doc:"start of every job name"`
+	WorkersPerObject        int      `yaml:"workers_per_object" doc:"people who label each item (their majority is the label; disagreements are flagged)"`
+	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds" doc:"how often the worker sends pending items as a job"`
+	GroundTruth             GTConfig `yaml:"ground_truth" doc:"how Ground Truth labeling jobs run"`
+}
+
+// The labeling backends.
+const (
+	BackendAuto        = "auto"
+	BackendLocal       = "local"
+	BackendGroundTruth = "groundtruth"
+)
+
+// ResolvedBackend is the backend jobs are created with: the configured one, or for auto,
+// Ground Truth when its workteam and role are configured, else local.
+func (c Config) ResolvedBackend() string {
+	if c.Backend != BackendAuto && c.Backend != "" {
+		return c.Backend
+	}
+	if c.GroundTruth.WorkteamARN != "" && c.GroundTruth.RoleARN != "" {
+		return BackendGroundTruth
+	}
+	return BackendLocal
 }
 
 // GTConfig is how labeling jobs are created in SageMaker Ground Truth.
 type GTConfig struct {
-	// JobPrefix starts every job name.
-	JobPrefix   string `yaml:"job_prefix" doc:"start of every job name"`
 	WorkteamARN string `yaml:"workteam_arn" doc:"private or vendor workteam (or the public one)"`
 	// RoleARN is the execution role Ground Truth assumes (reads the manifest, writes the
 	// output under the output prefix).
 	RoleARN string `yaml:"role_arn" doc:"execution role Ground Truth assumes (reads the manifest, writes the output)"`
 	// TaskPriceUSD is paid per task to a public workforce (Mechanical Turk); required for
 	// the public workteam, ignored for private ones.
-	TaskPriceUSD            float64  `yaml:"task_price_usd" doc:"price per task for the public workforce (ignored for private workteams)"`
-	WorkersPerObject        int      `yaml:"workers_per_object" doc:"workers who label each item"`
+	TaskPriceUSD float64 `yaml:"task_price_usd" doc:"price per task for the public workforce (ignored for private workteams)"`
+	// PricePerObjectUSD is Ground Truth's own charge per labeled object, whatever the
+	// workforce: its pricing page's first tier (the first 50,000 objects a month) is
+	// $0.08; larger volumes pay less. Used only to show what jobs cost.
+	PricePerObjectUSD       float64  `yaml:"price_per_object_usd" doc:"Ground Truth's charge per labeled object (its pricing page: $0.08 for the first 50,000 a month); used only to show costs"`
 	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds" doc:"time a worker has for one task"`
 	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds" doc:"time a task stays available to workers"`
 	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks" doc:"tasks offered at once"`
@@ -67,7 +94,6 @@ type GTConfig struct {
 	TaskTitle               string   `yaml:"task_title" doc:"title workers see"`
 	TaskDescription         string   `yaml:"task_description" doc:"description workers see"`
 	TaskKeywords            []string `yaml:"task_keywords" doc:"keywords workers can search"`
-	DispatchIntervalSeconds int      `yaml:"dispatch_interval_seconds" doc:"how often the worker sends pending items as a job"`
 	KMSKeyID                string   `yaml:"kms_key_id" doc:"KMS key for the job's output"`
 	// FreeOfPII is the user's declaration that the text sent to labelers holds no
 	// personally identifiable information (Ground Truth's FreeOfPersonallyIdentifiable
@@ -84,11 +110,11 @@ func DefaultConfig() Config {
 		AuditShare: 0.3, AuditSampleRate: 0.05,
 		MaxItemsPerJob: 500, MaxItemsPerDay: 2000, NearDuplicate: 0.97, KeepLabeledData: true,
 		Classes: []Class{}, Redact: AllRedactions(),
+		Backend: BackendAuto, JobPrefix: "docingest", WorkersPerObject: 1, DispatchIntervalSeconds: 600,
 		GroundTruth: GTConfig{
-			JobPrefix: "docingest", WorkersPerObject: 1, TaskTimeLimitSeconds: 300, TaskAvailabilitySeconds: 864000,
+			TaskTimeLimitSeconds: 300, PricePerObjectUSD: 0.08, TaskAvailabilitySeconds: 864000,
 			MaxConcurrentTasks: 1000, MaxRuntimeSeconds: 864000, TaskTitle: "Classify a passage of text",
 			TaskDescription: "Read the passage and choose the category that fits it best.", TaskKeywords: []string{"text", "classification"},
-			DispatchIntervalSeconds: 600,
 		},
 	}
 }
@@ -153,13 +179,25 @@ func (c Config) Validate() []error {
 	if c.NearDuplicate <= 0 || c.NearDuplicate > 1 {
 		bad("near_duplicate_similarity", "must be in (0, 1], got %g", c.NearDuplicate)
 	}
+	switch c.Backend {
+	case BackendAuto, BackendLocal:
+	case BackendGroundTruth:
+		if c.GroundTruth.WorkteamARN == "" || c.GroundTruth.RoleARN == "" {
+			bad("backend", "groundtruth needs ground_truth.workteam_arn and ground_truth.role_arn (or use auto or local)")
+		}
+	default:
+		bad("backend", "must be auto, local or groundtruth, got %q", c.Backend)
+	}
+	if !jobPrefix.MatchString(c.JobPrefix) {
+		bad("job_prefix", "must be 1 to 31 letters, digits or hyphens, starting and ending with a letter or digit, got %q", c.JobPrefix)
+	}
+	if c.WorkersPerObject < 1 || c.WorkersPerObject > 9 {
+		bad("workers_per_object", "must be between 1 and 9, got %d", c.WorkersPerObject)
+	}
+	if c.DispatchIntervalSeconds < 10 {
+		bad("dispatch_interval_seconds", "must be at least 10, got %d", c.DispatchIntervalSeconds)
+	}
 	g := c.GroundTruth
-	if !jobPrefix.MatchString(g.JobPrefix) {
-		bad("ground_truth.job_prefix", "must be 1 to 31 letters, digits or hyphens, starting and ending with a letter or digit, got %q", g.JobPrefix)
-	}
-	if g.WorkersPerObject < 1 || g.WorkersPerObject > 9 {
-		bad("ground_truth.workers_per_object", "must be between 1 and 9, got %d", g.WorkersPerObject)
-	}
 	if g.TaskTimeLimitSeconds < 30 || g.TaskTimeLimitSeconds > 28800 {
 		bad("ground_truth.task_time_limit_seconds", "must be between 30 and 28800, got %d", g.TaskTimeLimitSeconds)
 	}
@@ -178,14 +216,14 @@ func (c Config) Validate() []error {
 	if g.MaxRuntimeSeconds < 1 || g.MaxRuntimeSeconds > 864000 {
 		bad("ground_truth.max_runtime_seconds", "must be between 1 and 864000, got %d", g.MaxRuntimeSeconds)
 	}
+	if g.PricePerObjectUSD < 0 || g.PricePerObjectUSD > 10 {
+		bad("ground_truth.price_per_object_usd", "must be between 0 and 10, got %g", g.PricePerObjectUSD)
+	}
 	if isPublicWorkteam(g.WorkteamARN) && g.TaskPriceUSD <= 0 {
 		bad("ground_truth.task_price_usd", "a public workforce needs a price per task")
 	}
 	if isPublicWorkteam(g.WorkteamARN) && !g.FreeOfPII {
 		bad("ground_truth.free_of_pii", "a public workforce only takes data declared free of personal information: set it to true once you have checked that your documents hold none (redaction cannot find names or street addresses)")
-	}
-	if g.DispatchIntervalSeconds < 10 {
-		bad("ground_truth.dispatch_interval_seconds", "must be at least 10, got %d", g.DispatchIntervalSeconds)
 	}
 	return errs
 }

@@ -47,6 +47,11 @@ type Dispatcher struct {
 	Now      func() time.Time
 	// DryRun makes Submit a plan: which items a job would take now, with nothing written.
 	DryRun bool
+	// AuditItems, when set, makes Submit create an audit job: that many chunks drawn at
+	// random from those labeled automatically (the audit sample kept in the spool), for
+	// people to check; their answers measure the automatic labels' accuracy and are human
+	// labels like any other.
+	AuditItems int
 	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
 	LeaseTTL time.Duration
 	// crashAt, when set (tests), is called at each step of creating a job ("started": the
@@ -66,6 +71,8 @@ type Claim struct {
 	// human label it will get.
 	Duplicates map[string]string `json:"duplicates,omitempty"`
 	Claimed    string            `json:"claimed"`
+	// Audit marks a job of automatic labels drawn to be checked.
+	Audit bool `json:"audit,omitempty"`
 }
 
 // JobRecord is labeling/jobs/<job>/job.json, written once the service has the job.
@@ -147,8 +154,8 @@ func (d *Dispatcher) acquire(ctx context.Context, holder string) (release func()
 
 // Submit makes at most one labeling job from the pending items, within the budget.
 func (d *Dispatcher) Submit(ctx context.Context) (SubmitResult, error) {
-	if !strings.HasPrefix(d.Store.URI(""), "s3://") {
-		return SubmitResult{}, errors.New("labeling jobs read their manifest from S3: the output must be an s3:// prefix")
+	if b, ok := d.Backend.(interface{ NeedsS3() bool }); (!ok || b.NeedsS3()) && !strings.HasPrefix(d.Store.URI(""), "s3://") {
+		return SubmitResult{}, errors.New("Ground Truth labeling jobs read their manifest from S3: the output must be an s3:// prefix")
 	}
 	if d.DryRun {
 		return d.plan(ctx)
@@ -212,6 +219,9 @@ func (d *Dispatcher) next(ctx context.Context) (nextJob, error) {
 		return n, err
 	}
 	room := min(d.Config.MaxItemsPerJob, d.Config.MaxItemsPerDay-n.used)
+	if d.AuditItems > 0 {
+		room = min(room, d.AuditItems)
+	}
 	if room <= 0 {
 		n.reason = fmt.Sprintf("daily budget of %d items used", d.Config.MaxItemsPerDay)
 		return n, nil
@@ -221,6 +231,9 @@ func (d *Dispatcher) next(ctx context.Context) (nextJob, error) {
 	}
 	if len(n.claim.Items) == 0 {
 		n.reason = "no pending items"
+		if d.AuditItems > 0 {
+			n.reason = "no automatic labels to audit (a share of them, labeling.audit_sample_rate, is kept for audits once the classifier labels any)"
+		}
 	}
 	return n, nil
 }
@@ -332,8 +345,10 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 			if c.item.Classifier == m.Version {
 				continue // scored by this classifier already
 			}
-			dec := m.Decide(m.Probabilities(c.item.Text, c.item.Embedding), d.Config.Measure)
+			probs := m.Probabilities(c.item.Text, c.item.Embedding)
+			dec := m.Decide(probs, d.Config.Measure)
 			c.item.Predicted, c.item.Confidence, c.item.Uncertainty, c.item.Classifier = dec.Classes, round6(dec.Confidence), round6(dec.Uncertainty), m.Version
+			c.item.Top = topClasses(m, probs, 3)
 		}
 	}
 	// The audit draws at random from the chunks labeled automatically (the sample of them
@@ -370,14 +385,31 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 		claim.Items = append(claim.Items, c.item)
 		return true
 	}
-	// audit share: the sample in text-hash order (a uniform draw)
+	seed := fmt.Sprintf("%s\n%d\n", day, used)
+	draw := func(c *candidate) string { s := sha256.Sum256([]byte(seed + c.item.ID)); return string(s[:]) }
+	slices.SortFunc(audit, func(a, b *candidate) int { return strings.Compare(draw(a), draw(b)) })
+	name := func(kind string) string {
+		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%s%s", d.Store.URI(""), day, used, kind, strings.Join(claim.Keys, "\n"))))
+		return d.Config.JobPrefix + "-" + hex.EncodeToString(sum[:8])
+	}
+	if d.AuditItems > 0 { // an audit job: automatic labels only, drawn at random
+		for _, c := range audit {
+			if len(claim.Items) >= room {
+				break
+			}
+			if c.item.Auto {
+				take(c)
+			}
+		}
+		claim.Audit = true
+		claim.Job = name("audit\n")
+		return claim, nil
+	}
+	// audit share: the sample in a random (hash) order
 	nAudit := int(math.Round(d.Config.AuditShare * float64(room)))
 	if len(uncertain) < room-nAudit {
 		nAudit = room - len(uncertain)
 	}
-	seed := fmt.Sprintf("%s\n%d\n", day, used)
-	draw := func(c *candidate) string { s := sha256.Sum256([]byte(seed + c.item.ID)); return string(s[:]) }
-	slices.SortFunc(audit, func(a, b *candidate) int { return strings.Compare(draw(a), draw(b)) })
 	for _, c := range audit {
 		if len(claim.Items) >= nAudit {
 			break
@@ -392,8 +424,7 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 		}
 		take(c)
 	}
-	sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%s", d.Store.URI(""), day, used, strings.Join(claim.Keys, "\n"))))
-	claim.Job = d.Config.GroundTruth.JobPrefix + "-" + hex.EncodeToString(sum[:8])
+	claim.Job = name("")
 	return claim, nil
 }
 
@@ -566,7 +597,7 @@ func (d *Dispatcher) create(ctx context.Context, c Claim) (SubmitResult, error) 
 		}
 	}
 	spec := JobSpec{Name: c.Job, ManifestURI: d.Store.URI(dir + "manifest.jsonl"), CategoriesURI: d.Store.URI(dir + "label-categories.json"),
-		TemplateURI: d.Store.URI(dir + "template.liquid.html"), OutputURI: d.Store.URI(dir + "output/"), Items: len(c.Items)}
+		TemplateURI: d.Store.URI(dir + "template.liquid.html"), OutputURI: d.Store.URI(dir + "output/"), Items: len(c.Items), Audit: c.Audit}
 	if err := d.Backend.Start(ctx, spec); err != nil {
 		return SubmitResult{}, err
 	}

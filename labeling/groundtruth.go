@@ -34,6 +34,8 @@ type JobSpec struct {
 	TemplateURI   string
 	OutputURI     string
 	Items         int
+	// Audit marks a job of automatic labels drawn at random to be checked by people.
+	Audit bool
 }
 
 // JobStatus is a job as the service reports it.
@@ -47,6 +49,8 @@ type JobStatus struct {
 	Remaining     int       `json:"remaining"`
 	Created       time.Time `json:"created"`
 	OutputURI     string    `json:"output_manifest,omitempty"`
+	// Backend is where the job runs: local or groundtruth.
+	Backend string `json:"backend"`
 }
 
 // gtAccounts holds, per region Ground Truth runs in, the account of its built-in PRE- and
@@ -137,7 +141,7 @@ func (g *GroundTruth) Request(spec JobSpec) *sagemaker.CreateLabelingJobInput {
 			TaskTitle:                         aws.String(c.TaskTitle),
 			TaskDescription:                   aws.String(c.TaskDescription),
 			TaskKeywords:                      c.TaskKeywords,
-			NumberOfHumanWorkersPerDataObject: aws.Int32(int32(c.WorkersPerObject)),
+			NumberOfHumanWorkersPerDataObject: aws.Int32(int32(g.cfg.WorkersPerObject)),
 			TaskTimeLimitInSeconds:            aws.Int32(int32(c.TaskTimeLimitSeconds)),
 			TaskAvailabilityLifetimeInSeconds: aws.Int32(int32(c.TaskAvailabilitySeconds)),
 			MaxConcurrentTaskCount:            aws.Int32(int32(c.MaxConcurrentTasks)),
@@ -184,7 +188,7 @@ func (g *GroundTruth) Start(ctx context.Context, spec JobSpec) error {
 }
 
 func statusFrom(name string, st smtypes.LabelingJobStatus, c *smtypes.LabelCounters, created *time.Time, reason *string, out *smtypes.LabelingJobOutput) JobStatus {
-	js := JobStatus{Name: name, Status: string(st), FailureReason: aws.ToString(reason)}
+	js := JobStatus{Name: name, Status: string(st), FailureReason: aws.ToString(reason), Backend: BackendGroundTruth}
 	if c != nil {
 		js.Labeled = int(aws.ToInt32(c.TotalLabeled))
 		js.HumanLabeled = int(aws.ToInt32(c.HumanLabeled))
@@ -236,32 +240,36 @@ func (g *GroundTruth) Jobs(ctx context.Context, prefix string) ([]JobStatus, err
 	return out, nil
 }
 
-// Cost is what a job of some items pays its workforce: for the public workforce
-// (Mechanical Turk) the task price × workers per object × items; a private workteam is
-// not paid per task. Ground Truth's own per-object charge comes on top and is not
-// estimated here (it depends on the region, the volume and the workforce: see its
-// pricing page).
+// Cost is what Ground Truth bills for a job of some items: its per-object charge
+// (ground_truth.price_per_object_usd: the first tier of its pricing page) for every
+// labeled object, plus, for the public workforce (Mechanical Turk), the task price ×
+// workers per object × items; a private workteam is not paid per task. Volume tiers,
+// the free tier and vendor workforces are not modelled.
 type Cost struct {
 	Items            int     `json:"items"`
 	WorkersPerObject int     `json:"workers_per_object"`
 	Tasks            int     `json:"tasks"`
 	Public           bool    `json:"public_workforce"`
 	WorkforceUSD     float64 `json:"workforce_usd"`
+	ObjectsUSD       float64 `json:"ground_truth_usd"`
+	TotalUSD         float64 `json:"total_usd"`
 }
 
-// EstimateCost is the workforce payment of a job of items under cfg.
+// EstimateCost is what Ground Truth would bill for items labeled under cfg.
 func EstimateCost(cfg Config, items int) Cost {
-	c := Cost{Items: items, WorkersPerObject: cfg.GroundTruth.WorkersPerObject, Public: isPublicWorkteam(cfg.GroundTruth.WorkteamARN)}
+	c := Cost{Items: items, WorkersPerObject: cfg.WorkersPerObject, Public: isPublicWorkteam(cfg.GroundTruth.WorkteamARN)}
 	c.Tasks = items * c.WorkersPerObject
 	if c.Public {
 		c.WorkforceUSD = math.Round(float64(c.Tasks)*cfg.GroundTruth.TaskPriceUSD*1000) / 1000
 	}
+	c.ObjectsUSD = math.Round(float64(items)*cfg.GroundTruth.PricePerObjectUSD*1000) / 1000
+	c.TotalUSD = math.Round((c.WorkforceUSD+c.ObjectsUSD)*1000) / 1000
 	return c
 }
 
 func (c Cost) String() string {
 	if c.Public {
-		return fmt.Sprintf("%d tasks (%d items × %d workers): $%.3f to the public workforce, plus Ground Truth's per-object charge (not estimated here)", c.Tasks, c.Items, c.WorkersPerObject, c.WorkforceUSD)
+		return fmt.Sprintf("%d tasks (%d items × %d workers): $%.3f to the public workforce + $%.3f Ground Truth per-object charge = $%.3f", c.Tasks, c.Items, c.WorkersPerObject, c.WorkforceUSD, c.ObjectsUSD, c.TotalUSD)
 	}
-	return fmt.Sprintf("%d tasks (%d items × %d workers) for your private workteam (not paid per task), plus Ground Truth's per-object charge (not estimated here)", c.Tasks, c.Items, c.WorkersPerObject)
+	return fmt.Sprintf("%d tasks (%d items × %d workers) for your private workteam (not paid per task) + $%.3f Ground Truth per-object charge", c.Tasks, c.Items, c.WorkersPerObject, c.ObjectsUSD)
 }

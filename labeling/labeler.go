@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,10 +51,32 @@ type PendingItem struct {
 	Measure     string    `json:"measure"`
 	Classifier  string    `json:"classifier"`
 	Embedding   []float32 `json:"embedding,omitempty"`
+	// Top are the classifier's most likely classes with their probabilities, and
+	// HeadingPath the chunk's place in its document: what a labeler is shown beside the text.
+	Top         []ClassScore `json:"top,omitempty"`
+	HeadingPath []string     `json:"heading_path,omitempty"`
 	// Audit marks a chunk of the random sample (by text hash) that audit slots of a job
 	// draw from; Auto, that it was labeled automatically (Predicted is its label).
 	Audit bool `json:"audit,omitempty"`
 	Auto  bool `json:"auto,omitempty"`
+}
+
+// ClassScore is a class and the classifier's probability of it.
+type ClassScore struct {
+	Class       string  `json:"class"`
+	Probability float64 `json:"probability"`
+}
+
+// topClasses is the n most probable classes.
+func topClasses(m *Model, p []float64, n int) []ClassScore {
+	out := make([]ClassScore, 0, len(p))
+	for i, v := range p {
+		if i < len(m.Classes) {
+			out = append(out, ClassScore{Class: m.Classes[i], Probability: round6(v)})
+		}
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Probability > out[b].Probability })
+	return out[:min(n, len(out))]
 }
 
 // HumanLabel is a person's label for a text, kept under labeling/human/<text hash>.json.
@@ -71,6 +94,10 @@ type HumanLabel struct {
 	Classifier string   `json:"classifier,omitempty"`
 	Audit      bool     `json:"audit,omitempty"`
 	WasAuto    bool     `json:"was_auto,omitempty"`
+	// Reviewers are the people whose answers gave the label (local jobs), Disagreement
+	// whether their answers differed.
+	Reviewers    []string `json:"reviewers,omitempty"`
+	Disagreement bool     `json:"disagreement,omitempty"`
 }
 
 // Labeler classifies chunks with the current classifier. It is safe for concurrent use.
@@ -241,7 +268,8 @@ func (s *Session) Label(ctx context.Context, chunks []document.LabelInput) ([]do
 			out[i] = lab
 			continue
 		}
-		d := s.model.Decide(s.model.Probabilities(c.Text, c.Embedding), cfg.Measure)
+		probs := s.model.Probabilities(c.Text, c.Embedding)
+		d := s.model.Decide(probs, cfg.Measure)
 		lab.Confidence, lab.Uncertainty = round6(d.Confidence), round6(d.Uncertainty)
 		if cfg.MultiLabel {
 			lab.Map = map[string]float64{}
@@ -257,7 +285,8 @@ func (s *Session) Label(ctx context.Context, chunks []document.LabelInput) ([]do
 			text, red := s.l.redactor.RedactWithin(c.Before, c.Text, c.After)
 			item := PendingItem{ID: id, Source: s.source, ChunkID: c.ID, Index: c.Index, Text: text, Redacted: red,
 				Predicted: d.Classes, Confidence: lab.Confidence, Uncertainty: lab.Uncertainty, Measure: cfg.Measure,
-				Classifier: s.model.Version, Embedding: c.Embedding, Audit: audit, Auto: auto}
+				Classifier: s.model.Version, Embedding: c.Embedding, Audit: audit, Auto: auto,
+				Top: topClasses(s.model, probs, 3), HeadingPath: c.HeadingPath}
 			key := layout.Pending(s.source) + id + ".json"
 			if !s.written[key] {
 				b, _ := json.Marshal(item)
@@ -398,7 +427,7 @@ func autoManifestLine(cfg Config, m *Model, source string, c document.LabelInput
 	meta := map[string]any{
 		"human-annotated": "no",
 		"creation-date":   m.Created,
-		"job-name":        "labeling-job/" + cfg.GroundTruth.JobPrefix + "-auto-" + strings.TrimPrefix(m.Version, "clf-"),
+		"job-name":        "labeling-job/" + cfg.JobPrefix + "-auto-" + strings.TrimPrefix(m.Version, "clf-"),
 		"classifier":      m.Version,
 	}
 	if cfg.MultiLabel {

@@ -887,7 +887,7 @@ func TestSubmitDryRunWritesNothing(t *testing.T) {
 		t.Fatalf("plan %+v, then %+v: the plan must name the job Submit creates", plan, res)
 	}
 	cfg.GroundTruth.WorkteamARN = "arn:aws:sagemaker:eu-west-1:394669845002:workteam/public-crowd/default"
-	cfg.GroundTruth.TaskPriceUSD, cfg.GroundTruth.WorkersPerObject = 0.036, 3
+	cfg.GroundTruth.TaskPriceUSD, cfg.WorkersPerObject = 0.036, 3
 	if c := EstimateCost(cfg, 10); c.Tasks != 30 || c.WorkforceUSD != 1.08 || !c.Public {
 		t.Errorf("public cost %+v, want 30 tasks and $1.08", c)
 	}

@@ -247,5 +247,25 @@ func Pending(src string) string { return PendingRoot + SourcePath(src) + "/" }
 // Job is the folder of one labeling job.
 func Job(name string) string { return JobsRoot + name + "/" }
 
+// LocalJob is the record of a local labeling job (one labeled in docingest review): its
+// status, the workers each item needs, when it was created and ended.
+func LocalJob(name string) string { return Job(name) + "local.json" }
+
+// JobAnswers is the folder of a local job's answers: one object per item and reviewer
+// (<item>/<reviewer hash>.json), so answers given at the same moment never overwrite each
+// other.
+func JobAnswers(name string) string { return Job(name) + "answers/" }
+
+// JobLeases is the folder of a local job's item leases (<item>.json): the reviewer an
+// item is shown to, until when.
+func JobLeases(name string) string { return Job(name) + "leases/" }
+
+// JobOutputManifest is where a job's output manifest is written: Ground Truth's place for
+// it under the job's output path (<output path><job>/manifests/output/output.manifest),
+// which local jobs use too.
+func JobOutputManifest(name string) string {
+	return Job(name) + "output/" + name + "/manifests/output/output.manifest"
+}
+
 // EmbeddingCache is the folder of one model's cached vectors; modelHash names the model.
 func EmbeddingCache(modelHash string) string { return EmbeddingCacheRoot + modelHash + "/" }

@@ -251,7 +251,8 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 			for i := range batch {
 				s := batch[i]
 				inputs = append(inputs, document.LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
-					Before: doc.Text[runeStart(doc.Text, s.Start-document.LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+document.LabelContext)]})
+					Before: doc.Text[runeStart(doc.Text, s.Start-document.LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+document.LabelContext)],
+					HeadingPath: headingPath(&doc, s)})
 			}
 			if labels, err = session.Label(ctx, inputs); err != nil {
 				return fmt.Errorf("label %s: %w", obj.Key, err)
@@ -268,7 +269,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				End:            s.End,
 				PageStart:      doc.PageAt(s.Start),
 				PageEnd:        doc.PageAt(max(s.Start, s.End-1)),
-				HeadingPath:    s.HeadingPath,
+				HeadingPath:    headingPath(&doc, s),
 				Tokens:         s.Tokens,
 				Tokenizer:      p.cfg.Tokenizer,
 				Text:           texts[i],
@@ -280,12 +281,6 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 			if labels != nil {
 				rec.Label = &labels[i]
 				counts.add(labels[i].Status)
-			}
-			if rec.HeadingPath == nil {
-				rec.HeadingPath = doc.HeadingPath(s.Start)
-				if rec.HeadingPath == nil {
-					rec.HeadingPath = []string{}
-				}
 			}
 			if s.Parent >= 0 {
 				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
@@ -330,4 +325,16 @@ func appendJSONLine(dst []byte, v any) ([]byte, error) {
 		return dst, err
 	}
 	return buf.Bytes(), nil
+}
+
+// headingPath is a chunk's heading path: the chunker's, else the headings enclosing its
+// start, else empty (never null in the record).
+func headingPath(doc *document.Document, s document.Span) []string {
+	if s.HeadingPath != nil {
+		return s.HeadingPath
+	}
+	if p := doc.HeadingPath(s.Start); p != nil {
+		return p
+	}
+	return []string{}
 }

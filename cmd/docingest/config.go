@@ -12,6 +12,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/internal/configfile"
 	"github.com/docingest/docingest/labeling"
+	"github.com/docingest/docingest/review"
 	"github.com/docingest/docingest/worker"
 )
 
@@ -26,7 +27,8 @@ type Config struct {
 	Limits    extractors.Config `yaml:"limits" doc:"per-document caps: a document over one is recorded in failed/ and the run goes on"`
 	Chunking  chunkers.Settings `yaml:"chunking" doc:"how text is cut into chunks"`
 	Embedding embedders.Config  `yaml:"embedding" doc:"how chunks are embedded"`
-	Labeling  labeling.Config   `yaml:"labeling" doc:"classification of chunks; uncertain ones, and an audit sample, go to SageMaker Ground Truth labeling jobs"`
+	Labeling  labeling.Config   `yaml:"labeling" doc:"classification of chunks; uncertain ones, and an audit sample, go to people: local jobs labeled in docingest review, or SageMaker Ground Truth"`
+	Review    review.Config     `yaml:"review" doc:"docingest review: the labeling web app"`
 	Worker    worker.Config     `yaml:"worker" doc:"docingest worker: the SQS consumer"`
 	AWS       AWSConfig         `yaml:"aws" doc:"AWS clients: credentials and region come from the SDK's default chain"`
 	Log       LogConfig         `yaml:"log" doc:"logs go to standard error"`
@@ -55,6 +57,7 @@ func DefaultConfig() Config {
 		Chunking:  chunkers.DefaultSettings(),
 		Embedding: embedders.DefaultConfig(),
 		Labeling:  labeling.DefaultConfig(),
+		Review:    review.DefaultConfig(),
 		Worker:    worker.DefaultConfig(),
 		Log:       LogConfig{Level: "info"},
 	}
@@ -68,6 +71,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Chunking.Validate()...)
 	errs = append(errs, c.Embedding.Validate()...)
 	errs = append(errs, c.Labeling.Validate()...)
+	errs = append(errs, c.Review.Validate()...)
 	errs = append(errs, c.Worker.Validate()...)
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))

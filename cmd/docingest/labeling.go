@@ -39,14 +39,14 @@ func (a *app) labelingEnv(cmd *cobra.Command, out string, needBackend bool) (*la
 		return nil, usageErr(fmt.Errorf("invalid configuration:\n%w", err))
 	}
 	if !cfg.Labeling.Enabled {
-		return nil, usageErr(errors.New("labeling.enabled is false: configure labeling (classes, ground_truth) first"))
+		return nil, usageErr(errors.New("labeling.enabled is false: configure labeling (classes) first"))
 	}
 	loc, err := parseLocation("--out", out)
 	if err != nil {
 		return nil, err
 	}
-	if needBackend && !loc.IsS3() {
-		return nil, usageErr(errors.New("--out: labeling jobs read their manifest from S3 and write their results there: the output must be an s3:// prefix"))
+	if needBackend && cfg.Labeling.ResolvedBackend() == labeling.BackendGroundTruth && !loc.IsS3() {
+		return nil, usageErr(errors.New("--out: Ground Truth labeling jobs read their manifest from S3 and write their results there: the output must be an s3:// prefix (or set labeling.backend: local)"))
 	}
 	var clients *awsClients
 	st, err := a.store(cmd.Context(), cfg, loc, &clients)
@@ -58,16 +58,28 @@ func (a *app) labelingEnv(cmd *cobra.Command, out string, needBackend bool) (*la
 		return nil, err
 	}
 	if needBackend {
-		c, err := a.aws(cmd.Context(), cfg, &clients)
+		if env.backend, err = a.labelingBackends(cmd.Context(), cfg, env.store, &clients); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// labelingBackends is where labeling jobs run: local jobs always (those under the
+// output), and Ground Truth when its workteam and role are configured.
+func (a *app) labelingBackends(ctx context.Context, cfg Config, store labeling.VersionedStore, clients **awsClients) (*labeling.Backends, error) {
+	b := &labeling.Backends{Local: &labeling.Local{Store: store, Config: cfg.Labeling}, Create: cfg.Labeling.ResolvedBackend()}
+	if g := cfg.Labeling.GroundTruth; g.WorkteamARN != "" && g.RoleARN != "" {
+		c, err := a.aws(ctx, cfg, clients)
 		if err != nil {
 			return nil, err
 		}
 		client, region := c.groundTruth()
-		if env.backend, err = labeling.NewGroundTruth(client, region, cfg.Labeling); err != nil {
-			return nil, usageErr(err)
+		if b.Remote, err = labeling.NewGroundTruth(client, region, cfg.Labeling); err != nil {
+			return nil, usageErr(fmt.Errorf("labeling: %w", err))
 		}
 	}
-	return env, nil
+	return b, nil
 }
 
 // labelingFeatures builds the classifier's features as the pipeline does.
@@ -84,14 +96,16 @@ func (a *app) labelingFeatures(ctx context.Context, cfg Config, store labeling.V
 func (a *app) labelingCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "labeling",
-		Short: "Labeling jobs: list, inspect, pending items, submit, collect, simulate",
+		Short: "Labeling jobs: list, inspect, pending items, submit, collect, simulate, report",
 		Long: `Chunks the classifier is unsure of wait under labeling/pending/ in the output; 'submit'
-turns them into a SageMaker Ground Truth labeling job (the worker does it on a timer),
-'collect' brings finished jobs' human labels into labeled/human/ and retrains the
-classifier, 'simulate' shows what a threshold would cost and how accurate the automatic
-labels would be, before any money is spent.`,
+turns them into a labeling job (the worker does it on a timer): a local job, labeled by
+people in 'docingest review', or a SageMaker Ground Truth job when labeling.backend (auto:
+when ground_truth.workteam_arn and role_arn are set) says so. 'collect' brings ended jobs'
+human labels into labeled/human/ and retrains the classifier; 'simulate' shows what a
+threshold would cost and how accurate the automatic labels would be; 'report' writes the
+review app's Review page as one HTML file.`,
 	}
-	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingPendingCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand())
+	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingPendingCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand(), a.labelingReportCommand())
 	return cmd
 }
 
@@ -107,7 +121,7 @@ func (f *labelingFlags) add(c *cobra.Command, out string) {
 	_ = c.MarkFlagRequired("out")
 }
 
-const labelingOutHelp = "the output prefix the worker writes to (s3://bucket/prefix; required)"
+const labelingOutHelp = "the output the worker writes to (a folder or s3://bucket/prefix; Ground Truth jobs need s3://; required)"
 
 // printLine writes v as one line of JSON.
 func (a *app) printLine(v any) error { return json.NewEncoder(a.stdout).Encode(v) }
@@ -124,7 +138,7 @@ func (a *app) labelingListCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			jobs, err := env.backend.Jobs(cmd.Context(), env.cfg.Labeling.GroundTruth.JobPrefix)
+			jobs, err := env.backend.Jobs(cmd.Context(), env.cfg.Labeling.JobPrefix)
 			if err != nil {
 				return err
 			}
@@ -187,11 +201,12 @@ func (a *app) labelingSubmitCommand() *cobra.Command {
 	var lf labelingFlags
 	var dry bool
 	submit := &cobra.Command{
-		Use:   "submit --out s3://bucket/prefix [--dry-run]",
+		Use:   "submit --out DST [--dry-run]",
 		Short: "Turn pending items into one labeling job, within the budget",
 		Long: `submit claims the most useful pending items (within labeling.max_items_per_job and the
-daily budget) and creates one Ground Truth labeling job for them. --dry-run shows the job it
-would create and what the workforce would be paid, and writes nothing.`,
+daily budget) and creates one labeling job for them: local (labeled in docingest review) or
+Ground Truth, as labeling.backend says. --dry-run shows the job it would create and what
+Ground Truth bills for it, and writes nothing.`,
 		Example: "  docingest labeling submit --out s3://docs-out/v1 --dry-run\n  docingest labeling submit --out s3://docs-out/v1",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -209,6 +224,7 @@ would create and what the workforce would be paid, and writes nothing.`,
 				return err
 			}
 			cost := labeling.EstimateCost(env.cfg.Labeling, res.Items)
+			local := env.cfg.Labeling.ResolvedBackend() == labeling.BackendLocal
 			if lf.json {
 				return a.printLine(struct {
 					labeling.SubmitResult
@@ -223,6 +239,10 @@ would create and what the workforce would be paid, and writes nothing.`,
 				fmt.Fprintf(a.stdout, "would create %s with %d items\n", res.Job, res.Items)
 			default:
 				fmt.Fprintf(a.stdout, "created %s with %d items\n", res.Job, res.Items)
+			}
+			if local {
+				fmt.Fprintf(a.stdout, "a local job: label it in docingest review --out %s (Ground Truth would bill $%.3f for it)\n", lf.out, cost.TotalUSD)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "%s\n", cost)
 			return nil
@@ -426,13 +446,12 @@ func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *aws
 	if err != nil {
 		return err
 	}
-	client, region := c.groundTruth()
-	backend, err := labeling.NewGroundTruth(client, region, cfg.Labeling)
+	backend, err := a.labelingBackends(ctx, cfg, vs, &c)
 	if err != nil {
-		return usageErr(fmt.Errorf("labeling: %w", err))
+		return err
 	}
 	logger := a.logger(cfg).With("component", "labeling-dispatcher")
 	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Features: features, Logger: logger}
-	go d.Run(ctx, time.Duration(cfg.Labeling.GroundTruth.DispatchIntervalSeconds)*time.Second)
+	go d.Run(ctx, time.Duration(cfg.Labeling.DispatchIntervalSeconds)*time.Second)
 	return nil
 }

@@ -107,7 +107,7 @@ folder: text/, chunks/ (JSON Lines with embeddings), failed/ and state/.`,
 	}
 	root.SetFlagErrorFunc(suggestFlag)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML); default $DOCINGEST_CONFIG")
-	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
+	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.reviewCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
 	return root
 }
 
@@ -158,6 +158,7 @@ func overlayFlags(cmd *cobra.Command, cfg *Config) error {
 		"queue-url":     &cfg.Worker.QueueURL,
 		"max-in-flight": &cfg.Worker.MaxInFlight,
 		"log-format":    &cfg.Log.Format,
+		"listen":        &cfg.Review.Listen,
 	}
 	for name, dst := range keys {
 		f := cmd.Flags().Lookup(name)
@@ -248,6 +249,9 @@ func (a *app) configCommand() *cobra.Command {
 			}
 			if err := cfg.Validate(); err != nil {
 				return usageErr(fmt.Errorf("invalid configuration:\n%w", err))
+			}
+			if cfg.Review.Token != "" {
+				cfg.Review.Token = "(set)" // a secret is never printed
 			}
 			return configfile.Encode(a.stdout, cfg)
 		},

@@ -47,7 +47,8 @@ func fingerprint(cfg Config, model, classifier string) string {
 	var lab *labeling.Config
 	if cfg.Labeling.Enabled {
 		l := cfg.Labeling
-		l.GroundTruth = labeling.GTConfig{} // how jobs are run does not change outputs
+		// how jobs are run does not change outputs (the job prefix does: it names automatic labels' job)
+		l.GroundTruth, l.Backend, l.WorkersPerObject, l.DispatchIntervalSeconds = labeling.GTConfig{}, "", 0, 0
 		lab = &l
 	}
 	_ = json.NewEncoder(&buf).Encode(struct {

@@ -32,12 +32,14 @@ func Decode(r io.Reader, dst any) error {
 		return fmt.Errorf("not YAML: %w", err)
 	}
 	var errs []error
-	decodeNode(&doc, reflect.ValueOf(dst).Elem(), "", &errs)
+	root := reflect.ValueOf(dst).Elem()
+	decodeNode(&doc, root, "", &errs, root.Type())
 	return errors.Join(errs...)
 }
 
 // decodeNode decodes n into v (addressable), appending an error per bad key to errs.
-func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
+// root is the type of the whole configuration, for keys that moved to another section.
+func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error, root reflect.Type) {
 	if n.Kind == yaml.DocumentNode {
 		if len(n.Content) == 0 {
 			return
@@ -71,10 +73,14 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 			seen[k.Value] = true
 			f, ok := fieldByKey(v, k.Value)
 			if !ok {
-				*errs = append(*errs, fmt.Errorf("line %d: %s: unknown key%s", k.Line, kp, suggest(k.Value, keysOf(v.Type()), path)))
+				hint := suggest(k.Value, keysOf(v.Type()), path)
+				if hint == "" {
+					hint = moved(root, path, k.Value)
+				}
+				*errs = append(*errs, fmt.Errorf("line %d: %s: unknown key%s", k.Line, kp, hint))
 				continue
 			}
-			decodeNode(val, f, kp, errs)
+			decodeNode(val, f, kp, errs, root)
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() != reflect.Struct {
@@ -87,7 +93,7 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
 		for i, item := range n.Content {
-			decodeNode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs)
+			decodeNode(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i), errs, root)
 		}
 		v.Set(s)
 	case reflect.Pointer:
@@ -96,7 +102,7 @@ func decodeNode(n *yaml.Node, v reflect.Value, path string, errs *[]error) {
 			return
 		}
 		p := reflect.New(v.Type().Elem())
-		decodeNode(n, p.Elem(), path, errs)
+		decodeNode(n, p.Elem(), path, errs, root)
 		v.Set(p)
 	default:
 		decodeLeaf(n, v, path, errs)
@@ -230,6 +236,45 @@ func suggest(k string, known []string, path string) string {
 	return ""
 }
 
+// moved returns " (it is <section>.<k> now)" when a section enclosing path has the key k:
+// a key that moved up a level (labeling.ground_truth.job_prefix became
+// labeling.job_prefix).
+func moved(root reflect.Type, path, k string) string {
+	parts := strings.Split(path, ".")
+	for n := len(parts) - 1; n >= 0; n-- {
+		t, ok := root, true
+		for _, p := range parts[:n] {
+			if t, ok = fieldType(t, p); !ok {
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		if _, has := fieldType(t, k); has {
+			return " (it is " + join(strings.Join(parts[:n], "."), k) + " now)"
+		}
+	}
+	return ""
+}
+
+// fieldType is the struct type of the field named k of t (pointers and slices looked
+// through), or false.
+func fieldType(t reflect.Type, k string) (reflect.Type, bool) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || k == "" {
+		return nil, false
+	}
+	for i := 0; i < t.NumField(); i++ {
+		if key(t.Field(i)) == k {
+			return t.Field(i).Type, true
+		}
+	}
+	return nil, false
+}
+
 // Nearest returns the known name closest to s by edit distance, if it is close enough to
 // be a typo of it (command-line flags use it too).
 func Nearest(s string, known []string) (string, bool) { return nearest(s, known) }
@@ -354,7 +399,7 @@ func ApplyEnv(dst any, envPrefix string, environ []string, ignore func(name stri
 			continue
 		}
 		var ferrs []error
-		decodeNode(&n, f, k.Path, &ferrs)
+		decodeNode(&n, f, k.Path, &ferrs, f.Type())
 		for _, err := range ferrs {
 			// The line of a variable is always 1: say where the value came from instead.
 			msg := strings.TrimPrefix(err.Error(), "line 1: ")

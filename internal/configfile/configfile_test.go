@@ -73,6 +73,7 @@ func TestDecodeErrors(t *testing.T) {
 		"- a\n":                         {"the file: must be a section of keys, got a list"},
 		"count: [\n":                    {"not YAML"},
 		"skip: 1\n":                     {"line 1: skip: unknown key"},
+		"inner:\n  count: 1\n":          {"line 2: inner.count: unknown key (it is count now)"},
 		"count: 99999999999999999999\n": {"line 1: count: must be a whole number"},
 	} {
 		c := defaults()
