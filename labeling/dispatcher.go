@@ -52,6 +52,10 @@ type Dispatcher struct {
 	// people to check; their answers measure the automatic labels' accuracy and are human
 	// labels like any other.
 	AuditItems int
+	// Items, when set, makes Submit create a job of exactly these pending items (text
+	// hashes; those no longer pending are left out): answers given elsewhere, such as in
+	// Label Studio, for items exported while pending.
+	Items []string
 	// LeaseTTL bounds how long a dispatcher that died holds the lease (10 minutes).
 	LeaseTTL time.Duration
 	// crashAt, when set (tests), is called at each step of creating a job ("started": the
@@ -391,6 +395,15 @@ func (d *Dispatcher) choose(ctx context.Context, room int, day string, used int)
 	name := func(kind string) string {
 		sum := sha256.Sum256([]byte(fmt.Sprintf("%s\n%s\n%d\n%s%s", d.Store.URI(""), day, used, kind, strings.Join(claim.Keys, "\n"))))
 		return d.Config.JobPrefix + "-" + hex.EncodeToString(sum[:8])
+	}
+	if len(d.Items) > 0 { // a job of the items given
+		for _, id := range d.Items {
+			if c := byID[id]; c != nil && len(claim.Items) < room {
+				take(c)
+			}
+		}
+		claim.Job = name("items\n")
+		return claim, nil
 	}
 	if d.AuditItems > 0 { // an audit job: automatic labels only, drawn at random
 		for _, c := range audit {

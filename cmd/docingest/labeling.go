@@ -105,7 +105,7 @@ human labels into labeled/human/ and retrains the classifier; 'simulate' shows w
 threshold would cost and how accurate the automatic labels would be; 'report' writes the
 review app's Review page as one HTML file.`,
 	}
-	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingPendingCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand(), a.labelingReportCommand())
+	cmd.AddCommand(a.labelingListCommand(), a.labelingStatusCommand(), a.labelingPendingCommand(), a.labelingSubmitCommand(), a.labelingCollectCommand(), a.labelingSimulateCommand(), a.labelingReportCommand(), a.labelingExportCommand(), a.labelingImportCommand())
 	return cmd
 }
 

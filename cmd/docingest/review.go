@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/docingest/docingest/labeling"
@@ -128,6 +131,135 @@ func (a *app) labelingReportCommand() *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&out, "out", "", "the output (a folder or s3://bucket/prefix; required)")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func (a *app) labelingExportCommand() *cobra.Command {
+	var out, format, to, labelConfig string
+	var pending bool
+	cmd := &cobra.Command{
+		Use:   "export --format label-studio --out DST [--pending] [--to FILE] [--label-config FILE]",
+		Short: "Export the items of open local jobs as Label Studio tasks",
+		Long: `export prints the items of open local jobs (with --pending, the items waiting for a job
+too) as one Label Studio task array (JSON): the redacted text, the item's id and job in the
+task's data, and the classifier's guess as a prediction whose score is its uncertainty.
+--label-config writes the matching labeling config (a Text tag and a Choices tag of the
+classes). Label the tasks in Label Studio, export its JSON, and read it back with
+'docingest labeling import'.`,
+		Example: "  docingest labeling export --format label-studio --out out --to tasks.json --label-config config.xml",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if format != "label-studio" {
+				return usageErr(fmt.Errorf("--format: only label-studio is supported, got %q", format))
+			}
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			b := env.backend.(*labeling.Backends)
+			tasks, err := labeling.ExportLabelStudio(cmd.Context(), env.store, b.Local, env.cfg.Labeling.JobPrefix, pending)
+			if err != nil {
+				return err
+			}
+			if tasks == nil {
+				tasks = []labeling.LSTask{}
+			}
+			body, err := json.MarshalIndent(tasks, "", "  ")
+			if err != nil {
+				return err
+			}
+			body = append(body, '\n')
+			if labelConfig != "" {
+				if err := os.WriteFile(labelConfig, []byte(labeling.LabelStudioConfig(env.cfg.Labeling)), 0o644); err != nil {
+					return usageErr(fmt.Errorf("--label-config: %w", err))
+				}
+			}
+			if to != "" {
+				if err := os.WriteFile(to, body, 0o644); err != nil {
+					return usageErr(fmt.Errorf("--to: %w", err))
+				}
+				fmt.Fprintf(a.stderr, "%d tasks written to %s\n", len(tasks), to)
+				return nil
+			}
+			_, err = a.stdout.Write(body)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "the output (a folder or s3://bucket/prefix; required)")
+	cmd.Flags().StringVar(&format, "format", "label-studio", "label-studio")
+	cmd.Flags().BoolVar(&pending, "pending", false, "export the pending items too (answers to them get a local job on import)")
+	cmd.Flags().StringVar(&to, "to", "", "write the tasks to FILE instead of standard output")
+	cmd.Flags().StringVar(&labelConfig, "label-config", "", "write the Label Studio labeling config (XML) to FILE")
+	_ = cmd.MarkFlagRequired("out")
+	return cmd
+}
+
+func (a *app) labelingImportCommand() *cobra.Command {
+	var out, format string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "import --format label-studio FILE --out DST",
+		Short: "Read a Label Studio JSON export into local jobs' answers",
+		Long: `import reads Label Studio's JSON export of tasks docingest exported: every annotation is
+one reviewer's answer (completed_by names the reviewer), a cancelled (skipped) one is a
+skip, several annotators of a task are several answers. Answers to items exported while
+pending first get a local job of their own. 'labeling collect' then brings them in like
+any other answers. Importing the same file twice changes nothing. Tasks that are not
+docingest's and answers outside the configured classes are reported (exit 1); the rest is
+imported.`,
+		Example: "  docingest labeling import --format label-studio export.json --out out && docingest labeling collect --out out",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "label-studio" {
+				return usageErr(fmt.Errorf("--format: only label-studio is supported, got %q", format))
+			}
+			env, err := a.labelingEnv(cmd, out, true)
+			if err != nil {
+				return err
+			}
+			f, err := os.Open(args[0])
+			if err != nil {
+				return usageErr(err)
+			}
+			defer f.Close()
+			b := env.backend.(*labeling.Backends)
+			feat, err := a.labelingFeatures(cmd.Context(), env.cfg, env.store)
+			if err != nil {
+				return err
+			}
+			submit := func(ctx context.Context, items []string) (labeling.SubmitResult, error) {
+				local := &labeling.Backends{Local: b.Local, Create: labeling.BackendLocal}
+				d := &labeling.Dispatcher{Config: env.cfg.Labeling, Store: env.store, Backend: local, Features: feat, Logger: a.logger(env.cfg), Items: items}
+				return d.Submit(ctx)
+			}
+			res, err := labeling.ImportLabelStudio(cmd.Context(), f, b.Local, submit, 1<<30)
+			if err != nil {
+				return usageErr(fmt.Errorf("%s: %w", args[0], err))
+			}
+			if asJSON {
+				if err := a.printLine(res); err != nil {
+					return err
+				}
+			} else {
+				fmt.Fprintf(a.stdout, "%d tasks: %d answers, %d skipped, %d without a choice", res.Tasks, res.Answers, res.Skipped, res.Unlabeled)
+				if len(res.NewJobs) > 0 {
+					fmt.Fprintf(a.stdout, "; new local job %s for items exported while pending", strings.Join(res.NewJobs, ", "))
+				}
+				fmt.Fprintln(a.stdout)
+				for _, p := range res.Problems {
+					fmt.Fprintln(a.stderr, p)
+				}
+			}
+			if len(res.Problems) > 0 {
+				return fmt.Errorf("%d problems in %s (the rest was imported)", len(res.Problems), args[0])
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&out, "out", "", "the output (a folder or s3://bucket/prefix; required)")
+	cmd.Flags().StringVar(&format, "format", "label-studio", "label-studio")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the result as one JSON object")
 	_ = cmd.MarkFlagRequired("out")
 	return cmd
 }
