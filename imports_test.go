@@ -23,6 +23,7 @@ func TestImportBoundaries(t *testing.T) {
 		"storage":        {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders"},
 		"labeling":       {"worker", "cmd/", "extractors", "chunkers", "embedders"},
 		"queue/...":      {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "storage"},
+		"review":         {"worker", "cmd/", "extractors", "chunkers", "embedders", "queue"},
 		"layout":         {""}, // standard library only
 		"document":       {""},
 	}

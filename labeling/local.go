@@ -79,6 +79,18 @@ type Answer struct {
 	Via string `json:"via,omitempty"`
 }
 
+// answerTime is how answer dates are written: fixed width, so they also sort as text.
+const answerTime = "2006-01-02T15:04:05.000000000Z07:00"
+
+// when is the answer's date (zero when unreadable: it sorts first).
+func (a Answer) when() time.Time {
+	t, err := time.Parse(time.RFC3339Nano, a.Date)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
+}
+
 // Lease is labeling/jobs/<job>/leases/<item>.json.
 type Lease struct {
 	Reviewer string `json:"reviewer"`
@@ -231,7 +243,7 @@ func (l *Local) Progress(ctx context.Context, name string) (Progress, error) {
 	for _, it := range claim.Items {
 		ip := ItemProgress{Item: it}
 		as := byItem[it.ID]
-		sort.SliceStable(as, func(a, b int) bool { return as[a].Date < as[b].Date })
+		sort.SliceStable(as, func(a, b int) bool { return as[a].when().Before(as[b].when()) })
 		for _, a := range as {
 			reviewers[a.Reviewer] = true
 			if a.Skipped {
@@ -630,7 +642,7 @@ func (l *Local) Answer(ctx context.Context, job string, a Answer) error {
 		a.Classes = nil
 	}
 	if a.Date == "" {
-		a.Date = l.now().Format(time.RFC3339Nano)
+		a.Date = l.now().Format(answerTime)
 	}
 	b, _ := json.Marshal(a)
 	if err := l.Store.Put(ctx, layout.JobAnswers(job)+a.Item+"/"+ReviewerKey(a.Reviewer)+".json", bytes.NewReader(b)); err != nil {
@@ -677,7 +689,7 @@ func (l *Local) Undo(ctx context.Context, job, reviewer string) (string, bool, e
 	var last *Answer
 	for _, as := range byItem {
 		for i := range as {
-			if as[i].Reviewer == reviewer && (last == nil || as[i].Date > last.Date) {
+			if as[i].Reviewer == reviewer && (last == nil || as[i].when().After(last.when())) {
 				last = &as[i]
 			}
 		}
@@ -692,8 +704,21 @@ func (l *Local) Undo(ctx context.Context, job, reviewer string) (string, bool, e
 	l.mu.Lock()
 	delete(l.cache, key)
 	l.mu.Unlock()
+	// the undone item is the one shown next: it is leased to the reviewer, who gives up
+	// any other item they hold
 	if _, _, err := l.lease(ctx, job, last.Item, reviewer); err != nil {
 		return "", false, err
+	}
+	leases, err := l.leases(ctx, job)
+	if err != nil {
+		return "", false, err
+	}
+	for item, ls := range leases {
+		if item != last.Item && ls.Reviewer == reviewer {
+			if err := l.release(ctx, job, item, reviewer); err != nil {
+				return "", false, err
+			}
+		}
 	}
 	return last.Item, true, nil
 }

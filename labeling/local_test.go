@@ -254,6 +254,10 @@ func TestLocalUndoSkipStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk.add(time.Second)
+	// the page after an answer leases alice the next item; undo shows the undone one instead
+	if next, _, _ := b.Local.Next(ctx, res.Job, "alice"); next.Item.ID == first.Item.ID {
+		t.Fatal("the answered item was offered again")
+	}
 	item, ok, err := b.Local.Undo(ctx, res.Job, "alice")
 	if err != nil || !ok || item != first.Item.ID {
 		t.Fatalf("undo: %s %v %v", item, ok, err)
@@ -394,5 +398,24 @@ func TestAuditJobTakesOnlyAutomaticLabels(t *testing.T) {
 	results, _, err := (&Collector{Config: cfg, Store: out, Backend: b, Now: clk.now, Features: features}).Collect(ctx)
 	if err != nil || len(results) != 1 || results[0].Audited != 2 || results[0].AuditAgreed != 1 {
 		t.Fatalf("collect of the audit: %+v %v", results, err)
+	}
+}
+
+// TestUndoTakesTheLatestAnswer: dates compare as times, not as text (".12Z" is before
+// ".123Z", though it sorts after it as text).
+func TestUndoTakesTheLatestAnswer(t *testing.T) {
+	ctx := context.Background()
+	out, cfg, b, clk := localOutput(t, 2, 1)
+	res := submitLocal(t, out, cfg, b, clk, 0)
+	claim, _ := ReadClaim(ctx, out, res.Job)
+	early := Answer{Item: claim.Items[0].ID, Reviewer: "alice", Classes: []string{"legal"}, Date: "2026-12-01T10:00:00.12Z"}
+	late := Answer{Item: claim.Items[1].ID, Reviewer: "alice", Classes: []string{"legal"}, Date: "2026-12-01T10:00:00.123Z"}
+	for _, a := range []Answer{late, early} {
+		if err := b.Local.Answer(ctx, res.Job, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if item, ok, err := b.Local.Undo(ctx, res.Job, "alice"); err != nil || !ok || item != late.Item {
+		t.Fatalf("undo removed %s (%v, %v), not the latest answer %s", item, ok, err, late.Item)
 	}
 }

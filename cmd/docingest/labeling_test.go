@@ -190,3 +190,70 @@ func listFiles(t *testing.T, dir string) []string {
 	}
 	return out
 }
+
+// TestLocalLabelingFromTheCommandLine: with no Ground Truth configured, labeling jobs are
+// local: run, submit, list, export to Label Studio, import its answers, collect, report.
+func TestLocalLabelingFromTheCommandLine(t *testing.T) {
+	t.Parallel()
+	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
+	local := labelingYAML[:strings.Index(labelingYAML, "  ground_truth:")]
+	os.WriteFile(cfgPath, []byte(local), 0o644)
+	src := t.TempDir()
+	lic, _ := os.ReadFile("../../labeling/testdata/licences/MPL-2.0")
+	os.WriteFile(filepath.Join(src, "mpl.txt"), lic, 0o644)
+	out := filepath.Join(t.TempDir(), "out")
+	if code, _, stderr := cli(t, nil, "run", src, "--out", out, "--config", cfgPath); code != 0 {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := cli(t, nil, "labeling", "submit", "--out", out, "--config", cfgPath, "--json")
+	var sub struct {
+		Job   string `json:"job"`
+		Items int    `json:"items"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &sub) != nil || sub.Job == "" || sub.Items == 0 {
+		t.Fatalf("submit to a folder with a local backend: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, _ = cli(t, nil, "labeling", "list", "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, sub.Job) || !strings.Contains(stdout, "InProgress") {
+		t.Fatalf("list: exit %d\n%s", code, stdout)
+	}
+	tasksPath, xmlPath := filepath.Join(t.TempDir(), "tasks.json"), filepath.Join(t.TempDir(), "config.xml")
+	if code, _, stderr = cli(t, nil, "labeling", "export", "--format", "label-studio", "--out", out, "--config", cfgPath, "--to", tasksPath, "--label-config", xmlPath); code != 0 {
+		t.Fatalf("export: exit %d: %s", code, stderr)
+	}
+	var tasks []map[string]any
+	b, _ := os.ReadFile(tasksPath)
+	if err := json.Unmarshal(b, &tasks); err != nil || len(tasks) != sub.Items {
+		t.Fatalf("%d tasks for %d items: %v", len(tasks), sub.Items, err)
+	}
+	if x, _ := os.ReadFile(xmlPath); !strings.Contains(string(x), `<Choice value="legal"`) {
+		t.Fatalf("label config:\n%s", x)
+	}
+	// Label Studio's export: every task labeled legal by user 7
+	for i, task := range tasks {
+		task["id"] = i + 1
+		task["annotations"] = []any{map[string]any{"id": i + 100, "was_cancelled": false, "completed_by": 7,
+			"result": []any{map[string]any{"from_name": "class", "to_name": "text", "type": "choices", "value": map[string]any{"choices": []string{"legal"}}}}}}
+	}
+	b, _ = json.Marshal(tasks)
+	lsExport := filepath.Join(t.TempDir(), "export.json")
+	os.WriteFile(lsExport, b, 0o644)
+	code, stdout, stderr = cli(t, nil, "labeling", "import", "--format", "label-studio", lsExport, "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, fmt.Sprintf("%d answers", sub.Items)) {
+		t.Fatalf("import: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli(t, nil, "labeling", "collect", "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.Contains(stdout, sub.Job+": Completed, "+fmt.Sprint(sub.Items)+" labels") || !strings.Contains(stdout, "classifier retrained") {
+		t.Fatalf("collect: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	code, stdout, stderr = cli(t, nil, "labeling", "report", "--out", out, "--config", cfgPath)
+	if code != 0 || !strings.HasPrefix(stdout, "<!doctype html>") || !strings.Contains(stdout, sub.Job) || strings.Contains(stdout, "<script") {
+		t.Fatalf("report: exit %d\n%.300s\n%s", code, stdout, stderr)
+	}
+	// the keys that moved up from ground_truth say where they went
+	moved := strings.Replace(local, "  threshold: 0.1\n", "  threshold: 0.1\n  ground_truth:\n    workers_per_object: 3\n", 1)
+	os.WriteFile(cfgPath, []byte(moved), 0o644)
+	if code, _, stderr = cli(t, nil, "labeling", "list", "--out", out, "--config", cfgPath); code != 2 || !strings.Contains(stderr, "labeling.ground_truth.workers_per_object: unknown key (it is labeling.workers_per_object now)") {
+		t.Fatalf("a moved key: exit %d: %s", code, stderr)
+	}
+}

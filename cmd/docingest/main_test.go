@@ -108,7 +108,7 @@ func TestUsageErrors(t *testing.T) {
 	bad := write("bad.yaml", "chunking:\n  max_size: 0\n")
 	unknown := write("unknown.yaml", "chunking:\n  max_sise: 10\n")
 	classes := write("classes.yaml", "labeling:\n  enabled: true\n  classes: legal\n")
-	nested := write("nested.yaml", "run:\n  concurrency: 2\nlabeling:\n  ground_truth:\n    workers_per_objekt: 3\n")
+	nested := write("nested.yaml", "run:\n  concurrency: 2\nlabeling:\n  ground_truth:\n    task_time_limit_secs: 3\n")
 	cases := []struct {
 		name string
 		env  []string
@@ -117,10 +117,10 @@ func TestUsageErrors(t *testing.T) {
 	}{
 		{"invalid field", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", bad}, "chunking.max_size"},
 		{"unknown key", nil, []string{"run", "../../testdata/docs", "--out", dir + "/o", "--config", unknown}, "line 2: chunking.max_sise: unknown key (did you mean chunking.max_size?)"},
-		{"unknown nested key", nil, []string{"config", "print", "--config", nested}, "line 5: labeling.ground_truth.workers_per_objekt: unknown key (did you mean labeling.ground_truth.workers_per_object?)"},
+		{"unknown nested key", nil, []string{"config", "print", "--config", nested}, "line 5: labeling.ground_truth.task_time_limit_secs: unknown key (did you mean labeling.ground_truth.task_time_limit_seconds?)"},
 		{"wrong kind", nil, []string{"config", "print", "--config", classes}, "line 3: labeling.classes: must be a list, got \"legal\""},
 		{"env typo", []string{"DOCINGEST_CHUNKNG_MAX_SIZE=100"}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "DOCINGEST_CHUNKNG_MAX_SIZE: unknown variable: no configuration key has this name (did you mean DOCINGEST_CHUNKING_MAX_SIZE?)"},
-		{"env nested bad", []string{"DOCINGEST_LABELING_GROUND_TRUTH_WORKERS_PER_OBJECT=many"}, []string{"config", "print"}, "labeling.ground_truth.workers_per_object: must be a whole number, got \"many\""},
+		{"env nested bad", []string{"DOCINGEST_LABELING_GROUND_TRUTH_MAX_CONCURRENT_TASKS=many"}, []string{"config", "print"}, "labeling.ground_truth.max_concurrent_tasks: must be a whole number, got \"many\""},
 		{"env override", []string{"DOCINGEST_CHUNKING_STRATEGY=bogus"}, []string{"run", "../../testdata/docs", "--out", dir + "/o"}, "chunking.strategy"},
 		{"env bad type", []string{"DOCINGEST_RUN_CONCURRENCY=many"}, []string{"config", "print"}, "DOCINGEST_RUN_CONCURRENCY: run.concurrency: must be a whole number"},
 		{"config env var", []string{"DOCINGEST_CONFIG=" + bad}, []string{"config", "print"}, "chunking.max_size"},
