@@ -270,7 +270,7 @@ func (c *Collector) collectJob(ctx context.Context, j JobRecord, key string, res
 		it := sent[id]
 		if it.Auto {
 			res.Audited++
-			if sameClasses(it.Predicted, classes) {
+			if SameClasses(it.Predicted, classes) {
 				res.AuditAgreed++
 			}
 		}
@@ -354,8 +354,8 @@ func (c *Collector) giveBack(ctx context.Context, job string, keep map[string]bo
 	return n, nil
 }
 
-// sameClasses compares two class sets.
-func sameClasses(a, b []string) bool {
+// SameClasses reports whether two lists hold the same classes, in any order.
+func SameClasses(a, b []string) bool {
 	a, b = slices.Clone(a), slices.Clone(b)
 	slices.Sort(a)
 	slices.Sort(b)

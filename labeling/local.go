@@ -321,7 +321,7 @@ func Consolidate(answers []Answer, classes []string, multi bool) (label []string
 	}
 	agree := 0
 	for _, a := range answers {
-		if sameClasses(a.Classes, label) {
+		if SameClasses(a.Classes, label) {
 			agree++
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docingest/docingest/internal/emulators"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
@@ -32,12 +33,18 @@ func (c *clock) add(d time.Duration) {
 
 // localOutput is a folder output with n pending items (of two sources) and a local
 // backend with workers answers per item.
-func localOutput(t *testing.T, n, workers int) (*storage.Local, Config, *Backends, *clock) {
+func localOutput(t *testing.T, n, workers int) (VersionedStore, Config, *Backends, *clock) {
 	t.Helper()
 	out, err := storage.NewLocal(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
+	return localOutputOn(t, out, n, workers)
+}
+
+// localOutputOn is localOutput on a given store.
+func localOutputOn(t *testing.T, out VersionedStore, n, workers int) (VersionedStore, Config, *Backends, *clock) {
+	t.Helper()
 	cfg := testConfig()
 	cfg.Backend, cfg.WorkersPerObject, cfg.AuditShare = BackendLocal, workers, 0
 	clk := &clock{t: time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)}
@@ -56,7 +63,7 @@ func localOutput(t *testing.T, n, workers int) (*storage.Local, Config, *Backend
 	return out, cfg, &Backends{Local: loc, Create: BackendLocal}, clk
 }
 
-func submitLocal(t *testing.T, out *storage.Local, cfg Config, b *Backends, clk *clock, audit int) SubmitResult {
+func submitLocal(t *testing.T, out VersionedStore, cfg Config, b *Backends, clk *clock, audit int) SubmitResult {
 	t.Helper()
 	d := &Dispatcher{Config: cfg, Store: out, Backend: b, Now: clk.now, AuditItems: audit}
 	res, err := d.Submit(context.Background())
@@ -417,5 +424,63 @@ func TestUndoTakesTheLatestAnswer(t *testing.T) {
 	}
 	if item, ok, err := b.Local.Undo(ctx, res.Job, "alice"); err != nil || !ok || item != late.Item {
 		t.Fatalf("undo removed %s (%v, %v), not the latest answer %s", item, ok, err, late.Item)
+	}
+}
+
+// TestLocalJobsOnS3: on an S3 output (versitygw, which has S3's conditional writes) leases
+// keep two reviewers apart and answers given at the same moment are all kept.
+func TestLocalJobsOnS3(t *testing.T) {
+	ctx := context.Background()
+	c := emulators.S3Client(emulators.Versitygw(t))
+	emulators.CreateBucket(t, c, "out")
+	out, cfg, b, clk := localOutputOn(t, storage.NewS3(c, "out", "v1/", storage.S3Options{}), 3, 4)
+	res := submitLocal(t, out, cfg, b, clk, 0)
+	if res.Job == "" || res.Items != 3 {
+		t.Fatalf("submit on S3: %+v", res)
+	}
+	seen := map[string]string{}
+	for _, who := range []string{"alice", "bob", "carol", "dave"} {
+		task, ok, err := b.Local.Next(ctx, res.Job, who)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok {
+			if other, taken := seen[task.Item.ID]; taken {
+				t.Fatalf("%s and %s were both given %s", other, who, task.Item.ID)
+			}
+			seen[task.Item.ID] = who
+		}
+	}
+	if len(seen) != 3 {
+		t.Fatalf("3 items went to %d of 4 reviewers", len(seen))
+	}
+	claim, _ := ReadClaim(ctx, out, res.Job)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4*len(claim.Items))
+	for _, it := range claim.Items {
+		for _, who := range []string{"alice", "bob", "carol", "dave"} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- b.Local.Answer(ctx, res.Job, Answer{Item: it.ID, Reviewer: who, Classes: []string{"legal"}})
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	results, _, err := (&Collector{Config: cfg, Store: out, Backend: b, Now: clk.now, Features: features}).Collect(ctx)
+	if err != nil || len(results) != 1 || results[0].Labels != 3 {
+		t.Fatalf("collect on S3: %+v %v", results, err)
+	}
+	human, _ := LoadHumanLabels(ctx, out)
+	for _, h := range human {
+		if len(h.Reviewers) != 4 {
+			t.Fatalf("%s has %d reviewers' answers, want 4", h.ID, len(h.Reviewers))
+		}
 	}
 }

@@ -106,7 +106,7 @@ func Simulate(m *Model, items []Example, thresholds []float64, configured float6
 	preds := make([]pred, len(items))
 	for i, it := range items {
 		d := m.Decide(m.Probabilities(it.Text, it.Embedding), m.Measure)
-		preds[i] = pred{d.Uncertainty, sameClasses(d.Classes, it.Classes)}
+		preds[i] = pred{d.Uncertainty, SameClasses(d.Classes, it.Classes)}
 	}
 	ts := slices.Clone(thresholds)
 	if configured > 0 {
@@ -161,7 +161,7 @@ func CalibrationError(m *Model, items []Example) float64 {
 			continue
 		}
 		d := m.Decide(p, m.Measure)
-		all = append(all, obs{d.Confidence, sameClasses(d.Classes, it.Classes)})
+		all = append(all, obs{d.Confidence, SameClasses(d.Classes, it.Classes)})
 	}
 	return ece(all, func(o obs) (float64, bool) { return o.conf, o.right })
 }

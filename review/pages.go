@@ -202,13 +202,19 @@ func (s *Server) reviewPage(w http.ResponseWriter, r *http.Request, ss session) 
 }
 
 func (s *Server) newJob(w http.ResponseWriter, r *http.Request, _ session) {
-	res, err := s.Submit(r.Context(), 0)
+	s.submit(w, r, 0, "/review")
+}
+
+// submit creates a job (an audit job of auditItems when set) and shows it on the Label
+// page, or back on the page it came from when there was nothing to send.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, auditItems int, from string) {
+	res, err := s.Submit(r.Context(), auditItems)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
 	if res.Job == "" {
-		http.Redirect(w, r, "/review?done=none", http.StatusSeeOther)
+		http.Redirect(w, r, from+"?done=none", http.StatusSeeOther)
 		return
 	}
 	http.Redirect(w, r, "/label?job="+url.QueryEscape(res.Job)+"&done=created", http.StatusSeeOther)
@@ -251,16 +257,7 @@ func (s *Server) newAudit(w http.ResponseWriter, r *http.Request, _ session) {
 		http.Error(w, fmt.Sprintf("n must be between 1 and labeling.max_items_per_job (%d)", s.Labeling.MaxItemsPerJob), http.StatusBadRequest)
 		return
 	}
-	res, err := s.Submit(r.Context(), n)
-	if err != nil {
-		s.fail(w, err)
-		return
-	}
-	if res.Job == "" {
-		http.Redirect(w, r, "/audit?done=none", http.StatusSeeOther)
-		return
-	}
-	http.Redirect(w, r, "/label?job="+url.QueryEscape(res.Job)+"&done=created", http.StatusSeeOther)
+	s.submit(w, r, n, "/audit")
 }
 
 func (s *Server) fail(w http.ResponseWriter, err error) {

@@ -10,7 +10,6 @@ import (
 	"html/template"
 	"io"
 	"math"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -307,7 +306,7 @@ func (s *Server) auditSummary(ctx context.Context) (AuditSummary, error) {
 			continue
 		}
 		a.Checked++
-		agreed := sameSet(h.Predicted, h.Classes)
+		agreed := labeling.SameClasses(h.Predicted, h.Classes)
 		if agreed {
 			a.Agreed++
 		}
@@ -341,13 +340,6 @@ func (s *Server) auditSummary(ctx context.Context) (AuditSummary, error) {
 		}
 	}
 	return a, nil
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
 }
 
 // HistogramData counts uncertainties in equal bins over [0, 1].
