@@ -237,7 +237,17 @@ func (s *Server) collect(w http.ResponseWriter, r *http.Request, _ session) {
 }
 
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, ss session) {
-	a, err := s.auditSummary(r.Context())
+	human, err := s.humanLabels(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	pending, err := s.pendingItems(r.Context())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	a, err := s.auditSummary(r.Context(), human, pending)
 	if err != nil {
 		s.fail(w, err)
 		return

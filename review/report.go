@@ -112,7 +112,7 @@ func (s *Server) Report(ctx context.Context) (*Report, error) {
 		rep.CostTotal.TotalUSD += row.Cost.TotalUSD
 		rep.Jobs = append(rep.Jobs, row)
 	}
-	pending, err := labeling.PendingItems(ctx, s.Store)
+	pending, err := s.pendingItems(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -123,11 +123,15 @@ func (s *Server) Report(ctx context.Context) (*Report, error) {
 			waiting = append(waiting, it.Uncertainty)
 		}
 	}
-	if rep.Classes, err = s.classCounts(ctx); err != nil {
+	human, err := s.humanLabels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if rep.Classes, err = s.classCounts(ctx, human); err != nil {
 		return nil, err
 	}
 	if s.Model != nil {
-		m, err := s.Model(ctx)
+		m, err := s.Model(ctx, human)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +141,7 @@ func (s *Server) Report(ctx context.Context) (*Report, error) {
 	if rep.Versions, err = s.versions.list(ctx, s.Store); err != nil {
 		return nil, err
 	}
-	if rep.Audit, err = s.auditSummary(ctx); err != nil {
+	if rep.Audit, err = s.auditSummary(ctx, human, pending); err != nil {
 		return nil, err
 	}
 	rep.Histogram = histogram(waiting, sent, 10)
@@ -152,16 +156,12 @@ func (s *Server) Report(ctx context.Context) (*Report, error) {
 
 // classCounts counts human labels (labeling/human/) and automatic ones (labeled/auto/)
 // per class.
-func (s *Server) classCounts(ctx context.Context) ([]ClassRow, error) {
+func (s *Server) classCounts(ctx context.Context, human map[string]labeling.HumanLabel) ([]ClassRow, error) {
 	rows := make([]ClassRow, len(s.Labeling.Classes))
 	at := map[string]int{}
 	for i, c := range s.Labeling.Classes {
 		rows[i].Name = c.Name
 		at[c.Name] = i
-	}
-	human, err := labeling.LoadHumanLabels(ctx, s.Store)
-	if err != nil {
-		return nil, err
 	}
 	for _, h := range human {
 		for _, c := range h.Classes {
@@ -170,22 +170,9 @@ func (s *Server) classCounts(ctx context.Context) ([]ClassRow, error) {
 			}
 		}
 	}
-	var keys []string
-	if err := s.Store.List(ctx, layout.LabeledRoot+"auto/", true, func(o storage.ObjectInfo) error {
-		keys = append(keys, o.Key)
-		return nil
-	}); err != nil {
-		return nil, err
-	}
 	meta := s.Labeling.Attribute + "-metadata"
-	for _, k := range keys {
-		body, err := s.Store.Get(ctx, k)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	files, err := s.caches.auto.load(ctx, s.Store, layout.LabeledRoot+"auto/", func(body []byte) ([]int, error) {
+		counts := make([]int, len(rows))
 		sc := bufio.NewScanner(bytes.NewReader(body))
 		sc.Buffer(nil, 16<<20)
 		for sc.Scan() {
@@ -199,16 +186,22 @@ func (s *Server) classCounts(ctx context.Context) ([]ClassRow, error) {
 			}
 			_ = json.Unmarshal(line[meta], &m)
 			if i, ok := at[m.ClassName]; ok {
-				rows[i].Auto++
+				counts[i]++
 			}
 			for _, c := range m.ClassMap {
 				if i, ok := at[c]; ok {
-					rows[i].Auto++
+					counts[i]++
 				}
 			}
 		}
-		if err := sc.Err(); err != nil {
-			return nil, fmt.Errorf("read %s: %w", k, err)
+		return counts, sc.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, counts := range files {
+		for i, n := range counts {
+			rows[i].Auto += n
 		}
 	}
 	return rows, nil
@@ -294,12 +287,8 @@ type AuditClass struct {
 // wilson95 is the two-sided 95% normal quantile.
 const wilson95 = 1.959963984540054
 
-func (s *Server) auditSummary(ctx context.Context) (AuditSummary, error) {
+func (s *Server) auditSummary(ctx context.Context, human map[string]labeling.HumanLabel, pending []labeling.PendingItem) (AuditSummary, error) {
 	a := AuditSummary{MaxItems: s.Labeling.MaxItemsPerJob, Target: s.Labeling.TargetAccuracy}
-	human, err := labeling.LoadHumanLabels(ctx, s.Store)
-	if err != nil {
-		return a, err
-	}
 	byClass := map[string]*AuditClass{}
 	for _, h := range human {
 		if !h.WasAuto {
@@ -330,10 +319,6 @@ func (s *Server) auditSummary(ctx context.Context) (AuditSummary, error) {
 		a.ByClass = append(a.ByClass, *c)
 	}
 	sort.Slice(a.ByClass, func(i, j int) bool { return a.ByClass[i].Class < a.ByClass[j].Class })
-	pending, err := labeling.PendingItems(ctx, s.Store)
-	if err != nil {
-		return a, err
-	}
 	for _, it := range pending {
 		if it.Auto {
 			a.Candidates++

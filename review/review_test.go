@@ -131,11 +131,7 @@ func newFixture(t *testing.T, rc Config, workers int) *fixture {
 	local := &labeling.Local{Store: out, Config: cfg}
 	backends := &labeling.Backends{Local: local, Create: labeling.BackendLocal}
 	srv := &Server{Labeling: cfg, Review: rc, Store: out, Local: local, Backend: backends,
-		Model: func(ctx context.Context) (*labeling.Model, error) {
-			human, err := labeling.LoadHumanLabels(ctx, out)
-			if err != nil {
-				return nil, err
-			}
+		Model: func(ctx context.Context, human map[string]labeling.HumanLabel) (*labeling.Model, error) {
 			return labeling.Classifier(ctx, cfg, out, f, human, time.Now, true)
 		},
 		Submit: func(ctx context.Context, audit int) (labeling.SubmitResult, error) {

@@ -84,8 +84,9 @@ type Server struct {
 	Local    *labeling.Local
 	// Backend reads every job (local and Ground Truth) and stops them.
 	Backend labeling.Backend
-	// Model is the current classifier (nil: charts that need it say so).
-	Model func(ctx context.Context) (*labeling.Model, error)
+	// Model is the current classifier given the human labels (nil: charts that need it
+	// say so).
+	Model func(ctx context.Context, human map[string]labeling.HumanLabel) (*labeling.Model, error)
 	// Submit creates a job from the pending items (auditItems 0) or an audit job.
 	Submit func(ctx context.Context, auditItems int) (labeling.SubmitResult, error)
 	// Collect brings ended jobs' labels in and retrains the classifier.
@@ -93,11 +94,11 @@ type Server struct {
 	Logger  *slog.Logger
 	Now     func() time.Time
 
-	secret    []byte
-	token     string
-	pages     map[string]*template.Template
-	versions  *versionCache
-	reportTpl *template.Template
+	secret   []byte
+	token    string
+	pages    map[string]*template.Template
+	versions *versionCache
+	caches   caches
 }
 
 // Init checks the settings and prepares the server. A token is required off loopback

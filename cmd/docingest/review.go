@@ -30,11 +30,7 @@ func (a *app) reviewServer(ctx context.Context, env *labelingEnv) (*review.Serve
 	backends.Local.LeaseTTL = time.Duration(cfg.Review.LeaseSeconds) * time.Second
 	s := &review.Server{
 		Labeling: cfg.Labeling, Review: cfg.Review, Store: env.store, Local: backends.Local, Backend: backends, Logger: logger,
-		Model: func(ctx context.Context) (*labeling.Model, error) {
-			human, err := labeling.LoadHumanLabels(ctx, env.store)
-			if err != nil {
-				return nil, err
-			}
+		Model: func(ctx context.Context, human map[string]labeling.HumanLabel) (*labeling.Model, error) {
 			return labeling.Classifier(ctx, cfg.Labeling, env.store, f, human, time.Now, true)
 		},
 		Submit: func(ctx context.Context, auditItems int) (labeling.SubmitResult, error) {
