@@ -16,16 +16,21 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// reviewServer is the review app over the output of env.
-func (a *app) reviewServer(ctx context.Context, env *labelingEnv) (*review.Server, error) {
+// reviewServer is the review app over the output out, and the configuration it read.
+func (a *app) reviewServer(cmd *cobra.Command, out string) (*review.Server, *labelingEnv, error) {
+	ctx := cmd.Context()
+	env, err := a.labelingEnv(cmd, out, true)
+	if err != nil {
+		return nil, nil, err
+	}
 	f, err := a.labelingFeatures(ctx, env.cfg, env.store)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg, logger := env.cfg, a.logger(env.cfg)
 	backends, ok := env.backend.(*labeling.Backends)
 	if !ok {
-		return nil, errors.New("review: the labeling backends were not built")
+		return nil, nil, errors.New("review: the labeling backends were not built")
 	}
 	backends.Local.LeaseTTL = time.Duration(cfg.Review.LeaseSeconds) * time.Second
 	s := &review.Server{
@@ -43,9 +48,9 @@ func (a *app) reviewServer(ctx context.Context, env *labelingEnv) (*review.Serve
 		},
 	}
 	if err := s.Init(); err != nil {
-		return nil, usageErr(fmt.Errorf("review: %w", err))
+		return nil, nil, usageErr(fmt.Errorf("review: %w", err))
 	}
-	return s, nil
+	return s, env, nil
 }
 
 func (a *app) reviewCommand() *cobra.Command {
@@ -71,11 +76,7 @@ proxy sets to the signed-in user. Answers record their reviewer.`,
 		Example: "  docingest review --out out\n  DOCINGEST_REVIEW_TOKEN=... docingest review --out s3://docs-out/v1 --listen 0.0.0.0:8080",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
-			if err != nil {
-				return err
-			}
-			s, err := a.reviewServer(cmd.Context(), env)
+			s, env, err := a.reviewServer(cmd, out)
 			if err != nil {
 				return err
 			}
@@ -115,11 +116,7 @@ func (a *app) labelingReportCommand() *cobra.Command {
 		Example: "  docingest labeling report --out s3://docs-out/v1 > report.html",
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			env, err := a.labelingEnv(cmd, out, true)
-			if err != nil {
-				return err
-			}
-			s, err := a.reviewServer(cmd.Context(), env)
+			s, _, err := a.reviewServer(cmd, out)
 			if err != nil {
 				return err
 			}
