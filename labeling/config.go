@@ -84,9 +84,9 @@ type GTConfig struct {
 	// the public workteam, ignored for private ones.
 	TaskPriceUSD float64 `yaml:"task_price_usd" doc:"price per task for the public workforce (ignored for private workteams)"`
 	// PricePerObjectUSD is Ground Truth's own charge per labeled object, whatever the
-	// workforce: its pricing page's first tier (the first 50,000 objects a month) is
-	// $0.08; larger volumes pay less. Used only to show what jobs cost.
-	PricePerObjectUSD       float64  `yaml:"price_per_object_usd" doc:"Ground Truth's charge per labeled object (its pricing page: $0.08 for the first 50,000 a month); used only to show costs"`
+	// workforce, as AWS's pricing page gives it for the region and volume (the default,
+	// $0.08, was not checked against that page). Used only to show what jobs cost.
+	PricePerObjectUSD       float64  `yaml:"price_per_object_usd" doc:"Ground Truth's charge per labeled object, from AWS's pricing page for your region and volume; used only to show costs"`
 	TaskTimeLimitSeconds    int      `yaml:"task_time_limit_seconds" doc:"time a worker has for one task"`
 	TaskAvailabilitySeconds int      `yaml:"task_availability_seconds" doc:"time a task stays available to workers"`
 	MaxConcurrentTasks      int      `yaml:"max_concurrent_tasks" doc:"tasks offered at once"`

@@ -241,7 +241,7 @@ func (g *GroundTruth) Jobs(ctx context.Context, prefix string) ([]JobStatus, err
 }
 
 // Cost is what Ground Truth bills for a job of some items: its per-object charge
-// (ground_truth.price_per_object_usd: the first tier of its pricing page) for every
+// (ground_truth.price_per_object_usd, which the user sets from AWS's pricing page) for every
 // labeled object, plus, for the public workforce (Mechanical Turk), the task price ×
 // workers per object × items; a private workteam is not paid per task. Volume tiers,
 // the free tier and vendor workforces are not modelled.
