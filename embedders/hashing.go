@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -36,8 +37,9 @@ func (c HashingConfig) Validate() error {
 // dimension and a sign, the signed counts are summed, and the vector is L2-normalised.
 // The same text always gives the same vector, on any machine. It is lexical, not semantic.
 type Hashing struct {
-	cfg HashingConfig
-	tok WordTokenizer
+	cfg    HashingConfig
+	tok    WordTokenizer
+	caches sync.Pool // of *featureCache
 }
 
 // NewHashing returns the embedder, or the configuration's error.
@@ -45,7 +47,9 @@ func NewHashing(cfg HashingConfig) (*Hashing, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Hashing{cfg: cfg}, nil
+	h := &Hashing{cfg: cfg}
+	h.caches.New = func() any { return &featureCache{words: make(map[string]*wordFeatures)} }
+	return h, nil
 }
 
 // Model identifies the embedder and every setting that changes its vectors.
@@ -63,12 +67,14 @@ func (h *Hashing) Tokenizer() WordTokenizer { return h.tok }
 func (h *Hashing) Embed(ctx context.Context, texts []string) ([][]float32, error) {
 	out := make([][]float32, len(texts))
 	acc := make([]float64, h.cfg.Dimensions)
+	c := h.caches.Get().(*featureCache)
+	defer h.caches.Put(c)
 	for i, t := range texts {
 		if i%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		clear(acc)
-		h.features(t, acc)
+		h.features(t, acc, c)
 		out[i] = normalize(acc)
 	}
 	return out, nil
@@ -87,24 +93,61 @@ func fnv(h uint64, s string) uint64 {
 	return h
 }
 
-func (h *Hashing) add(acc []float64, hash uint64, w float64) {
+var (
+	wordBase = fnv(fnvOffset, "w\x00")
+	pairBase = fnv(fnvOffset, "b\x00")
+	gramBase = fnv(fnvOffset, "c\x00")
+)
+
+// slot maps a feature hash to a signed dimension: index+1, negated for a negative sign.
+func (h *Hashing) slot(hash uint64) int32 {
 	// Mix the bits (FNV's low bits are weak for short keys) before taking the index.
 	hash ^= hash >> 33
 	hash *= 0xff51afd7ed558ccd
 	hash ^= hash >> 33
-	idx := hash % uint64(len(acc))
+	idx := int32(hash%uint64(h.cfg.Dimensions)) + 1
 	if hash>>63 == 1 {
-		w = -w
+		return -idx
 	}
-	acc[idx] += w
+	return idx
 }
+
+func add(acc []float64, slot int32, w float64) {
+	if slot < 0 {
+		acc[-slot-1] -= w
+	} else {
+		acc[slot-1] += w
+	}
+}
+
+// wordFeatures are the features a word brings whatever its neighbours: its own slot, its
+// character n-grams' slots (each of weight gram), and the FNV state that starts the hash
+// of a pair beginning with it.
+type wordFeatures struct {
+	lower    string // the word lower-cased
+	word     int32
+	grams    []int32
+	gram     float64
+	pairHead uint64
+}
+
+// featureCache remembers the features of words already seen: natural text repeats its
+// words, and replaying a word's additions in the same order gives the same floats as
+// hashing it again. It is bounded, and emptied when full.
+type featureCache struct {
+	words  map[string]*wordFeatures
+	marked []byte
+	starts []int
+}
+
+// maxCachedWords bounds a cache (about 100 bytes a word; one cache per concurrent Embed).
+const maxCachedWords = 1 << 14
 
 // features adds the signed hashed features of text to acc. Words carry weight 1, word
 // pairs 0.5, and a word's character n-grams share a weight of 1 between them, so that long
 // words do not outweigh short ones.
-func (h *Hashing) features(text string, acc []float64) {
-	var prev string
-	var buf strings.Builder
+func (h *Hashing) features(text string, acc []float64, c *featureCache) {
+	var prev *wordFeatures
 	for i := 0; i < len(text); {
 		start, end := h.tok.Next(text, i)
 		if start == end {
@@ -112,37 +155,44 @@ func (h *Hashing) features(text string, acc []float64) {
 		}
 		i = end
 		word := text[start:end]
-		if c, _ := classAt(word, 0); c != classWord {
+		if cl, _ := classAt(word, 0); cl != classWord {
 			// single-rune tokens: ideographs and kana are words; punctuation is not
 			if r, _ := utf8.DecodeRuneInString(word); unicode.IsPunct(r) || unicode.IsSpace(r) {
-				prev = ""
+				prev = nil
 				continue
 			}
 		}
-		word = lower(word)
-		h.add(acc, fnv(fnv(fnvOffset, "w\x00"), word), 1)
-		if prev != "" {
-			h.add(acc, fnv(fnv(fnv(fnvOffset, "b\x00"), prev), "\x00"+word), 0.5)
+		f := c.words[word]
+		if f == nil {
+			key := strings.Clone(word) // not a slice of the text, which the cache outlives
+			f = h.wordFeatures(lower(key), c)
+			if len(c.words) >= maxCachedWords {
+				clear(c.words)
+			}
+			c.words[key] = f
 		}
-		prev = word
-		// character n-grams of "<word>"
-		buf.Reset()
-		buf.WriteByte('<')
-		buf.WriteString(word)
-		buf.WriteByte('>')
-		h.charGrams(acc, buf.String())
+		add(acc, f.word, 1)
+		if prev != nil {
+			add(acc, h.slot(fnv(prev.pairHead, f.lower)), 0.5)
+		}
+		prev = f
+		for _, g := range f.grams {
+			add(acc, g, f.gram)
+		}
 	}
 }
 
-func (h *Hashing) charGrams(acc []float64, marked string) {
-	// rune starts, to cut n-grams at rune boundaries
-	var starts [64]int
-	idx := starts[:0]
-	for i := range marked {
-		idx = append(idx, i)
+// wordFeatures hashes a lower-cased word's own features.
+func (h *Hashing) wordFeatures(word string, c *featureCache) *wordFeatures {
+	f := &wordFeatures{lower: word, word: h.slot(fnv(wordBase, word)), pairHead: fnv(fnv(pairBase, word), "\x00")}
+	// character n-grams of "<word>", cut at rune boundaries
+	c.marked = append(append(append(c.marked[:0], '<'), word...), '>')
+	c.starts = c.starts[:0]
+	for i := range string(c.marked) {
+		c.starts = append(c.starts, i)
 	}
-	idx = append(idx, len(marked))
-	runes := len(idx) - 1
+	c.starts = append(c.starts, len(c.marked))
+	runes := len(c.starts) - 1
 	total := 0
 	for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
 		if runes >= n {
@@ -150,17 +200,25 @@ func (h *Hashing) charGrams(acc []float64, marked string) {
 		}
 	}
 	if total == 0 {
-		return
+		return f
 	}
-	w := 1 / float64(total)
-	base := fnv(fnvOffset, "c\x00")
+	f.gram = 1 / float64(total)
+	f.grams = make([]int32, 0, total)
 	for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
 		for s := 0; s+n <= runes; s++ {
-			h.add(acc, fnv(base, marked[idx[s]:idx[s+n]]), w)
+			f.grams = append(f.grams, h.slot(fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+n]])))
 		}
 	}
+	return f
 }
 
+func fnvBytes(h uint64, b []byte) uint64 {
+	for _, c := range b {
+		h ^= uint64(c)
+		h *= fnvPrime
+	}
+	return h
+}
 func lower(s string) string {
 	for i := 0; i < len(s); i++ {
 		c := s[i]

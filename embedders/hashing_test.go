@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 )
 
 func cosine(a, b []float32) float64 {
@@ -182,5 +186,121 @@ func TestWordTokenizerLongWords(t *testing.T) {
 			t.Fatalf("token %q", s[start:end])
 		}
 		i = end
+	}
+}
+
+// referenceEmbed is the hashing embedder as first written (every feature hashed afresh,
+// no cache): the cached one must give the very same floats, or its model id must change.
+func referenceEmbed(h *Hashing, text string) []float32 {
+	acc := make([]float64, h.cfg.Dimensions)
+	addRef := func(hash uint64, w float64) {
+		hash ^= hash >> 33
+		hash *= 0xff51afd7ed558ccd
+		hash ^= hash >> 33
+		idx := hash % uint64(len(acc))
+		if hash>>63 == 1 {
+			w = -w
+		}
+		acc[idx] += w
+	}
+	var prev string
+	for i := 0; i < len(text); {
+		start, end := h.tok.Next(text, i)
+		if start == end {
+			break
+		}
+		i = end
+		word := text[start:end]
+		if c, _ := classAt(word, 0); c != classWord {
+			if r, _ := utf8.DecodeRuneInString(word); unicode.IsPunct(r) || unicode.IsSpace(r) {
+				prev = ""
+				continue
+			}
+		}
+		word = lower(word)
+		addRef(fnv(fnv(fnvOffset, "w\x00"), word), 1)
+		if prev != "" {
+			addRef(fnv(fnv(fnv(fnvOffset, "b\x00"), prev), "\x00"+word), 0.5)
+		}
+		prev = word
+		marked := "<" + word + ">"
+		var idx []int
+		for i := range marked {
+			idx = append(idx, i)
+		}
+		idx = append(idx, len(marked))
+		runes, total := len(idx)-1, 0
+		for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
+			if runes >= n {
+				total += runes - n + 1
+			}
+		}
+		if total == 0 {
+			continue
+		}
+		for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
+			for s := 0; s+n <= runes; s++ {
+				addRef(fnv(fnv(fnvOffset, "c\x00"), marked[idx[s]:idx[s+n]]), 1/float64(total))
+			}
+		}
+	}
+	return normalize(acc)
+}
+
+func TestHashingMatchesReference(t *testing.T) {
+	t.Parallel()
+	h, err := NewHashing(DefaultHashing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var texts []string
+	files, _ := filepath.Glob("../testdata/docs/*")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for s := string(b); len(s) > 0; {
+			n := min(len(s), 700)
+			texts = append(texts, s[:n], strings.ToUpper(s[:n]))
+			s = s[n:]
+		}
+	}
+	if len(texts) < 20 {
+		t.Fatalf("only %d texts from testdata/docs", len(texts))
+	}
+	check := func(t interface{ Fatalf(string, ...any) }, texts []string) {
+		got, err := h.Embed(context.Background(), texts)
+		if err != nil {
+			t.Fatalf("%v", err)
+		}
+		for i, text := range texts {
+			if diff := cmp.Diff(referenceEmbed(h, text), got[i]); diff != "" {
+				t.Fatalf("text %q: vector differs from the reference (-want +got):\n%s", text, diff)
+			}
+		}
+	}
+	check(t, texts)
+	check(t, texts) // from a warm cache
+	rapid.Check(t, func(rt *rapid.T) {
+		check(rt, rapid.SliceOf(rapid.OneOf(rapid.String(), rapid.StringOf(rapid.SampledFrom([]rune("aAbB éÉ日本.,-_ \n"))))).Draw(rt, "texts"))
+	})
+}
+
+func TestHashingCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	h, _ := NewHashing(DefaultHashing())
+	c := h.caches.Get().(*featureCache)
+	var b strings.Builder
+	for i := 0; i <= maxCachedWords; i++ { // one past the cap
+		fmt.Fprintf(&b, "w%d ", i)
+	}
+	acc := make([]float64, h.cfg.Dimensions)
+	h.features(b.String(), acc, c)
+	if n := len(c.words); n == 0 || n > maxCachedWords {
+		t.Fatalf("cache holds %d words, cap %d", n, maxCachedWords)
+	}
+	if n := len(c.words); n != 1 {
+		t.Fatalf("cache holds %d words after the word one past the cap; want 1 (it is emptied when full)", n)
 	}
 }

@@ -72,6 +72,24 @@ type Summary struct {
 	FailedBy map[string]int
 	// Labels counts the chunks labeled, by status.
 	Labels LabelCounts
+	// Stages adds up the time the documents spent in each stage.
+	Stages StageTimes
+}
+
+// StageTimes is time spent per pipeline stage, summed over documents (stages of different
+// documents overlap, so the sum can exceed the elapsed time).
+type StageTimes struct {
+	Fetch, Extract, Chunk, Embed, Encode, Write time.Duration
+}
+
+// Add adds r's stage times.
+func (s *StageTimes) Add(r Result) {
+	s.Fetch += r.Fetch
+	s.Extract += r.Extract
+	s.Chunk += r.Chunk
+	s.Embed += r.Embed
+	s.Encode += r.Encode
+	s.Write += r.Write
 }
 
 // failureReason is the reason a failed document is counted under: its failure record's,
@@ -153,6 +171,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		sum.Chunks += o.Result.Chunks
 		sum.Bytes += o.Result.Bytes
 		sum.Labels.Add(o.Result.Labels)
+		sum.Stages.Add(o.Result)
 		mu.Unlock()
 		if opts.OnDone != nil {
 			doneMu.Lock()

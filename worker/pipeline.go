@@ -202,8 +202,9 @@ type Result struct {
 	Failure *FailureRecord
 	// Labels counts the chunks labeled, by status, when a Labeler is configured.
 	Labels LabelCounts
-	// Elapsed per stage.
-	Fetch, Extract, Chunk, Embed, Write time.Duration
+	// Elapsed per stage: Encode is the writing of chunk records, Write the rest of
+	// writing text/ and chunks/ (the store).
+	Fetch, Extract, Chunk, Embed, Encode, Write time.Duration
 }
 
 // Process runs one object through fetch, extract, chunk, embed and write. A document that

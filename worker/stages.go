@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -160,12 +159,12 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 		return fmt.Errorf("write text of %s: %w", obj.Key, err)
 	}
 	pr, pw := io.Pipe()
-	var embedTime time.Duration
+	var embedTime, encodeTime time.Duration
 	var labels LabelCounts
 	encoded := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
-		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &labels)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &encodeTime, &labels)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -175,8 +174,8 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 	err := p.out.Put(ctx, layout.Chunks(obj.Key), pr)
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
 	encErr := <-encoded
-	res.Embed, res.Labels = embedTime, labels
-	res.Write = time.Since(t) - embedTime
+	res.Embed, res.Encode, res.Labels = embedTime, encodeTime, labels
+	res.Write = time.Since(t) - embedTime - encodeTime
 	if _, permanent := document.Classify(encErr); permanent {
 		return encErr // the document's own fault (the output bound): not the store's
 	}
@@ -218,7 +217,7 @@ func (b *boundedWriter) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
-func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime *time.Duration, counts *LabelCounts) error {
+func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime, encodeTime *time.Duration, counts *LabelCounts) error {
 	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
@@ -228,6 +227,10 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	var inputs []document.LabelInput
 	if p.cfg.Labeler != nil {
 		session = p.cfg.Labeler.Begin(obj.Key)
+	}
+	enc, err := newChunkEncoder(ref, meta.attrs, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
+	if err != nil {
+		return fmt.Errorf("%s: %w", obj.Key, err)
 	}
 	var line []byte
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
@@ -286,7 +289,9 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
 			}
 			bw.allow(OutputPerChunk + OutputPerDimension*int64(len(vecs[i])))
-			line, err = appendJSONLine(line[:0], &rec)
+			te := time.Now()
+			line, err = enc.append(line[:0], &rec)
+			*encodeTime += time.Since(te)
 			if err != nil {
 				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
 			}
@@ -315,16 +320,6 @@ func runeStart(s string, i int) int {
 		i--
 	}
 	return i
-}
-
-func appendJSONLine(dst []byte, v any) ([]byte, error) {
-	buf := bytes.NewBuffer(dst)
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(v); err != nil {
-		return dst, err
-	}
-	return buf.Bytes(), nil
 }
 
 // headingPath is a chunk's heading path: the chunker's, else the headings enclosing its

@@ -286,6 +286,8 @@ type report struct {
 	InputBytes     int64              `json:"input_bytes"`
 	Seconds        float64            `json:"seconds"`
 	Labels         worker.LabelCounts `json:"labels"`
+	// StageSeconds is the time documents spent in each stage, summed over documents.
+	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
 	// PlannedBytes is what was, or in a dry run would be, processed.
 	PlannedBytes int64 `json:"planned_bytes"`
 	// Reindex only.
@@ -296,6 +298,10 @@ type report struct {
 func batchReport(s worker.Summary, dry bool) report {
 	r := report{DryRun: dry, Documents: s.Listed, Processed: s.Processed - s.Failed, Unchanged: s.Skipped, Failed: s.Failed,
 		FailedByReason: s.FailedBy, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels, PlannedBytes: s.PlannedBytes}
+	if st := s.Stages; st != (worker.StageTimes{}) {
+		r.StageSeconds = map[string]float64{"fetch": st.Fetch.Seconds(), "extract": st.Extract.Seconds(), "chunk": st.Chunk.Seconds(),
+			"embed": st.Embed.Seconds(), "encode": st.Encode.Seconds(), "write": st.Write.Seconds()}
+	}
 	if dry {
 		r.Processed = 0
 	}

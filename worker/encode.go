@@ -1,0 +1,203 @@
+package worker
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The chunk record is written without reflection: a document's records share their source,
+// metadata and pipeline, and each carries hundreds of floats, so encoding/json spent a third
+// of a run on them. The bytes are exactly encoding/json's with HTML escaping off (the test
+// compares the two on random records): field order, omitempty, float32 in its shortest
+// form, and string escapes.
+
+// chunkEncoder writes the chunk records of one document; the parts every record shares
+// are encoded once.
+type chunkEncoder struct {
+	source   []byte // `"source":{...},`
+	metadata []byte // `"metadata":{...},` or nothing
+	tail     []byte // `"pipeline":"..."}` and a newline
+	model    []byte // `"embedding_model":"...",`
+	tok      []byte // `"tokenizer":"...",`
+}
+
+func newChunkEncoder(ref SourceRef, metadata map[string]any, tokenizer, model, pipeline string) (*chunkEncoder, error) {
+	e := &chunkEncoder{}
+	b := append([]byte(nil), `"source":{"uri":`...)
+	b = appendJSONString(b, ref.URI)
+	if ref.ETag != "" {
+		b = appendJSONString(append(b, `,"etag":`...), ref.ETag)
+	}
+	if ref.VersionID != "" {
+		b = appendJSONString(append(b, `,"version_id":`...), ref.VersionID)
+	}
+	b = appendJSONString(append(b, `,"sha256":`...), ref.SHA256)
+	e.source = append(b, "},"...)
+	if len(metadata) > 0 {
+		m, err := marshalNoHTML(metadata)
+		if err != nil {
+			return nil, fmt.Errorf("encode metadata: %w", err)
+		}
+		e.metadata = append(append([]byte(`"metadata":`), m...), ',')
+	}
+	e.tok = append(appendJSONString([]byte(`"tokenizer":`), tokenizer), ',')
+	e.model = append(appendJSONString([]byte(`"embedding_model":`), model), ',')
+	e.tail = append(appendJSONString([]byte(`"pipeline":`), pipeline), "}\n"...)
+	return e, nil
+}
+
+// append adds rec as one line. The record's Source, Metadata, Tokenizer, EmbeddingModel
+// and Pipeline are the encoder's, not rec's.
+func (e *chunkEncoder) append(dst []byte, rec *ChunkRecord) ([]byte, error) {
+	dst = append(dst, `{"schema":`...)
+	dst = strconv.AppendInt(dst, int64(rec.Schema), 10)
+	dst = appendJSONString(append(dst, `,"id":`...), rec.ID)
+	dst = append(dst, ',')
+	dst = append(dst, e.source...)
+	dst = strconv.AppendInt(append(dst, `"index":`...), int64(rec.Index), 10)
+	dst = strconv.AppendInt(append(dst, `,"start":`...), int64(rec.Start), 10)
+	dst = strconv.AppendInt(append(dst, `,"end":`...), int64(rec.End), 10)
+	if rec.PageStart != 0 {
+		dst = strconv.AppendInt(append(dst, `,"page_start":`...), int64(rec.PageStart), 10)
+	}
+	if rec.PageEnd != 0 {
+		dst = strconv.AppendInt(append(dst, `,"page_end":`...), int64(rec.PageEnd), 10)
+	}
+	dst = append(dst, `,"heading_path":`...)
+	if rec.HeadingPath == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, h := range rec.HeadingPath {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendJSONString(dst, h)
+		}
+		dst = append(dst, ']')
+	}
+	dst = strconv.AppendInt(append(dst, `,"tokens":`...), int64(rec.Tokens), 10)
+	dst = append(dst, ',')
+	dst = append(dst, e.tok...)
+	dst = appendJSONString(append(dst, `"text":`...), rec.Text)
+	dst = append(dst, `,"embedding":`...)
+	if rec.Embedding == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, '[')
+		for i, f := range rec.Embedding {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = appendFloat32(dst, f); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, ']')
+	}
+	dst = append(dst, ',')
+	dst = append(dst, e.model...)
+	if rec.ParentID != "" {
+		dst = append(appendJSONString(append(dst, `"parent_id":`...), rec.ParentID), ',')
+	}
+	dst = append(dst, e.metadata...)
+	if rec.Label != nil {
+		l, err := marshalNoHTML(rec.Label)
+		if err != nil {
+			return dst, fmt.Errorf("encode label: %w", err)
+		}
+		dst = append(append(append(dst, `"label":`...), l...), ',')
+	}
+	return append(dst, e.tail...), nil
+}
+
+// marshalNoHTML is json.Marshal without HTML escaping (as the records are written).
+func marshalNoHTML(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// appendFloat32 prints f as encoding/json does: the shortest decimal that reads back as
+// the same float32, in exponent form below 1e-6 and from 1e21, with e-07 written e-7.
+func appendFloat32(dst []byte, f float32) ([]byte, error) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return dst, fmt.Errorf("json: unsupported value: %v", f)
+	}
+	abs := float32(math.Abs(float64(f)))
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, float64(f), format, -1, 32)
+	if format == 'e' {
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
+}
+
+// appendJSONString quotes s as encoding/json does with HTML escaping off: '"', '\\' and
+// control characters escaped (\b \f \n \r \t by name), invalid UTF-8 as \ufffd, and
+// U+2028 and U+2029 escaped.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	return append(append(dst, s[start:]...), '"')
+}
