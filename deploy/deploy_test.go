@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -355,7 +356,7 @@ func TestWorkerPolicyMatchesTable(t *testing.T) {
 	}
 	allowedRoots := map[string]bool{
 		"aws_s3_bucket.input": true, "aws_s3_bucket.output": true, "aws_sqs_queue.uploads": true,
-		"aws_kms_key.output": true, "aws_iam_role.ground_truth": true, "var.output_prefix": true,
+		"aws_kms_key.output": true, "aws_iam_role.ground_truth": true, "var.output_prefix": true, "aws_s3vectors_index.chunks": true,
 		"var.region": true, "var.name": true, "var.bedrock_embedding_model": true, "var.sagemaker_embedding_endpoint": true, "data.aws_caller_identity": true,
 	}
 	got := map[string]bool{}
@@ -428,14 +429,14 @@ func (tf terraform) evalStrings(t *testing.T, e hclsyntax.Expression) []string {
 func TestTableMatchesCode(t *testing.T) {
 	ops := map[string]bool{}
 	for _, typ := range []reflect.Type{reflect.TypeOf(&s3.Client{}), reflect.TypeOf(&sqs.Client{}),
-		reflect.TypeOf(&bedrockruntime.Client{}), reflect.TypeOf(&sagemakerruntime.Client{}), reflect.TypeOf(&sagemaker.Client{})} {
+		reflect.TypeOf(&bedrockruntime.Client{}), reflect.TypeOf(&sagemakerruntime.Client{}), reflect.TypeOf(&sagemaker.Client{}), reflect.TypeOf(&s3vectors.Client{})} {
 		for i := 0; i < typ.NumMethod(); i++ {
 			ops[typ.Method(i).Name] = true
 		}
 	}
 	delete(ops, "Options")
 	called := map[string]string{}
-	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage", "../embedders", "../labeling", "../queue/sqsqueue"} {
+	for _, dir := range []string{"../cmd/docingest", "../worker", "../storage", "../embedders", "../labeling", "../queue/sqsqueue", "../vectorindex"} {
 		pkgs, err := parser.ParseDir(token.NewFileSet(), dir, func(fi os.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
 		if err != nil {
 			t.Fatal(err)

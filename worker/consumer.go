@@ -364,9 +364,19 @@ func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *
 	if found && ev.Sequencer != "" && st.Sequencer != "" && !SequencerLess(st.Sequencer, ev.Sequencer) {
 		samePipeline := st.Pipeline == c.p.Fingerprint()
 		if SequencerLess(ev.Sequencer, st.Sequencer) || samePipeline || st.Status == statusDeleted {
-			log.Info("event already applied or older than the state: nothing to do", "state_sequencer", st.Sequencer)
-			c.documents("skipped", "")
-			return nil
+			done := true
+			if c.p.cfg.Vectors != nil && !SequencerLess(ev.Sequencer, st.Sequencer) && st.Status != statusDeleted {
+				// the commit this event made may have failed to update the vector index
+				if done, err = c.p.fullyCommitted(ctx, st); err != nil {
+					return err
+				}
+			}
+			if done {
+				log.Info("event already applied or older than the state: nothing to do", "state_sequencer", st.Sequencer)
+				c.documents("skipped", "")
+				return nil
+			}
+			log.Info("event applied, but the vector index was not updated: processing it again")
 		}
 	}
 	// Events without a sequencer come from a reindex (or replays): skip one that names the

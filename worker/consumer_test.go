@@ -2,6 +2,7 @@ package worker_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/queue"
 	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/vectorindex"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -137,6 +139,12 @@ func memEnv(t *testing.T, n int, cfg worker.ConsumerConfig) (*worker.Consumer, *
 // memEnvWith is memEnv with the body of message i from body(i, event) instead of event.
 func memEnvWith(t *testing.T, n int, cfg worker.ConsumerConfig, body func(i int, event string) string) (*worker.Consumer, *memQueue, *heldExtractor, chan string) {
 	t.Helper()
+	return memEnvPipeline(t, n, cfg, body, nil)
+}
+
+// memEnvPipeline is memEnvWith with the pipeline's configuration changed by mod.
+func memEnvPipeline(t *testing.T, n int, cfg worker.ConsumerConfig, body func(i int, event string) string, mod func(*worker.PipelineConfig)) (*worker.Consumer, *memQueue, *heldExtractor, chan string) {
+	t.Helper()
 	srcDir, outDir := t.TempDir(), t.TempDir()
 	var bodies []string
 	for i := 0; i < n; i++ {
@@ -153,6 +161,9 @@ func memEnvWith(t *testing.T, n int, cfg worker.ConsumerConfig, body func(i int,
 	pc := worker.TestingConfig("fp-mem")
 	h := &heldExtractor{inner: pc.Extractors[extractors.FormatText], entered: make(chan struct{}, n), release: make(chan struct{})}
 	pc.Extractors[extractors.FormatText] = h
+	if mod != nil {
+		mod(&pc)
+	}
 	src, _ := storage.NewLocal(srcDir)
 	out, _ := storage.NewLocal(outDir)
 	p, err := worker.NewPipeline(pc, out)
@@ -286,5 +297,50 @@ func TestConsumerIgnoresItsOwnOutputs(t *testing.T) {
 	stop()
 	if _, _, deleted := q.snapshot(); len(deleted) != 1 || h.maxNow.Load() != 0 {
 		t.Fatalf("deleted %v, extractions %d: want the message acknowledged and nothing processed", deleted, h.maxNow.Load())
+	}
+}
+
+// flakyIndex is a vector index whose first upsert fails.
+type flakyIndex struct {
+	mu       sync.Mutex
+	calls    int
+	upserted []string
+}
+
+func (f *flakyIndex) Upsert(_ context.Context, vs []vectorindex.Vector) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls == 1 {
+		return nil, errors.New("index unavailable")
+	}
+	for _, v := range vs {
+		f.upserted = append(f.upserted, v.ID)
+	}
+	return nil, nil
+}
+
+func (f *flakyIndex) Delete(context.Context, []string) error { return nil }
+
+// A message whose commit could not update the vector index is kept, and its redelivery
+// (same sequencer as the committed state) is processed again rather than skipped as
+// already applied.
+func TestConsumerRedoesAnEventTheIndexMissed(t *testing.T) {
+	idx := &flakyIndex{}
+	c, q, h, settled := memEnvPipeline(t, 1, worker.ConsumerConfig{}, nil, func(pc *worker.PipelineConfig) { pc.Vectors = idx })
+	close(h.release)
+	go func() { // the document is extracted once per delivery
+		for range h.entered {
+		}
+	}()
+	stop := serve(t, c)
+	<-settled
+	stop()
+	_, _, deleted := q.snapshot()
+	idx.mu.Lock()
+	defer idx.mu.Unlock()
+	if len(deleted) != 1 || len(q.receipts) < 2 || idx.calls != 2 || len(idx.upserted) == 0 {
+		t.Fatalf("deleted %v after %d receives; %d upserts, vectors %v: want the message received again and the index updated before it was deleted",
+			deleted, len(q.receipts), idx.calls, idx.upserted)
 	}
 }

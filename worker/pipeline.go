@@ -109,6 +109,9 @@ type PipelineConfig struct {
 	// Labeler, when set, classifies every chunk (labeling issue): confident ones go to
 	// labeled/auto/, uncertain ones to the labeling spool.
 	Labeler Labeler
+	// Vectors, when set, receives every committed source's embeddings and loses those of
+	// removed or re-chunked ones (output.vector_index).
+	Vectors VectorIndex
 	Logger  *slog.Logger
 	// BeforeCommit, when set, is called just before a source's state is committed, its
 	// outputs written (instrumentation; the crash tests hold a worker there to kill it

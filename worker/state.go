@@ -183,6 +183,11 @@ func (p *Pipeline) putState(ctx context.Context, st State, head stateHead) error
 	// The source is committed: finish even if ctx ends now, so a caller never sees a
 	// failure for a source whose outputs are complete.
 	ctx = context.WithoutCancel(ctx)
+	if p.cfg.Vectors != nil {
+		if err := p.syncVectors(ctx, st, head); err != nil {
+			return fmt.Errorf("update the vector index for %s: %w", st.Source, err)
+		}
+	}
 	name := layout.StateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
 	if st.Status == statusDeleted {
 		name = layout.TombstoneName(st.Sequencer)

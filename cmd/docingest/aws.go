@@ -10,6 +10,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3vectors"
 	"github.com/aws/aws-sdk-go-v2/service/sagemaker"
 	"github.com/aws/aws-sdk-go-v2/service/sagemakerruntime"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -58,6 +59,10 @@ func (a *awsClients) s3() *s3.Client {
 		// them as UNSIGNED-PAYLOAD instead (the SDK's own way around it).
 		o.APIOptions = append(o.APIOptions, v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware)
 	})
+}
+
+func (a *awsClients) s3vectors() *s3vectors.Client {
+	return s3vectors.NewFromConfig(a.cfg)
 }
 
 func (a *awsClients) sqs() *sqs.Client {

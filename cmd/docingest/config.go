@@ -13,6 +13,7 @@ import (
 	"github.com/docingest/docingest/internal/configfile"
 	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/review"
+	"github.com/docingest/docingest/vectorindex"
 	"github.com/docingest/docingest/worker"
 )
 
@@ -30,6 +31,7 @@ type Config struct {
 	Labeling  labeling.Config   `yaml:"labeling" doc:"classification of chunks; uncertain ones, and an audit sample, go to people: local jobs labeled in docingest review, or SageMaker Ground Truth"`
 	Review    review.Config     `yaml:"review" doc:"docingest review: the labeling web app"`
 	Worker    worker.Config     `yaml:"worker" doc:"docingest worker: the SQS consumer"`
+	Output    OutputConfig      `yaml:"output" doc:"where outputs go besides the output prefix"`
 	AWS       AWSConfig         `yaml:"aws" doc:"AWS clients: credentials and region come from the SDK's default chain"`
 	Log       LogConfig         `yaml:"log" doc:"logs go to standard error"`
 }
@@ -41,6 +43,13 @@ type AWSConfig struct {
 	SQSEndpoint string `yaml:"sqs_endpoint" doc:"SQS endpoint (AWS_ENDPOINT_URL_SQS works too; default for the worker: the queue URL's own host when it is not an AWS one)"`
 	S3PathStyle bool   `yaml:"s3_path_style" doc:"path-style S3 addressing, needed by most S3-compatible servers"`
 	KMSKeyID    string `yaml:"kms_key_id" doc:"SSE-KMS key for outputs written to S3 (empty: bucket default)"`
+}
+
+// OutputConfig is the output section: a vector index the embeddings also go to.
+type OutputConfig struct {
+	VectorIndex string `yaml:"vector_index" doc:"s3vectors://<vector bucket>/<index>: every committed chunk's embedding is upserted there, removed and re-chunked sources' vectors deleted (empty: none)"`
+	// VectorWritesPerSecond is this process's share of the index's write quota.
+	VectorWritesPerSecond int `yaml:"vector_writes_per_second" doc:"vectors this process writes (upserts plus deletes) per second at most: an index takes 2,500 in all, so with several workers give each its share (0: 2,500)"`
 }
 
 // LogConfig is where and how logs are written.
@@ -73,6 +82,14 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Labeling.Validate()...)
 	errs = append(errs, c.Review.Validate()...)
 	errs = append(errs, c.Worker.Validate()...)
+	if c.Output.VectorIndex != "" {
+		if _, err := vectorindex.ParseLocation(c.Output.VectorIndex); err != nil {
+			errs = append(errs, fmt.Errorf("output.vector_index: %w", err))
+		}
+	}
+	if c.Output.VectorWritesPerSecond < 0 || c.Output.VectorWritesPerSecond > vectorindex.VectorsPerSecond {
+		errs = append(errs, fmt.Errorf("output.vector_writes_per_second: must be between 0 and %d, got %d", vectorindex.VectorsPerSecond, c.Output.VectorWritesPerSecond))
+	}
 	if !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Log.Level) {
 		errs = append(errs, fmt.Errorf("log.level: must be debug, info, warn or error, got %q", c.Log.Level))
 	}

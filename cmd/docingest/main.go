@@ -107,7 +107,7 @@ folder: text/, chunks/ (JSON Lines with embeddings), failed/ and state/.`,
 	}
 	root.SetFlagErrorFunc(suggestFlag)
 	root.PersistentFlags().StringVar(&a.configPath, "config", "", "configuration file (YAML); default $DOCINGEST_CONFIG")
-	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.reviewCommand(), a.exportCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
+	root.AddCommand(a.runCommand(), a.workerCommand(), a.reindexCommand(), a.failedCommand(), a.labelingCommand(), a.reviewCommand(), a.exportCommand(), a.queryCommand(), a.configCommand(), a.versionCommand(), a.extractPDFCommand())
 	return root
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/labeling"
+	"github.com/docingest/docingest/vectorindex"
 	"github.com/docingest/docingest/wordpiece"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
@@ -180,6 +181,18 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		}
 		em.labeler, labeler, classifier = l, labelerAdapter{l}, l.Version()
 	}
+	var vectors worker.VectorIndex
+	if cfg.Output.VectorIndex != "" {
+		loc, err := vectorindex.ParseLocation(cfg.Output.VectorIndex)
+		if err != nil {
+			return worker.PipelineConfig{}, nil, fmt.Errorf("output.vector_index: %w", err)
+		}
+		c, err := aws()
+		if err != nil {
+			return worker.PipelineConfig{}, nil, err
+		}
+		vectors = vectorindex.New(c.s3vectors(), loc, cfg.Output.VectorWritesPerSecond)
+	}
 	table := extractorTable(cfg.Limits.Limits())
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
@@ -227,6 +240,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		EmbedBatch:  cfg.Embedding.BatchSize,
 		Fingerprint: fingerprint(cfg, emb.Model(), classifier),
 		Labeler:     labeler,
+		Vectors:     vectors,
 		Limits: worker.Limits{
 			MaxObjectBytes:    int64(cfg.Limits.MaxObjectBytes),
 			DocumentTimeout:   cfg.Limits.DocumentTimeout.D(),

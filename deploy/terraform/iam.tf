@@ -74,6 +74,12 @@ data "aws_iam_policy_document" "worker" {
     resources = ["*"]
   }
   statement {
+    # output.vector_index: upserts and deletes follow every commit; docingest query reads
+    sid       = "VectorIndex"
+    actions   = ["s3vectors:PutVectors", "s3vectors:DeleteVectors", "s3vectors:QueryVectors", "s3vectors:GetVectors"]
+    resources = [aws_s3vectors_index.chunks.index_arn]
+  }
+  statement {
     sid       = "OutputKey"
     actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
     resources = [aws_kms_key.output.arn]
@@ -123,6 +129,12 @@ data "aws_iam_policy_document" "ground_truth" {
     sid       = "ListLabelingData"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.output.arn]
+  }
+  statement {
+    # output.vector_index: upserts and deletes follow every commit; docingest query reads
+    sid       = "VectorIndex"
+    actions   = ["s3vectors:PutVectors", "s3vectors:DeleteVectors", "s3vectors:QueryVectors", "s3vectors:GetVectors"]
+    resources = [aws_s3vectors_index.chunks.index_arn]
   }
   statement {
     sid       = "OutputKey"

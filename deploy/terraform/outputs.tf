@@ -27,3 +27,8 @@ output "kms_key_arn" {
   description = "The outputs' SSE-KMS key (aws.kms_key_id)."
   value       = aws_kms_key.output.arn
 }
+
+output "vector_index" {
+  description = "output.vector_index for the worker's configuration"
+  value       = "s3vectors://${aws_s3vectors_vector_bucket.vectors.vector_bucket_name}/${aws_s3vectors_index.chunks.index_name}"
+}

@@ -95,3 +95,9 @@ variable "sagemaker_embedding_endpoint" {
   type        = string
   default     = "docingest-embeddings"
 }
+
+variable "vector_dimensions" {
+  description = "Dimensions of the S3 Vectors index: the embedding model's (384 for the default hashing embedder, 1024 for Titan Text Embeddings V2 by default)"
+  type        = number
+  default     = 384
+}

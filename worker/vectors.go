@@ -1,0 +1,118 @@
+package worker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/docingest/docingest/dataset"
+	"github.com/docingest/docingest/layout"
+	"github.com/docingest/docingest/storage"
+	"github.com/docingest/docingest/vectorindex"
+)
+
+// VectorIndex receives the embeddings of committed sources (output.vector_index).
+type VectorIndex interface {
+	Upsert(ctx context.Context, vs []vectorindex.Vector) (skipped []string, err error)
+	Delete(ctx context.Context, ids []string) error
+}
+
+// opener is a store that can stream an object (the chunk file read back for the index).
+type opener interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// syncVectors brings the vector index in line with a state just committed: the chunks it
+// describes are upserted (read back from the chunk file, which is what was committed),
+// and the vectors of the state before it that this one no longer has are deleted. It
+// runs after the head is written (a writer that lost the commit writes nothing) and
+// before the state's marker: a failure here leaves the marker missing, so the source is
+// done again (by planning, or by the redelivered message), and its message is kept.
+func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) error {
+	keep := map[string]bool{}
+	if st.Status == statusOK && st.Chunks > 0 {
+		var rc io.ReadCloser
+		key := layout.Chunks(st.Key())
+		if o, ok := p.out.(opener); ok {
+			var err error
+			if rc, err = o.Open(ctx, key); err != nil {
+				return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
+			}
+		} else {
+			b, err := p.out.Get(ctx, key)
+			if err != nil {
+				return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
+			}
+			rc = io.NopCloser(bytes.NewReader(b))
+		}
+		defer rc.Close()
+		sc := bufio.NewScanner(rc)
+		sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
+		batch := make([]vectorindex.Vector, 0, vectorindex.MaxPerPut)
+		flush := func() error {
+			skipped, err := p.cfg.Vectors.Upsert(ctx, batch)
+			if len(skipped) > 0 {
+				p.cfg.Logger.Warn("zero vectors left out of the vector index (its cosine metric refuses them)", "source", st.Source, "chunks", skipped)
+			}
+			batch = batch[:0]
+			return err
+		}
+		for sc.Scan() {
+			r, err := dataset.ParseChunk(sc.Bytes())
+			if err != nil {
+				return fmt.Errorf("chunks of %s: %w", st.Source, err)
+			}
+			v := vectorindex.Vector{ID: r.ID, Data: r.Embedding, Source: st.Source, Index: int(r.Index), HeadingPath: r.HeadingPath}
+			if r.PageStart != nil {
+				v.Page = int(*r.PageStart)
+			}
+			if r.Label != nil && r.Label.Class != nil {
+				v.Label = *r.Label.Class
+			}
+			keep[r.ID] = true
+			if batch = append(batch, v); len(batch) == cap(batch) {
+				if err := flush(); err != nil {
+					return err
+				}
+			}
+		}
+		if err := sc.Err(); err != nil {
+			return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
+		}
+		if err := flush(); err != nil {
+			return err
+		}
+	}
+	if old := head.state; head.found && old.Status == statusOK {
+		var gone []string
+		for i := 0; i < old.Chunks; i++ {
+			if id := chunkID(old.Key(), i, old.Pipeline); !keep[id] {
+				gone = append(gone, id)
+			}
+		}
+		if err := p.cfg.Vectors.Delete(ctx, gone); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fullyCommitted reports whether st's marker is there: a commit whose vector index update
+// failed has a head but no marker.
+func (p *Pipeline) fullyCommitted(ctx context.Context, st State) (bool, error) {
+	dir := layout.StateDir(st.Key())
+	name := layout.StateName(st.Pipeline, changeToken(st.ETag, st.SidecarETag))
+	if st.Status == statusDeleted {
+		name = layout.TombstoneName(st.Sequencer)
+	}
+	found := false
+	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
+		if o.Key == dir+name {
+			found = true
+		}
+		return nil
+	})
+	return found, err
+}
