@@ -223,7 +223,13 @@ func listInputs(ctx context.Context, src Source, format string) (chunks, labels 
 		}
 	}
 	if format == FormatParquet {
-		if err := src.List(ctx, layout.ChunksRoot, true, add(&chunks, ".jsonl")); err != nil {
+		err := src.List(ctx, layout.ChunksRoot, true, func(o storage.ObjectInfo) error {
+			if strings.HasSuffix(o.Key, ".parquet") { // output.chunks_format: parquet
+				return add(&chunks, ".parquet")(o)
+			}
+			return add(&chunks, ".jsonl")(o)
+		})
+		if err != nil {
 			return nil, nil, "", fmt.Errorf("list chunks: %w", err)
 		}
 	}
@@ -321,11 +327,7 @@ func (e *exporter) chunks(files []storage.ObjectInfo) (Table, error) {
 		if e.opt.PartitionBySource {
 			p += "/" + partition(f.Key)
 		}
-		err := e.lines(f.Key, func(line []byte) error {
-			r, err := ParseChunk(line)
-			if err != nil {
-				return err
-			}
+		err := EachChunk(e.ctx, e.src, f.Key, func(r ChunkRow) error {
 			e.pipelines[r.Pipeline], e.models[r.EmbeddingModel] = true, true
 			if w == nil || p != part {
 				if err := flush(); err != nil {
@@ -344,8 +346,15 @@ func (e *exporter) chunks(files []storage.ObjectInfo) (Table, error) {
 			}
 			return nil
 		})
+		if errors.Is(err, storage.ErrNotFound) {
+			err = nil // removed since the listing: not part of the output any more
+		}
 		if err == nil {
 			err = flush()
+		}
+		e.read += f.Size
+		if e.opt.Progress != nil {
+			e.opt.Progress(e.read)
 		}
 		if err != nil {
 			if w != nil {

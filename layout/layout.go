@@ -105,7 +105,7 @@ const maxSourcePath = 600
 // which its outputs live, escaping each segment with EscapeSegment. Two more rules keep
 // it one-to-one and usable:
 //
-//   - a folder segment that ends like an output file (".txt", ".json", ".jsonl") has its
+//   - a folder segment that ends like an output file (".txt", ".json", ".jsonl", ".parquet") has its
 //     last dot escaped ("a.txt/b" gives "a%2Etxt/b"), so that the folder never collides
 //     with the outputs of a source "a" beside it (text/a.txt);
 //   - a path over 600 bytes keeps its first segments up to about 500 bytes and ends in a
@@ -135,7 +135,7 @@ func SourcePath(source string) string {
 
 // escapeOutputSuffix escapes the last dot of a folder segment that ends like an output file.
 func escapeOutputSuffix(seg string) string {
-	for _, suffix := range []string{".txt", ".jsonl", ".json"} {
+	for _, suffix := range []string{".txt", ".jsonl", ".json", ".parquet"} {
 		if strings.HasSuffix(seg, suffix) {
 			dot := len(seg) - len(suffix)
 			return seg[:dot] + "%2E" + seg[dot+1:]
@@ -200,6 +200,14 @@ func Text(src string) string { return TextRoot + SourcePath(src) + ".txt" }
 
 // Chunks is the key of a source's chunk records.
 func Chunks(src string) string { return ChunksRoot + SourcePath(src) + ".jsonl" }
+
+// ChunksParquet is the key of a source's chunk records when output.chunks_format is
+// parquet.
+func ChunksParquet(src string) string { return ChunksRoot + SourcePath(src) + ".parquet" }
+
+// ChunkFiles are both keys a source's chunk records can have: removing a source removes
+// both, whichever format wrote it.
+func ChunkFiles(src string) []string { return []string{Chunks(src), ChunksParquet(src)} }
 
 // Failed is the key of a source's failure record.
 func Failed(src string) string { return FailedRoot + SourcePath(src) + ".json" }

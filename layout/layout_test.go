@@ -130,7 +130,7 @@ func FuzzEscapeSegment(f *testing.F) {
 // FuzzSourcePath: distinct keys get distinct paths, and no key's outputs sit where another
 // key's folder does (a file text/X.txt against a folder text/X.txt/).
 func FuzzSourcePath(f *testing.F) {
-	for _, s := range []string{"a", "a.txt/b", "b/a.json/c", strings.Repeat("ab/", 300), "x/../y", "é\xff/z"} {
+	for _, s := range []string{"a", "a.txt/b", "b/a.json/c", "a.parquet/b", strings.Repeat("ab/", 300), "x/../y", "é\xff/z"} {
 		f.Add(s, s+"/q")
 	}
 	f.Fuzz(func(t *testing.T, a, b string) {
@@ -141,7 +141,7 @@ func FuzzSourcePath(f *testing.F) {
 		if a != b && pa == pb {
 			t.Fatalf("%q and %q both map to %q", a, b, pa)
 		}
-		for _, suffix := range []string{".txt", ".json", ".jsonl"} {
+		for _, suffix := range []string{".txt", ".json", ".jsonl", ".parquet"} {
 			if strings.HasPrefix(pb, pa+suffix+"/") || strings.HasPrefix(pa, pb+suffix+"/") {
 				t.Fatalf("the outputs of %q and %q collide: %q / %q", a, b, pa, pb)
 			}

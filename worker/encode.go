@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/parquet-go/parquet-go"
+
+	"github.com/docingest/docingest/dataset"
 )
 
 // The chunk record is written without reflection: a document's records share their source,
@@ -200,4 +205,110 @@ func appendJSONString(dst []byte, s string) []byte {
 		i += size
 	}
 	return append(append(dst, s[start:]...), '"')
+}
+
+// The chunk file formats (output.chunks_format).
+const (
+	ChunksJSONL   = "jsonl"
+	ChunksParquet = "parquet"
+)
+
+// chunkSink writes a document's chunk records in one format.
+type chunkSink interface {
+	add(rec *ChunkRecord) error
+	close() error
+}
+
+type jsonlSink struct {
+	enc  *chunkEncoder
+	w    io.Writer
+	line []byte
+}
+
+func (s *jsonlSink) add(rec *ChunkRecord) error {
+	var err error
+	if s.line, err = s.enc.append(s.line[:0], rec); err != nil {
+		return err
+	}
+	_, err = s.w.Write(s.line)
+	return err
+}
+
+func (s *jsonlSink) close() error { return nil }
+
+// parquetSink writes the records as dataset.ChunkRow rows, the columns of the exported
+// chunks table.
+type parquetSink struct {
+	w    *parquet.GenericWriter[dataset.ChunkRow]
+	rows []dataset.ChunkRow
+	meta *string // the document's metadata as JSON, encoded once
+	done bool
+}
+
+func (s *parquetSink) add(rec *ChunkRecord) error {
+	if rec.Metadata != nil && s.meta == nil && !s.done {
+		m, err := marshalNoHTML(rec.Metadata)
+		if err != nil {
+			return fmt.Errorf("encode metadata: %w", err)
+		}
+		str := string(m)
+		s.meta = &str
+	}
+	s.done = true
+	for _, f := range rec.Embedding {
+		if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+			return fmt.Errorf("unsupported value in the embedding: %v", f)
+		}
+	}
+	opt := func(v string) *string {
+		if v == "" {
+			return nil
+		}
+		return &v
+	}
+	optInt := func(v int) *int64 {
+		if v == 0 {
+			return nil
+		}
+		n := int64(v)
+		return &n
+	}
+	row := dataset.ChunkRow{
+		ID: rec.ID,
+		Source: dataset.SourceCol{URI: rec.Source.URI, ETag: opt(rec.Source.ETag), VersionID: opt(rec.Source.VersionID),
+			SHA256: rec.Source.SHA256},
+		Index: int64(rec.Index), Start: int64(rec.Start), End: int64(rec.End),
+		PageStart: optInt(rec.PageStart), PageEnd: optInt(rec.PageEnd), HeadingPath: rec.HeadingPath,
+		Tokens: int64(rec.Tokens), Tokenizer: rec.Tokenizer, Text: rec.Text, Embedding: rec.Embedding,
+		EmbeddingModel: rec.EmbeddingModel, ParentID: opt(rec.ParentID), Metadata: s.meta, Pipeline: rec.Pipeline,
+	}
+	if l := rec.Label; l != nil {
+		classes := l.Classes
+		if classes == nil {
+			classes = []string{}
+		}
+		row.Label = &dataset.LabelCol{Class: opt(l.Class), Classes: classes, Confidence: l.Confidence, Uncertainty: l.Uncertainty,
+			Measure: l.Measure, Status: string(l.Status), Classifier: l.Classifier}
+	}
+	s.rows = append(s.rows, row)
+	if len(s.rows) == 256 {
+		return s.flush()
+	}
+	return nil
+}
+
+func (s *parquetSink) flush() error {
+	if len(s.rows) == 0 {
+		return nil
+	}
+	_, err := s.w.Write(s.rows)
+	s.rows = s.rows[:0]
+	return err
+}
+
+func (s *parquetSink) close() error {
+	if err := s.flush(); err != nil {
+		return err
+	}
+	return s.w.Close()
 }

@@ -35,7 +35,7 @@ func (p *Pipeline) fail(ctx context.Context, obj Object, res Result, meta *sourc
 	if err := p.out.Put(ctx, layout.Failed(obj.Key), bytes.NewReader(append(body, '\n'))); err != nil {
 		return res, fmt.Errorf("write failure record of %s: %w", obj.Key, err)
 	}
-	for _, k := range []string{layout.Text(obj.Key), layout.Chunks(obj.Key)} {
+	for _, k := range append([]string{layout.Text(obj.Key)}, layout.ChunkFiles(obj.Key)...) {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return res, fmt.Errorf("remove stale output of %s: %w", obj.Key, err)
 		}

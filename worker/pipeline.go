@@ -109,6 +109,9 @@ type PipelineConfig struct {
 	// Labeler, when set, classifies every chunk (labeling issue): confident ones go to
 	// labeled/auto/, uncertain ones to the labeling spool.
 	Labeler Labeler
+	// ChunksFormat is ChunksJSONL ("" too) or ChunksParquet: the format of
+	// chunks/<source>.jsonl or .parquet (output.chunks_format).
+	ChunksFormat string
 	// Vectors, when set, receives every committed source's embeddings and loses those of
 	// removed or re-chunked ones (output.vector_index).
 	Vectors VectorIndex
@@ -134,6 +137,8 @@ func (c *PipelineConfig) Validate() error {
 		return errors.New("pipeline: Embedder is required")
 	case c.Fingerprint == "":
 		return errors.New("pipeline: Fingerprint is required")
+	case c.ChunksFormat != "" && c.ChunksFormat != ChunksJSONL && c.ChunksFormat != ChunksParquet:
+		return fmt.Errorf("pipeline: ChunksFormat must be jsonl or parquet, got %q", c.ChunksFormat)
 	case c.EmbedBatch < 1:
 		return fmt.Errorf("pipeline: EmbedBatch must be at least 1, got %d", c.EmbedBatch)
 	case c.Limits.MaxObjectBytes < 1:

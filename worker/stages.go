@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/docingest/docingest/dataset"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
@@ -171,7 +172,11 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 		pw.CloseWithError(err)
 		encoded <- err
 	}()
-	err := p.out.Put(ctx, layout.Chunks(obj.Key), pr)
+	key, other := layout.Chunks(obj.Key), layout.ChunksParquet(obj.Key)
+	if p.cfg.ChunksFormat == ChunksParquet {
+		key, other = other, key
+	}
+	err := p.out.Put(ctx, key, pr)
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
 	encErr := <-encoded
 	res.Embed, res.Encode, res.Labels = embedTime, encodeTime, labels
@@ -181,6 +186,9 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 	}
 	if err != nil {
 		return fmt.Errorf("write chunks of %s: %w", obj.Key, err)
+	}
+	if err := p.out.Delete(ctx, other); err != nil { // written in the other format before
+		return fmt.Errorf("remove old chunks of %s: %w", obj.Key, err)
 	}
 	return nil
 }
@@ -228,11 +236,16 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	if p.cfg.Labeler != nil {
 		session = p.cfg.Labeler.Begin(obj.Key)
 	}
-	enc, err := newChunkEncoder(ref, meta.attrs, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
-	if err != nil {
-		return fmt.Errorf("%s: %w", obj.Key, err)
+	var sink chunkSink
+	if p.cfg.ChunksFormat == ChunksParquet {
+		sink = &parquetSink{w: dataset.NewChunkWriter(w)}
+	} else {
+		enc, err := newChunkEncoder(ref, meta.attrs, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
+		if err != nil {
+			return fmt.Errorf("%s: %w", obj.Key, err)
+		}
+		sink = &jsonlSink{enc: enc, w: w}
 	}
-	var line []byte
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
 		texts = texts[:0]
@@ -290,15 +303,18 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 			}
 			bw.allow(OutputPerChunk + OutputPerDimension*int64(len(vecs[i])))
 			te := time.Now()
-			line, err = enc.append(line[:0], &rec)
+			err = sink.add(&rec)
 			*encodeTime += time.Since(te)
 			if err != nil {
 				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
 			}
-			if _, err := w.Write(line); err != nil {
-				return err
-			}
 		}
+	}
+	te := time.Now()
+	err := sink.close()
+	*encodeTime += time.Since(te)
+	if err != nil {
+		return fmt.Errorf("encode chunks of %s: %w", obj.Key, err)
 	}
 	if session != nil {
 		if err := session.Finish(ctx); err != nil {

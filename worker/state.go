@@ -261,7 +261,7 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 	if head.found && SequencerLess(sequencer, head.state.Sequencer) {
 		sequencer = head.state.Sequencer
 	}
-	for _, k := range []string{layout.Text(source), layout.Chunks(source), layout.Failed(source)} {
+	for _, k := range append(layout.ChunkFiles(source), layout.Text(source), layout.Failed(source)) {
 		if err := p.out.Delete(ctx, k); err != nil {
 			return fmt.Errorf("remove outputs of %s: %w", source, err)
 		}

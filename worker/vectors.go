@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -19,9 +18,19 @@ type VectorIndex interface {
 	Delete(ctx context.Context, ids []string) error
 }
 
-// opener is a store that can stream an object (the chunk file read back for the index).
-type opener interface {
-	Open(ctx context.Context, key string) (io.ReadCloser, error)
+// storeOpener streams an object of the output: with the store's Open where it has one
+// (local folders and S3 do), else from Get.
+type storeOpener struct{ Store }
+
+func (s storeOpener) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	if o, ok := s.Store.(dataset.Opener); ok {
+		return o.Open(ctx, key)
+	}
+	b, err := s.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	return io.NopCloser(bytes.NewReader(b)), nil
 }
 
 // syncVectors brings the vector index in line with a state just committed: the chunks it
@@ -33,23 +42,10 @@ type opener interface {
 func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) error {
 	keep := map[string]bool{}
 	if st.Status == statusOK && st.Chunks > 0 {
-		var rc io.ReadCloser
 		key := layout.Chunks(st.Key())
-		if o, ok := p.out.(opener); ok {
-			var err error
-			if rc, err = o.Open(ctx, key); err != nil {
-				return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
-			}
-		} else {
-			b, err := p.out.Get(ctx, key)
-			if err != nil {
-				return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
-			}
-			rc = io.NopCloser(bytes.NewReader(b))
+		if p.cfg.ChunksFormat == ChunksParquet {
+			key = layout.ChunksParquet(st.Key())
 		}
-		defer rc.Close()
-		sc := bufio.NewScanner(rc)
-		sc.Buffer(make([]byte, 0, 1<<20), 256<<20)
 		batch := make([]vectorindex.Vector, 0, vectorindex.MaxPerPut)
 		flush := func() error {
 			skipped, err := p.cfg.Vectors.Upsert(ctx, batch)
@@ -59,11 +55,7 @@ func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) er
 			batch = batch[:0]
 			return err
 		}
-		for sc.Scan() {
-			r, err := dataset.ParseChunk(sc.Bytes())
-			if err != nil {
-				return fmt.Errorf("chunks of %s: %w", st.Source, err)
-			}
+		err := dataset.EachChunk(ctx, storeOpener{p.out}, key, func(r dataset.ChunkRow) error {
 			v := vectorindex.Vector{ID: r.ID, Data: r.Embedding, Source: st.Source, Index: int(r.Index), HeadingPath: r.HeadingPath}
 			if r.PageStart != nil {
 				v.Page = int(*r.PageStart)
@@ -73,12 +65,11 @@ func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) er
 			}
 			keep[r.ID] = true
 			if batch = append(batch, v); len(batch) == cap(batch) {
-				if err := flush(); err != nil {
-					return err
-				}
+				return flush()
 			}
-		}
-		if err := sc.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
 		}
 		if err := flush(); err != nil {

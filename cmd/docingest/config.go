@@ -47,7 +47,8 @@ type AWSConfig struct {
 
 // OutputConfig is the output section: a vector index the embeddings also go to.
 type OutputConfig struct {
-	VectorIndex string `yaml:"vector_index" doc:"s3vectors://<vector bucket>/<index>: every committed chunk's embedding is upserted there, removed and re-chunked sources' vectors deleted (empty: none)"`
+	ChunksFormat string `yaml:"chunks_format" doc:"jsonl | parquet: the format of each source's chunk file, chunks/<source>.jsonl or .parquet (zstd; a third of the size with 384-dimension vectors)"`
+	VectorIndex  string `yaml:"vector_index" doc:"s3vectors://<vector bucket>/<index>: every committed chunk's embedding is upserted there, removed and re-chunked sources' vectors deleted (empty: none)"`
 	// VectorWritesPerSecond is this process's share of the index's write quota.
 	VectorWritesPerSecond int `yaml:"vector_writes_per_second" doc:"vectors this process writes (upserts plus deletes) per second at most: an index takes 2,500 in all, so with several workers give each its share (0: 2,500)"`
 }
@@ -68,6 +69,7 @@ func DefaultConfig() Config {
 		Labeling:  labeling.DefaultConfig(),
 		Review:    review.DefaultConfig(),
 		Worker:    worker.DefaultConfig(),
+		Output:    OutputConfig{ChunksFormat: worker.ChunksJSONL},
 		Log:       LogConfig{Level: "info"},
 	}
 }
@@ -82,6 +84,9 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Labeling.Validate()...)
 	errs = append(errs, c.Review.Validate()...)
 	errs = append(errs, c.Worker.Validate()...)
+	if c.Output.ChunksFormat != worker.ChunksJSONL && c.Output.ChunksFormat != worker.ChunksParquet {
+		errs = append(errs, fmt.Errorf("output.chunks_format: must be jsonl or parquet, got %q", c.Output.ChunksFormat))
+	}
 	if c.Output.VectorIndex != "" {
 		if _, err := vectorindex.ParseLocation(c.Output.VectorIndex); err != nil {
 			errs = append(errs, fmt.Errorf("output.vector_index: %w", err))

@@ -1,11 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"container/heap"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strings"
 
@@ -94,11 +94,19 @@ the output's chunk files (every chunk is read: fine for checking, not for servin
 				}
 				for _, m := range ms {
 					h := hit{score: 1 - float64(m.Distance), id: m.ID, source: m.Source, index: m.Index, heading: m.Heading}
-					h.text = chunkText(ctx, st, m.Source, m.ID)
+					if cr, ok := st.(chunkReader); ok {
+						h.text = chunkText(ctx, cr, m.Source, m.ID)
+					}
 					res = append(res, h)
 				}
-			} else if res, err = scan(ctx, st, q, k); err != nil {
-				return err
+			} else {
+				cr, ok := st.(chunkReader)
+				if !ok {
+					return errors.New("query: the output store cannot stream files")
+				}
+				if res, err = scan(ctx, cr, q, k); err != nil {
+					return err
+				}
 			}
 			if len(res) == 0 {
 				fmt.Fprintln(a.stdout, "no chunks found")
@@ -127,14 +135,14 @@ the output's chunk files (every chunk is read: fine for checking, not for servin
 // chunkReader is the store the scan reads chunk files from.
 type chunkReader interface {
 	List(ctx context.Context, prefix string, recursive bool, fn func(storage.ObjectInfo) error) error
-	Get(ctx context.Context, key string) ([]byte, error)
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
 }
 
 // scan reads every chunk file and keeps the k most similar chunks.
 func scan(ctx context.Context, st chunkReader, q []float32, k int) ([]hit, error) {
 	var keys []string
 	if err := st.List(ctx, layout.ChunksRoot, true, func(o storage.ObjectInfo) error {
-		if strings.HasSuffix(o.Key, ".jsonl") {
+		if strings.HasSuffix(o.Key, ".jsonl") || strings.HasSuffix(o.Key, ".parquet") {
 			keys = append(keys, o.Key)
 		}
 		return nil
@@ -167,37 +175,31 @@ func scan(ctx context.Context, st chunkReader, q []float32, k int) ([]hit, error
 func sourceOf(r dataset.ChunkRow) string { return strings.TrimPrefix(r.Source.URI, "s3://") }
 
 func eachChunk(ctx context.Context, st chunkReader, key string, fn func(dataset.ChunkRow) bool) error {
-	b, err := st.Get(ctx, key)
-	if errors.Is(err, storage.ErrNotFound) {
+	stop := errors.New("stop")
+	err := dataset.EachChunk(ctx, st, key, func(r dataset.ChunkRow) error {
+		if !fn(r) {
+			return stop
+		}
+		return nil
+	})
+	if errors.Is(err, stop) || errors.Is(err, storage.ErrNotFound) {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("read %s: %w", key, err)
-	}
-	sc := bufio.NewScanner(strings.NewReader(string(b)))
-	sc.Buffer(nil, 256<<20)
-	for sc.Scan() {
-		r, err := dataset.ParseChunk(sc.Bytes())
-		if err != nil {
-			return fmt.Errorf("%s: %w", key, err)
-		}
-		if !fn(r) {
-			return nil
-		}
-	}
-	return sc.Err()
+	return err
 }
 
 // chunkText finds a chunk's text in its source's chunk file ("" when it is gone).
 func chunkText(ctx context.Context, st chunkReader, source, id string) string {
 	text := ""
-	_ = eachChunk(ctx, st, layout.Chunks(source), func(r dataset.ChunkRow) bool {
-		if r.ID == id {
-			text = r.Text
-			return false
-		}
-		return true
-	})
+	for _, key := range layout.ChunkFiles(source) {
+		_ = eachChunk(ctx, st, key, func(r dataset.ChunkRow) bool {
+			if r.ID == id {
+				text = r.Text
+				return false
+			}
+			return true
+		})
+	}
 	return text
 }
 

@@ -59,9 +59,19 @@ func fingerprint(cfg Config, model, classifier string) string {
 		Labeling   *labeling.Config
 		Classifier string
 		PDFBackend string
-	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend})
+		// the chunk file's format (left out for JSON Lines, so that earlier outputs keep
+		// their fingerprint)
+		ChunksFormat string `json:",omitempty"`
+	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend, chunksFormat(cfg)})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
+}
+
+func chunksFormat(cfg Config) string {
+	if cfg.Output.ChunksFormat == worker.ChunksParquet {
+		return worker.ChunksParquet
+	}
+	return ""
 }
 
 // embedding is the configured embedder with what chunking needs to know about it.
@@ -234,13 +244,14 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			}
 			return 0
 		},
-		ChunkerFor:  func(format, key string) worker.Chunker { return pick(format, key) },
-		Tokenizer:   sz.Name(),
-		Embedder:    emb,
-		EmbedBatch:  cfg.Embedding.BatchSize,
-		Fingerprint: fingerprint(cfg, emb.Model(), classifier),
-		Labeler:     labeler,
-		Vectors:     vectors,
+		ChunkerFor:   func(format, key string) worker.Chunker { return pick(format, key) },
+		Tokenizer:    sz.Name(),
+		Embedder:     emb,
+		EmbedBatch:   cfg.Embedding.BatchSize,
+		Fingerprint:  fingerprint(cfg, emb.Model(), classifier),
+		Labeler:      labeler,
+		Vectors:      vectors,
+		ChunksFormat: cfg.Output.ChunksFormat,
 		Limits: worker.Limits{
 			MaxObjectBytes:    int64(cfg.Limits.MaxObjectBytes),
 			DocumentTimeout:   cfg.Limits.DocumentTimeout.D(),
