@@ -9,7 +9,8 @@
 #   files133  the same text cut into 133 files of about 300 KB at paragraph breaks;
 #   pdf     the PDFs of gnuplot-doc and r-doc-pdf (or bench/corpus/pdf when bench/pdf.sh
 #           has already unpacked its set).
-# For each set and each build it prints MB/s per core (input bytes, 10^6, per CPU-second of
+# For each set and each build it runs BENCH_RUNS times (3) and prints the run of median CPU
+# time (the machine's noise is large): MB/s per core (input bytes, 10^6, per CPU-second of
 # user+sys time), the output size (bytes under chunks/ per input byte), peak RSS, and the
 # seconds the documents spent per stage (extract, chunk, embed, encode, write).
 #
@@ -100,7 +101,14 @@ if [ -n "$base" ]; then
 	builds="base this"
 fi
 
-measure() { # measure BIN SET FORMAT
+measure() { # measure BIN SET FORMAT: the run of median CPU time out of BENCH_RUNS
+	local runs="${BENCH_RUNS:-3}" lines="$results/lines.txt"
+	: >"$lines"
+	for _ in $(seq "$runs"); do measure1 "$@" >>"$lines"; done
+	sort -n "$lines" | sed -n "$(((runs + 1) / 2))p" | cut -d' ' -f2-
+}
+
+measure1() { # measure1 BIN SET FORMAT: "cpu-seconds line"
 	local bin="$1" set="$2" format="$3" out="$results/out"
 	rm -rf "$out"
 	local env=()
@@ -116,8 +124,8 @@ chunks = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path
 cpu = float(user) + float(sys_)
 st = r.get('stage_seconds') or {}
 stages = ' '.join('%s %.1f' % (k, st[k]) for k in ('extract', 'chunk', 'embed', 'encode', 'write') if k in st)
-print('%8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS  %4d docs %3d failed  cpu %.1fs  %s' % (
-    r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, r['documents'], r['failed'], cpu, stages))
+print('%.3f %8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS  %4d docs %3d failed  cpu %.1fs  %s' % (
+    cpu, r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, r['documents'], r['failed'], cpu, stages))
 PY
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
@@ -23,12 +24,19 @@ type Opener interface {
 // want it whole.
 const ChunkRowGroup = 8192
 
-// NewChunkWriter writes a Parquet chunk file: the same columns as the exported chunks
-// table, zstd-compressed.
-func NewChunkWriter(w io.Writer) *parquet.GenericWriter[ChunkRow] {
+// NewCodec is the compression of every Parquet file docingest writes: zstd at its fastest
+// level (the embedding column is stored uncompressed: float32 mantissas barely compress,
+// and compressing them took a third of the time). One codec must serve many files: it
+// pools its encoders, each of which holds megabytes of history.
+func NewCodec() compress.Codec { return &zstd.Codec{Level: zstd.SpeedFastest} }
+
+// NewChunkWriter writes a Parquet chunk file with codec (from NewCodec): the same columns
+// as the exported chunks table.
+func NewChunkWriter(w io.Writer, codec compress.Codec) *parquet.GenericWriter[ChunkRow] {
 	return parquet.NewGenericWriter[ChunkRow](w,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(codec),
 		parquet.MaxRowsPerRowGroup(ChunkRowGroup),
+		parquet.PageBufferSize(64<<10),
 		parquet.CreatedBy("docingest", "", ""))
 }
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
+	"github.com/parquet-go/parquet-go/compress"
 
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
@@ -163,7 +163,7 @@ func Export(ctx context.Context, src Source, dst Target, opt Options) (Result, e
 	id := now.Format("20060102T150405Z") + "-" + digest[:8]
 	prefix := SnapshotsRoot + id + "/"
 	m := Manifest{Format: opt.Format, Snapshot: id, Created: now, InputDigest: digest, Tables: map[string]Table{}}
-	e := &exporter{ctx: ctx, src: src, dst: dst, opt: opt, prefix: prefix, pipelines: map[string]bool{}, models: map[string]bool{}}
+	e := &exporter{ctx: ctx, src: src, dst: dst, opt: opt, prefix: prefix, pipelines: map[string]bool{}, models: map[string]bool{}, codec: NewCodec()}
 	if opt.Format == FormatParquet {
 		if m.Tables["chunks"], err = e.chunks(chunkFiles); err != nil {
 			return Result{}, err
@@ -249,6 +249,7 @@ type exporter struct {
 	prefix            string
 	read              int64
 	pipelines, models map[string]bool
+	codec             compress.Codec
 }
 
 // lines calls fn with every non-empty line of a file, naming the file and line in errors.
@@ -680,7 +681,7 @@ func openFile[T any](e *exporter, rel string) *fileWriter[T] {
 	}()
 	f.cw = &countingWriter{w: bufio.NewWriterSize(pw, 1<<20)}
 	f.w = parquet.NewGenericWriter[T](f.cw,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedDefault}),
+		parquet.Compression(e.codec),
 		parquet.MaxRowsPerRowGroup(e.opt.RowGroupRows),
 		parquet.WriteBufferSize(0), // ours is below the byte count
 		parquet.CreatedBy("docingest", "", ""))

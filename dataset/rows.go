@@ -28,7 +28,7 @@ type ChunkRow struct {
 	Tokens         int64     `parquet:"tokens"`
 	Tokenizer      string    `parquet:"tokenizer"`
 	Text           string    `parquet:"text"`
-	Embedding      []float32 `parquet:"embedding,list"`
+	Embedding      []float32 `parquet:"embedding,list,uncompressed"`
 	EmbeddingModel string    `parquet:"embedding_model"`
 	ParentID       *string   `parquet:"parent_id,optional"`
 	Metadata       *string   `parquet:"metadata,optional"`

@@ -68,7 +68,13 @@ func (WordTokenizer) Name() string { return "words" }
 // Next returns the bounds of the first token at or after i, or (len(s), len(s)).
 func (WordTokenizer) Next(s string, i int) (int, int) {
 	for i < len(s) {
-		c, size := classAt(s, i)
+		var c uint8
+		size := 1
+		if b := s[i]; b < utf8.RuneSelf { // ASCII, most text: no decoding
+			c = asciiClass[b]
+		} else {
+			c, size = classAt(s, i)
+		}
 		switch c {
 		case classSpace:
 			i += size
@@ -77,6 +83,13 @@ func (WordTokenizer) Next(s string, i int) (int, int) {
 		default:
 			j := i + size
 			for j < len(s) && j-i < MaxWordBytes {
+				if b := s[j]; b < utf8.RuneSelf {
+					if asciiClass[b] != classWord {
+						break
+					}
+					j++
+					continue
+				}
 				c2, size2 := classAt(s, j)
 				if c2 != classWord {
 					break

@@ -37,7 +37,9 @@ var ligatures = strings.NewReplacer(
 // ExpandLigatures replaces typographic ligature code points (U+FB00–U+FB06 and the Latin
 // IJ/OE ligatures) with their letters, as PDF producers often emit them.
 func ExpandLigatures(s string) string {
-	if isASCII(s) {
+	// U+FB00–U+FB06 start with EF AC; U+0132/0133 are C4 B2/B3, U+0152/0153 C5 92/93
+	if !strings.Contains(s, "\xEF\xAC") && !strings.Contains(s, "\xC4\xB2") && !strings.Contains(s, "\xC4\xB3") &&
+		!strings.Contains(s, "\xC5\x92") && !strings.Contains(s, "\xC5\x93") {
 		return s
 	}
 	return ligatures.Replace(s)
@@ -104,28 +106,39 @@ func DropControl(s string) string {
 	if clean {
 		return s
 	}
+	// Runs of characters that stay are copied whole; only what is dropped or replaced is
+	// looked at one by one.
 	var b strings.Builder
 	b.Grow(len(s))
+	start := 0
 	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == '\r':
-			if i < len(s) && s[i] == '\n' {
-				continue
-			}
-			b.WriteByte('\n')
-		case r == '\n' || r == '\t':
-			b.WriteRune(r)
-		case r == utf8.RuneError, r == '\uFEFF', r == '\uFFFE', r == '\uFFFF',
-			r < 0x20, r >= 0x7f && r < 0xa0:
-			// dropped
-		case r == '\u2028' || r == '\u2029':
-			b.WriteByte('\n')
-		default:
-			b.WriteRune(r)
+		c := s[i]
+		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
+			i++
+			continue
 		}
+		if c < utf8.RuneSelf { // a control character: \r becomes \n (\r\n one \n), the rest go
+			b.WriteString(s[start:i])
+			if c == '\r' && (i+1 == len(s) || s[i+1] != '\n') {
+				b.WriteByte('\n')
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError, r == '\uFEFF', r == '\uFFFE', r == '\uFFFF', r >= 0x7f && r < 0xa0:
+			b.WriteString(s[start:i])
+			start = i + size
+		case r == '\u2028' || r == '\u2029':
+			b.WriteString(s[start:i])
+			b.WriteByte('\n')
+			start = i + size
+		}
+		i += size
 	}
+	b.WriteString(s[start:])
 	return b.String()
 }
 
@@ -162,11 +175,24 @@ func FoldWhitespace(s string) string {
 				}
 			}
 			newlines, space = 0, false
-			if size == 1 {
-				b.WriteByte(c)
-			} else {
-				b.WriteString(s[i-size : i])
+			// copy the run of characters that are not white space at once
+			j := i
+			for j < len(s) {
+				if c := s[j]; c < utf8.RuneSelf {
+					if c == ' ' || c == '\t' || c == '\n' {
+						break
+					}
+					j++
+					continue
+				}
+				r2, size2 := utf8.DecodeRuneInString(s[j:])
+				if unicode.IsSpace(r2) {
+					break
+				}
+				j += size2
 			}
+			b.WriteString(s[i-size : j])
+			i = j
 		}
 	}
 	return b.String()

@@ -4,8 +4,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
 )
 
 func TestCleaningFunctions(t *testing.T) {
@@ -103,4 +106,73 @@ func TestRemoveRepeatedLines(t *testing.T) {
 	if diff := cmp.Diff(short, RemoveRepeatedLines(short)); diff != "" {
 		t.Fatalf("fewer than three pages must be left alone:\n%s", diff)
 	}
+}
+
+// The cleaning functions copy runs of characters that stay; they must give what the first
+// implementations, which went character by character, gave.
+func referenceDropControl(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == '\r':
+			if i < len(s) && s[i] == '\n' {
+				continue
+			}
+			b.WriteByte('\n')
+		case r == '\n' || r == '\t':
+			b.WriteRune(r)
+		case r == utf8.RuneError, r == '\uFEFF', r == '\uFFFE', r == '\uFFFF', r < 0x20, r >= 0x7f && r < 0xa0:
+		case r == '\u2028' || r == '\u2029':
+			b.WriteByte('\n')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+func referenceFoldWhitespace(s string) string {
+	var b strings.Builder
+	newlines, space := 0, false
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == '\n':
+			newlines++
+			space = false
+		case r == ' ' || r == '\t' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
+			space = true
+		default:
+			if b.Len() > 0 {
+				if newlines > 0 {
+					b.WriteString("\n\n"[:min(newlines, 2)])
+				} else if space {
+					b.WriteByte(' ')
+				}
+			}
+			newlines, space = 0, false
+			b.WriteString(s[i-size : i])
+		}
+	}
+	return b.String()
+}
+
+func TestCleaningMatchesReference(t *testing.T) {
+	alphabet := []rune("ab \t\n\r\v\f\x00\x1f\x7f\u0080\u009f\u00a0\u2028\u2029\u3000\uFEFF\uFFFE\uFFFF\uFFFDé日\uFB01\u0132\u0153\u00ad-")
+	rapid.Check(t, func(rt *rapid.T) {
+		s := rapid.OneOf(rapid.StringOf(rapid.SampledFrom(alphabet)), rapid.String(),
+			rapid.Custom(func(t *rapid.T) string { return string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) })).Draw(rt, "s")
+		if got, want := DropControl(s), referenceDropControl(s); got != want {
+			rt.Fatalf("DropControl(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := FoldWhitespace(s), referenceFoldWhitespace(s); got != want {
+			rt.Fatalf("FoldWhitespace(%q) = %q, want %q", s, got, want)
+		}
+		if got, want := ExpandLigatures(s), ligatures.Replace(s); got != want {
+			rt.Fatalf("ExpandLigatures(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

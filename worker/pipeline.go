@@ -10,6 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/parquet-go/parquet-go/compress"
+
+	"github.com/docingest/docingest/dataset"
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/storage"
 )
@@ -160,6 +163,8 @@ type Pipeline struct {
 	pause func(stage, source string)
 	// noConditional logs once that the store cannot write conditionally.
 	noConditional sync.Once
+	// codec compresses Parquet chunk files; shared, as it pools its encoders.
+	codec compress.Codec
 }
 
 // NewPipeline checks the configuration and returns a Pipeline writing to out.
@@ -176,7 +181,7 @@ func NewPipeline(cfg PipelineConfig, out Store) (*Pipeline, error) {
 	if cfg.SourceURI == nil {
 		cfg.SourceURI = func(k string) string { return k }
 	}
-	return &Pipeline{cfg: cfg, out: out}, nil
+	return &Pipeline{cfg: cfg, out: out, codec: dataset.NewCodec()}, nil
 }
 
 // Fingerprint returns the pipeline fingerprint written into every record.

@@ -238,7 +238,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	}
 	var sink chunkSink
 	if p.cfg.ChunksFormat == ChunksParquet {
-		sink = &parquetSink{w: dataset.NewChunkWriter(w)}
+		sink = &parquetSink{w: dataset.NewChunkWriter(w, p.codec)}
 	} else {
 		enc, err := newChunkEncoder(ref, meta.attrs, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
 		if err != nil {
