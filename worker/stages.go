@@ -230,7 +230,6 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
 	model := p.cfg.Embedder.Model()
-	texts := make([]string, 0, p.cfg.EmbedBatch)
 	var session LabelSession
 	var inputs []document.LabelInput
 	if p.cfg.Labeler != nil {
@@ -246,15 +245,20 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 		}
 		sink = &jsonlSink{enc: enc, w: w}
 	}
+	// The embedder works one batch ahead of the labeling and encoding of the batch before,
+	// so that a large document keeps two cores busy; memory holds two batches of vectors.
+	ectx, stop := context.WithCancel(ctx)
+	defer stop()
+	ahead := make(chan embedded, 1)
+	go p.embedAhead(ectx, doc.Text, spans, ahead)
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
-		texts = texts[:0]
-		for _, s := range batch {
-			texts = append(texts, doc.Text[s.Start:s.End])
+		e, ok := <-ahead
+		if !ok {
+			return ctx.Err()
 		}
-		t := time.Now()
-		vecs, err := p.cfg.Embedder.Embed(ctx, texts)
-		*embedTime += time.Since(t)
+		texts, vecs, err := e.texts, e.vecs, e.err
+		*embedTime += e.took
 		if err != nil {
 			return fmt.Errorf("embed %s: %w", obj.Key, err)
 		}
@@ -322,6 +326,37 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 		}
 	}
 	return nil
+}
+
+// embedded is one batch of chunk texts and their vectors.
+type embedded struct {
+	texts []string
+	vecs  [][]float32
+	took  time.Duration
+	err   error
+}
+
+// embedAhead embeds the spans batch by batch into out, in order, and closes it; it stops
+// at the first error (sent) or when ctx ends.
+func (p *Pipeline) embedAhead(ctx context.Context, text string, spans []document.Span, out chan<- embedded) {
+	defer close(out)
+	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
+		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
+		texts := make([]string, len(batch))
+		for i, s := range batch {
+			texts[i] = text[s.Start:s.End]
+		}
+		t := time.Now()
+		vecs, err := p.cfg.Embedder.Embed(ctx, texts)
+		select {
+		case out <- embedded{texts: texts, vecs: vecs, took: time.Since(t), err: err}:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // runeStart returns the start of the character holding byte i of s, clamped to s.
