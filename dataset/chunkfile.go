@@ -11,7 +11,6 @@ import (
 
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/compress"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // Opener streams an object.
@@ -23,12 +22,6 @@ type Opener interface {
 // (output.chunks_format: parquet): a document's chunks are few, and readers of one file
 // want it whole.
 const ChunkRowGroup = 8192
-
-// NewCodec is the compression of every Parquet file docingest writes: zstd at its fastest
-// level (the embedding column is stored uncompressed: float32 mantissas barely compress,
-// and compressing them took a third of the time). One codec must serve many files: it
-// pools its encoders, each of which holds megabytes of history.
-func NewCodec() compress.Codec { return &zstd.Codec{Level: zstd.SpeedFastest} }
 
 // NewChunkWriter writes a Parquet chunk file with codec (from NewCodec): the same columns
 // as the exported chunks table.

@@ -160,12 +160,12 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 		return fmt.Errorf("write text of %s: %w", obj.Key, err)
 	}
 	pr, pw := io.Pipe()
-	var embedTime, encodeTime time.Duration
+	var embedTime, encodeTime, waitTime time.Duration
 	var labels LabelCounts
 	encoded := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, 256<<10)
-		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &encodeTime, &labels)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &encodeTime, &waitTime, &labels)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -180,7 +180,7 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
 	encErr := <-encoded
 	res.Embed, res.Encode, res.Labels = embedTime, encodeTime, labels
-	res.Write = time.Since(t) - embedTime - encodeTime
+	res.Write = time.Since(t) - waitTime - encodeTime // the embedder works alongside
 	if _, permanent := document.Classify(encErr); permanent {
 		return encErr // the document's own fault (the output bound): not the store's
 	}
@@ -225,7 +225,7 @@ func (b *boundedWriter) Write(p []byte) (int, error) {
 	return b.w.Write(p)
 }
 
-func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime, encodeTime *time.Duration, counts *LabelCounts) error {
+func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, meta *sourceMeta, doc document.Document, spans []document.Span, embedTime, encodeTime, waitTime *time.Duration, counts *LabelCounts) error {
 	ref := SourceRef{URI: p.cfg.SourceURI(obj.Key), ETag: meta.etag, VersionID: obj.VersionID, SHA256: meta.sha256}
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
@@ -253,7 +253,9 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	go p.embedAhead(ectx, doc.Text, spans, ahead)
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
+		tw := time.Now()
 		e, ok := <-ahead
+		*waitTime += time.Since(tw)
 		if !ok {
 			return ctx.Err()
 		}
