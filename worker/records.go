@@ -90,6 +90,16 @@ type State struct {
 	Chunks      int       `json:"chunks"`
 	Attempts    int       `json:"attempts,omitempty"`
 	Processed   time.Time `json:"processed_at"`
+	// Removed, on a tombstone, names the version the removal took away (its pipeline and
+	// chunk count), so that its vectors can still be deleted from the vector index when
+	// the first attempt could not.
+	Removed *RemovedVersion `json:"removed,omitempty"`
+}
+
+// RemovedVersion is what a tombstone remembers of the removed version.
+type RemovedVersion struct {
+	Pipeline string `json:"pipeline"`
+	Chunks   int    `json:"chunks"`
 }
 
 // sourceBytes is what SourceBytes holds for key: nil unless key is not valid UTF-8.

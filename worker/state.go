@@ -271,10 +271,16 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 			return fmt.Errorf("remove labels of %s: %w", source, err)
 		}
 	}
-	return p.putState(ctx, State{
+	tomb := State{
 		Schema: 1, Source: source, SourceBytes: sourceBytes(source), Sequencer: sequencer, Pipeline: p.cfg.Fingerprint,
 		ETag: "deleted:" + sequencer, Status: statusDeleted, Processed: p.cfg.Now().UTC(),
-	}, head)
+	}
+	if head.found && head.state.Status == statusOK {
+		tomb.Removed = &RemovedVersion{Pipeline: head.state.Pipeline, Chunks: head.state.Chunks}
+	} else if head.found && head.state.Status == statusDeleted {
+		tomb.Removed = head.state.Removed // a removal tried again
+	}
+	return p.putState(ctx, tomb, head)
 }
 
 // sourceExists asks src whether the object is there now: a HEAD where the source can

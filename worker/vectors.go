@@ -76,10 +76,18 @@ func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) er
 			return err
 		}
 	}
+	// the version before: the head's, or the one a tombstone says it removed (a removal
+	// whose vector update failed is tried again over its own tombstone)
+	var prev *RemovedVersion
 	if old := head.state; head.found && old.Status == statusOK {
+		prev = &RemovedVersion{Pipeline: old.Pipeline, Chunks: old.Chunks}
+	} else if head.found && old.Status == statusDeleted {
+		prev = old.Removed
+	}
+	if prev != nil {
 		var gone []string
-		for i := 0; i < old.Chunks; i++ {
-			if id := chunkID(old.Key(), i, old.Pipeline); !keep[id] {
+		for i := 0; i < prev.Chunks; i++ {
+			if id := chunkID(st.Key(), i, prev.Pipeline); !keep[id] {
 				gone = append(gone, id)
 			}
 		}

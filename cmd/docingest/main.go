@@ -87,6 +87,9 @@ type app struct {
 	// tick, when set, drives the progress lines of a run whose standard error is not a
 	// terminal (tests set it; the default is a ticker of progressEvery).
 	tick <-chan time.Time
+	// printed, when set, is sent a value after each progress line (tests wait on it
+	// before changing what the next line will say).
+	printed chan<- struct{}
 }
 
 func (a *app) rootCommand() *cobra.Command {

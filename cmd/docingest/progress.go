@@ -27,8 +27,9 @@ type progress struct {
 	bytes, total int64
 	start        time.Time
 
-	stop chan struct{}
-	done chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	printed chan<- struct{}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -39,7 +40,7 @@ func isTerminal(w io.Writer) bool {
 // startProgress starts reporting on a.stderr; total is the number of bytes expected (0 if
 // unknown). ticks, when not nil, replaces the timer of the line mode (tests drive it).
 func (a *app) startProgress(verb string, total int64) *progress {
-	p := &progress{w: a.stderr, verb: verb, total: total, start: time.Now()}
+	p := &progress{w: a.stderr, verb: verb, total: total, start: time.Now(), printed: a.printed}
 	if isTerminal(a.stderr) {
 		size := total
 		if size <= 0 {
@@ -64,6 +65,9 @@ func (a *app) startProgress(verb string, total int64) *progress {
 			select {
 			case <-ticks:
 				p.line()
+				if p.printed != nil {
+					p.printed <- struct{}{}
+				}
 			case <-p.stop:
 				return
 			}

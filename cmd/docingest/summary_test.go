@@ -93,13 +93,15 @@ func copyFiles(t *testing.T, dst, dir string) int {
 // every tick with what is done so far, and none after finish.
 func TestProgressLines(t *testing.T) {
 	var stderr bytes.Buffer
-	tick := make(chan time.Time)
-	a := &app{stderr: &stderr, tick: tick}
+	tick, printed := make(chan time.Time), make(chan struct{})
+	a := &app{stderr: &stderr, tick: tick, printed: printed}
 	p := a.startProgress("processing", 4_000_000)
 	tick <- time.Now()
+	<-printed // the line is out before the counts change
 	p.add(1_000_000, false)
 	p.add(1_000_000, true)
 	tick <- time.Now()
+	<-printed
 	p.finish()
 	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
 	if len(lines) != 2 {

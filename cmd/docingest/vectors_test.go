@@ -131,10 +131,16 @@ func TestVectorIndexFollowsOutputs(t *testing.T) {
 	}
 	checkIndex(t, srv, out)
 
-	// a removed source: reindex deletes its outputs and its vectors
+	// a removed source: reindex deletes its outputs and its vectors, also when the index
+	// fails the first time (the tombstone remembers what to delete)
 	if err := os.Remove(filepath.Join(src, "guide.md")); err != nil {
 		t.Fatal(err)
 	}
+	srv.SetFailWrites(true)
+	if code, log := cliProcess(t, env, "reindex", src, "--out", out); code != 1 {
+		t.Fatalf("reindex with the index failing: exit %d, want 1:\n%s", code, log)
+	}
+	srv.SetFailWrites(false)
 	if code, log := cliProcess(t, env, "reindex", src, "--out", out); code != 0 {
 		t.Fatalf("reindex: exit %d:\n%s", code, log)
 	}
