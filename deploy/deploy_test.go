@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"debug/elf"
 	"encoding/json"
+	"fmt"
 	"github.com/aws/aws-sdk-go-v2/service/bedrockruntime"
 	"go/ast"
 	"go/parser"
@@ -73,6 +74,10 @@ type scaledObject struct {
 			Name string `json:"name"`
 		} `json:"scaleTargetRef"`
 		MinReplicaCount int `json:"minReplicaCount"`
+		Fallback        *struct {
+			FailureThreshold int `json:"failureThreshold"`
+			Replicas         int `json:"replicas"`
+		} `json:"fallback"`
 		MaxReplicaCount int `json:"maxReplicaCount"`
 		PollingInterval int `json:"pollingInterval"`
 		CooldownPeriod  int `json:"cooldownPeriod"`
@@ -210,6 +215,13 @@ type terraform struct {
 
 func loadTerraform(t *testing.T) terraform {
 	t.Helper()
+	return loadTerraformEdited(t, nil)
+}
+
+// loadTerraformEdited is loadTerraform with each file's text passed through edit first
+// (mutation checks break a file and expect a test to notice).
+func loadTerraformEdited(t *testing.T, edit func(name, src string) string) terraform {
+	t.Helper()
 	files, _ := filepath.Glob("terraform/*.tf")
 	if len(files) == 0 {
 		t.Fatal("no terraform files")
@@ -217,6 +229,9 @@ func loadTerraform(t *testing.T) terraform {
 	tf := terraform{vars: map[string]cty.Value{}}
 	for _, f := range files {
 		src, _ := os.ReadFile(f)
+		if edit != nil {
+			src = []byte(edit(filepath.Base(f), string(src)))
+		}
 		file, diags := hclsyntax.ParseConfig(src, f, hcl.InitialPos)
 		if diags.HasErrors() {
 			t.Fatalf("%s: %v", f, diags)
@@ -547,5 +562,134 @@ func TestStaticBuild(t *testing.T) {
 	out, err := exec.Command(bin, "version").Output()
 	if err != nil || !strings.HasPrefix(string(out), "docingest v9.9.9-test") {
 		t.Fatalf("version: %q %v", out, err)
+	}
+}
+
+// triggerAuthentication holds the fields of KEDA's TriggerAuthentication that we use.
+type triggerAuthentication struct {
+	Kind     string `json:"kind"`
+	Metadata struct {
+		Name string `json:"name"`
+	} `json:"metadata"`
+	Spec struct {
+		PodIdentity struct {
+			Provider      string `json:"provider"`
+			IdentityOwner string `json:"identityOwner"`
+			RoleArn       string `json:"roleArn"`
+		} `json:"podIdentity"`
+	} `json:"spec"`
+}
+
+// kedaProblems lists why KEDA could not read the queue depth, or would leave the fleet at
+// zero when it cannot: the TriggerAuthentication must use the workload's identity (else
+// KEDA uses its operator's own role, which nothing grants access to the queue), that
+// identity (the worker role of the service account's IRSA annotation) must hold
+// sqs:GetQueueAttributes on the scaled queue and trust KEDA's service account, and a
+// ScaledObject that can scale to zero needs a fallback.
+func kedaProblems(t *testing.T, tf terraform, kedaYAML []byte) []string {
+	t.Helper()
+	var problems []string
+	var so scaledObject
+	var ta triggerAuthentication
+	for _, doc := range bytes.Split(kedaYAML, []byte("\n---\n")) {
+		var kind struct{ Kind string }
+		if err := yaml.Unmarshal(doc, &kind); err != nil {
+			t.Fatal(err)
+		}
+		switch kind.Kind {
+		case "ScaledObject":
+			if err := yaml.Unmarshal(doc, &so); err != nil {
+				t.Fatal(err)
+			}
+		case "TriggerAuthentication":
+			if err := yaml.Unmarshal(doc, &ta); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if len(so.Spec.Triggers) == 0 || so.Spec.Triggers[0].AuthenticationRef.Name != ta.Metadata.Name {
+		problems = append(problems, "the trigger does not name the TriggerAuthentication")
+	}
+	if pi := ta.Spec.PodIdentity; pi.Provider != "aws" || pi.IdentityOwner != "workload" || pi.RoleArn != "" {
+		problems = append(problems, fmt.Sprintf("podIdentity %+v: without identityOwner: workload KEDA reads the queue with its operator's own role", pi))
+	}
+	if so.Spec.MinReplicaCount == 0 && (so.Spec.Fallback == nil || so.Spec.Fallback.Replicas < 1 || so.Spec.Fallback.FailureThreshold < 1) {
+		problems = append(problems, "minReplicaCount 0 without a fallback: a scaler that cannot read the queue leaves no workers")
+	}
+	// the workload identity: the worker role must read the queue's attributes...
+	canRead := false
+	for _, st := range tf.one(t, "data", "aws_iam_policy_document", "worker").Body.Blocks {
+		if st.Type == "statement" && slices.Contains(tf.evalStrings(t, st.Body.Attributes["actions"].Expr), "sqs:GetQueueAttributes") &&
+			slices.Contains(refs(st.Body.Attributes["resources"].Expr), "aws_sqs_queue.uploads") {
+			canRead = true
+		}
+	}
+	if !canRead {
+		problems = append(problems, "the worker role cannot call sqs:GetQueueAttributes on the queue")
+	}
+	// ...and trust KEDA's own service account
+	keda := "system:serviceaccount:" + tf.vars["keda_namespace"].AsString() + ":" + tf.vars["keda_service_account"].AsString()
+	trusted := false
+	for _, st := range tf.one(t, "data", "aws_iam_policy_document", "worker_trust").Body.Blocks {
+		if st.Type != "statement" || !slices.Contains(tf.evalStrings(t, st.Body.Attributes["actions"].Expr), "sts:AssumeRoleWithWebIdentity") {
+			continue
+		}
+		for _, c := range st.Body.Blocks {
+			if c.Type == "condition" && strings.HasSuffix(tf.eval(t, c.Body.Attributes["variable"].Expr).AsString(), ":sub") &&
+				slices.Contains(tf.evalStrings(t, c.Body.Attributes["values"].Expr), keda) {
+				trusted = true
+			}
+		}
+	}
+	if !trusted {
+		problems = append(problems, "the worker role does not trust KEDA's service account "+keda)
+	}
+	return problems
+}
+
+func TestKedaCanReadTheQueue(t *testing.T) {
+	kedaYAML, err := os.ReadFile("k8s/keda-scaledobject.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := kedaProblems(t, loadTerraform(t), kedaYAML); len(p) > 0 {
+		t.Fatalf("KEDA cannot scale the workers: %v", p)
+	}
+	// each break of the pairing is noticed
+	tfEdit := func(file, from, to string) func(string, string) string {
+		return func(name, src string) string {
+			if name == file {
+				if !strings.Contains(src, from) {
+					t.Fatalf("mutation: %q not in %s", from, file)
+				}
+				return strings.Replace(src, from, to, 1)
+			}
+			return src
+		}
+	}
+	mutations := []struct {
+		name string
+		tf   func(string, string) string
+		yaml func(string) string
+	}{
+		{"KEDA's default identity", nil, func(s string) string {
+			return strings.Replace(s, "    identityOwner: workload\n", "    identityOwner: keda\n", 1)
+		}},
+		{"no fallback", nil, func(s string) string {
+			return strings.Replace(s, "  fallback:\n    failureThreshold: 3\n    replicas: 2\n", "", 1)
+		}},
+		{"no GetQueueAttributes", tfEdit("iam.tf", `, "sqs:GetQueueAttributes"]`, "]"), nil},
+		{"KEDA not trusted", tfEdit("iam.tf", `system:serviceaccount:${var.keda_namespace}`, `system:serviceaccount:${var.k8s_namespace}`), nil},
+	}
+	for _, m := range mutations {
+		y := string(kedaYAML)
+		if m.yaml != nil {
+			if y = m.yaml(y); y == string(kedaYAML) {
+				t.Fatalf("mutation %q changed nothing", m.name)
+			}
+		}
+		if p := kedaProblems(t, loadTerraformEdited(t, m.tf), []byte(y)); len(p) == 0 {
+			t.Errorf("mutation %q went unnoticed", m.name)
+		}
 	}
 }

@@ -48,6 +48,18 @@ variable "oidc_provider_url" {
   type        = string
 }
 
+variable "keda_namespace" {
+  description = "Namespace of the KEDA operator, which reads the queue depth with the worker's role."
+  type        = string
+  default     = "keda"
+}
+
+variable "keda_service_account" {
+  description = "Service account of the KEDA operator."
+  type        = string
+  default     = "keda-operator"
+}
+
 variable "k8s_namespace" {
   description = "Namespace of the worker's service account."
   type        = string
