@@ -693,3 +693,108 @@ func TestKedaCanReadTheQueue(t *testing.T) {
 		}
 	}
 }
+
+// iamProblems lists what the least-privilege rules find wrong: the Ground Truth role's
+// policy grants only its labeling data and the output key, its trust is limited to this
+// account's labeling jobs of this deployment, and listing the output bucket is limited to
+// the output prefix (the labeling folder for Ground Truth).
+func iamProblems(t *testing.T, tf terraform) []string {
+	t.Helper()
+	var problems []string
+	gtActions := map[string]bool{}
+	for _, st := range tf.one(t, "data", "aws_iam_policy_document", "ground_truth").Body.Blocks {
+		if st.Type == "statement" {
+			for _, a := range tf.evalStrings(t, st.Body.Attributes["actions"].Expr) {
+				gtActions[a] = true
+			}
+		}
+	}
+	for a := range gtActions {
+		if !map[string]bool{"s3:GetObject": true, "s3:PutObject": true, "s3:ListBucket": true, "kms:GenerateDataKey": true, "kms:Decrypt": true}[a] {
+			problems = append(problems, "the Ground Truth role may "+a)
+		}
+	}
+	conds := func(st *hclsyntax.Block) map[string][]string {
+		out := map[string][]string{}
+		for _, c := range st.Body.Blocks {
+			if c.Type == "condition" {
+				v := tf.eval(t, c.Body.Attributes["variable"].Expr).AsString()
+				for _, r := range c.Body.Attributes["values"].Expr.(*hclsyntax.TupleConsExpr).Exprs {
+					if tmpl, ok := r.(*hclsyntax.TemplateExpr); ok {
+						var parts []string
+						for _, p := range tmpl.Parts {
+							if lit, ok := p.(*hclsyntax.LiteralValueExpr); ok {
+								parts = append(parts, lit.Val.AsString())
+							} else {
+								parts = append(parts, "${}")
+							}
+						}
+						out[v] = append(out[v], strings.Join(parts, ""))
+					} else {
+						out[v] = append(out[v], strings.Join(refs(r), ","))
+					}
+				}
+			}
+		}
+		return out
+	}
+	for _, st := range tf.one(t, "data", "aws_iam_policy_document", "ground_truth_trust").Body.Blocks {
+		if st.Type != "statement" {
+			continue
+		}
+		c := conds(st)
+		if len(c["aws:SourceAccount"]) == 0 || len(c["aws:SourceArn"]) == 0 || !strings.Contains(strings.Join(c["aws:SourceArn"], " "), ":labeling-job/") {
+			problems = append(problems, fmt.Sprintf("the Ground Truth role's trust is not limited by aws:SourceAccount and aws:SourceArn (labeling jobs): %v", c))
+		}
+	}
+	for _, doc := range []string{"worker", "ground_truth"} {
+		for _, st := range tf.one(t, "data", "aws_iam_policy_document", doc).Body.Blocks {
+			if st.Type != "statement" || !slices.Contains(tf.evalStrings(t, st.Body.Attributes["actions"].Expr), "s3:ListBucket") ||
+				!slices.Contains(refs(st.Body.Attributes["resources"].Expr), "aws_s3_bucket.output") {
+				continue
+			}
+			if p := conds(st)["s3:prefix"]; len(p) == 0 || !strings.HasPrefix(p[0], "${}") {
+				problems = append(problems, doc+": s3:ListBucket on the output bucket without an s3:prefix condition on the output prefix")
+			}
+		}
+	}
+	return problems
+}
+
+func TestIAMLeastPrivilege(t *testing.T) {
+	if p := iamProblems(t, loadTerraform(t)); len(p) > 0 {
+		t.Fatalf("%v", p)
+	}
+	for name, edit := range map[string][2]string{
+		"vectors for Ground Truth": {`sid       = "OutputKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [aws_kms_key.output.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ground_truth"`, `sid       = "OutputKey"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt", "s3vectors:PutVectors"]
+    resources = [aws_kms_key.output.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "ground_truth"`},
+		"no SourceArn":       {`variable = "aws:SourceArn"`, `variable = "aws:PrincipalArn"`},
+		"no SourceAccount":   {`variable = "aws:SourceAccount"`, `variable = "aws:PrincipalAccount"`},
+		"output list open":   {`values   = ["${var.output_prefix}*"]`, `values   = ["*"]`},
+		"labeling list open": {`values   = ["${var.output_prefix}labeling/*"]`, `values   = ["*"]`},
+	} {
+		tf := loadTerraformEdited(t, func(file, src string) string {
+			if file != "iam.tf" {
+				return src
+			}
+			if !strings.Contains(src, edit[0]) {
+				t.Fatalf("mutation %q: %q not in iam.tf", name, edit[0])
+			}
+			return strings.Replace(src, edit[0], edit[1], 1)
+		})
+		if p := iamProblems(t, tf); len(p) == 0 {
+			t.Errorf("mutation %q went unnoticed", name)
+		}
+	}
+}

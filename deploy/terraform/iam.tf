@@ -53,9 +53,19 @@ data "aws_iam_policy_document" "worker" {
     resources = ["${aws_s3_bucket.input.arn}/*"]
   }
   statement {
-    sid       = "ListSourcesAndOutputs"
+    sid       = "ListSources"
     actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.input.arn, aws_s3_bucket.output.arn]
+    resources = [aws_s3_bucket.input.arn]
+  }
+  statement {
+    sid       = "ListOutputs"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.output.arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.output_prefix}*"]
+    }
   }
   statement {
     sid       = "WriteOutputs"
@@ -131,6 +141,17 @@ data "aws_iam_policy_document" "ground_truth_trust" {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
     }
+    # only for this account's labeling jobs of this deployment (confused deputy)
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:aws:sagemaker:${var.region}:${data.aws_caller_identity.current.account_id}:labeling-job/${var.name}-*"]
+    }
   }
 }
 
@@ -149,12 +170,11 @@ data "aws_iam_policy_document" "ground_truth" {
     sid       = "ListLabelingData"
     actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.output.arn]
-  }
-  statement {
-    # output.vector_index: upserts and deletes follow every commit; docingest query reads
-    sid       = "VectorIndex"
-    actions   = ["s3vectors:PutVectors", "s3vectors:DeleteVectors", "s3vectors:QueryVectors", "s3vectors:GetVectors"]
-    resources = [aws_s3vectors_index.chunks.index_arn]
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values   = ["${var.output_prefix}labeling/*"]
+    }
   }
   statement {
     sid       = "OutputKey"
