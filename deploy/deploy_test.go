@@ -798,3 +798,98 @@ resource "aws_iam_role_policy" "ground_truth"`},
 		}
 	}
 }
+
+// alarmProblems lists what is missing from the queue alarms: the DLQ not empty, the age of
+// the oldest message, and no deletes while messages wait, each notifying the SNS topic.
+func alarmProblems(t *testing.T, tf terraform) []string {
+	t.Helper()
+	var problems []string
+	want := map[string]struct {
+		queue, metric string
+	}{
+		"dlq_not_empty":  {"aws_sqs_queue.dlq", "ApproximateNumberOfMessagesVisible"},
+		"oldest_message": {"aws_sqs_queue.uploads", "ApproximateAgeOfOldestMessage"},
+		"no_progress":    {"aws_sqs_queue.uploads", "NumberOfMessagesDeleted"},
+	}
+	for name, w := range want {
+		bs := tf.find("resource", "aws_cloudwatch_metric_alarm", name)
+		if len(bs) != 1 {
+			problems = append(problems, "no alarm "+name)
+			continue
+		}
+		b := bs[0]
+		var metrics []*hclsyntax.Body
+		if _, ok := b.Body.Attributes["metric_name"]; ok {
+			metrics = append(metrics, b.Body)
+		}
+		expr := ""
+		for _, q := range b.Body.Blocks {
+			if q.Type != "metric_query" {
+				continue
+			}
+			if e, ok := q.Body.Attributes["expression"]; ok {
+				expr = tf.eval(t, e.Expr).AsString()
+			}
+			for _, m := range q.Body.Blocks {
+				if m.Type == "metric" {
+					metrics = append(metrics, m.Body)
+				}
+			}
+		}
+		found := false
+		for _, m := range metrics {
+			if tf.eval(t, m.Attributes["metric_name"].Expr).AsString() == w.metric && slices.Contains(refs(m.Attributes["dimensions"].Expr), w.queue) {
+				found = true
+			}
+		}
+		if !found {
+			problems = append(problems, fmt.Sprintf("alarm %s does not watch %s of %s", name, w.metric, w.queue))
+		}
+		if name == "no_progress" && (!strings.Contains(expr, "waiting > 0") || !strings.Contains(expr, "deleted == 0")) {
+			problems = append(problems, "alarm no_progress does not combine waiting and deleted messages: "+expr)
+		}
+		if a, ok := b.Body.Attributes["alarm_actions"]; !ok || !slices.Contains(refs(a.Expr), "local.alarm_actions") {
+			problems = append(problems, "alarm "+name+" notifies nobody")
+		}
+	}
+	topic := false
+	for _, l := range tf.find("locals") {
+		if a, ok := l.Body.Attributes["alarm_actions"]; ok && slices.Contains(refs(a.Expr), "var.alarm_sns_topic_arn") {
+			topic = true
+		}
+	}
+	if !topic {
+		problems = append(problems, "the alarms' actions are not the SNS topic variable")
+	}
+	return problems
+}
+
+func TestQueueAlarms(t *testing.T) {
+	if p := alarmProblems(t, loadTerraform(t)); len(p) > 0 {
+		t.Fatalf("%v", p)
+	}
+	for name, edit := range map[string][2]string{
+		"DLQ alarm on the main queue": {`dimensions          = { QueueName = aws_sqs_queue.dlq.name }`, `dimensions          = { QueueName = aws_sqs_queue.uploads.name }`},
+		"no actions": {`  alarm_actions       = local.alarm_actions
+  ok_actions          = local.alarm_actions
+}
+
+# Uploads waiting`, `}
+
+# Uploads waiting`},
+		"no deletes ignored": {`IF(waiting > 0 AND deleted == 0, 1, 0)`, `IF(waiting > 0, 1, 0)`},
+	} {
+		tf := loadTerraformEdited(t, func(file, src string) string {
+			if file != "alarms.tf" {
+				return src
+			}
+			if !strings.Contains(src, edit[0]) {
+				t.Fatalf("mutation %q: %q not in alarms.tf", name, edit[0])
+			}
+			return strings.Replace(src, edit[0], edit[1], 1)
+		})
+		if p := alarmProblems(t, tf); len(p) == 0 {
+			t.Errorf("mutation %q went unnoticed", name)
+		}
+	}
+}

@@ -113,3 +113,15 @@ variable "vector_dimensions" {
   type        = number
   default     = 384
 }
+
+variable "alarm_sns_topic_arn" {
+  description = "SNS topic the queue alarms notify (empty: the alarms notify nobody)"
+  type        = string
+  default     = ""
+}
+
+variable "oldest_message_alarm_seconds" {
+  description = "Age of the oldest waiting upload past which the oldest-message alarm fires"
+  type        = number
+  default     = 900
+}
