@@ -33,6 +33,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"sigs.k8s.io/yaml"
 )
@@ -99,6 +100,7 @@ type workerSettings struct {
 		Heartbeat         string `json:"heartbeat"`
 		DrainTimeout      string `json:"drain_timeout"`
 		MetricsAddr       string `json:"metrics_addr"`
+		Pprof             bool   `json:"pprof"`
 	} `json:"worker"`
 }
 
@@ -891,5 +893,72 @@ func TestQueueAlarms(t *testing.T) {
 		if p := alarmProblems(t, tf); len(p) == 0 {
 			t.Errorf("mutation %q went unnoticed", name)
 		}
+	}
+}
+
+// The metrics Service, ServiceMonitor and NetworkPolicy reach the worker's metrics port,
+// and only from the monitoring namespace; the Namespace is the one every manifest uses.
+func TestMonitoringManifests(t *testing.T) {
+	m := loadManifests(t)
+	var ns corev1.Namespace
+	strict(t, documents(t, "k8s/namespace.yaml")[0], &ns)
+	if ns.Name != m.deploy.Namespace {
+		t.Errorf("namespace.yaml names %q; the worker runs in %q", ns.Name, m.deploy.Namespace)
+	}
+	docs := documents(t, "k8s/monitoring.yaml")
+	if len(docs) != 3 {
+		t.Fatalf("monitoring.yaml: %d documents, want Service, ServiceMonitor, NetworkPolicy", len(docs))
+	}
+	var svc corev1.Service
+	strict(t, docs[0], &svc)
+	var mon struct {
+		Kind string `json:"kind"`
+		Spec struct {
+			Selector struct {
+				MatchLabels map[string]string `json:"matchLabels"`
+			} `json:"selector"`
+			Endpoints []struct {
+				Port, Path string
+			} `json:"endpoints"`
+		} `json:"spec"`
+	}
+	if err := yaml.Unmarshal(docs[1], &mon); err != nil || mon.Kind != "ServiceMonitor" {
+		t.Fatalf("ServiceMonitor: %v (%s)", err, mon.Kind)
+	}
+	var np networkingv1.NetworkPolicy
+	strict(t, docs[2], &np)
+	pods := m.deploy.Spec.Template.Labels
+	port := m.deploy.Spec.Template.Spec.Containers[0].Ports[0]
+	for k, v := range svc.Spec.Selector {
+		if pods[k] != v {
+			t.Errorf("the metrics Service does not select the worker pods (%s=%s)", k, v)
+		}
+	}
+	if len(svc.Spec.Ports) != 1 || svc.Spec.Ports[0].TargetPort.StrVal != port.Name || svc.Spec.Ports[0].Name != port.Name {
+		t.Errorf("the metrics Service does not target the container port %q: %+v", port.Name, svc.Spec.Ports)
+	}
+	for k, v := range mon.Spec.Selector.MatchLabels {
+		if svc.Labels[k] != v {
+			t.Errorf("the ServiceMonitor does not select the metrics Service (%s=%s)", k, v)
+		}
+	}
+	if len(mon.Spec.Endpoints) != 1 || mon.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name || mon.Spec.Endpoints[0].Path != "/metrics" {
+		t.Errorf("the ServiceMonitor does not scrape /metrics on the Service's port: %+v", mon.Spec.Endpoints)
+	}
+	for k, v := range np.Spec.PodSelector.MatchLabels {
+		if pods[k] != v {
+			t.Errorf("the NetworkPolicy does not select the worker pods (%s=%s)", k, v)
+		}
+	}
+	if len(np.Spec.Ingress) != 1 || len(np.Spec.Ingress[0].From) != 1 || np.Spec.Ingress[0].From[0].NamespaceSelector == nil ||
+		np.Spec.Ingress[0].From[0].NamespaceSelector.MatchLabels["kubernetes.io/metadata.name"] != "monitoring" ||
+		len(np.Spec.Ingress[0].Ports) != 1 || np.Spec.Ingress[0].Ports[0].Port.StrVal != port.Name {
+		t.Errorf("the NetworkPolicy must admit only the monitoring namespace, to the metrics port: %+v", np.Spec.Ingress)
+	}
+	if m.settings.Worker.MetricsAddr == "" {
+		t.Error("worker.metrics_addr is empty: nothing to scrape")
+	}
+	if m.settings.Worker.Pprof {
+		t.Error("worker.pprof is on in the ConfigMap: profiles would be served on the metrics port")
 	}
 }

@@ -52,6 +52,9 @@ type Dispatcher struct {
 	// people to check; their answers measure the automatic labels' accuracy and are human
 	// labels like any other.
 	AuditItems int
+	// Observe, when set, is told after each dispatch of Run what it did and what is left
+	// (the worker exports it as metrics).
+	Observe func(DispatchStatus)
 	// Items, when set, makes Submit create a job of exactly these pending items (text
 	// hashes; those no longer pending are left out): answers given elsewhere, such as in
 	// Label Studio, for items exported while pending.
@@ -687,6 +690,9 @@ func (d *Dispatcher) Run(ctx context.Context, every time.Duration) {
 			return
 		case <-t.C:
 			res, err := d.Submit(ctx)
+			if d.Observe != nil {
+				d.Observe(d.status(ctx, res, err))
+			}
 			switch {
 			case err != nil:
 				d.log().Error("labeling dispatch failed; next attempt at the next interval", "error", err)
@@ -697,4 +703,32 @@ func (d *Dispatcher) Run(ctx context.Context, every time.Duration) {
 			}
 		}
 	}
+}
+
+// DispatchStatus is what one dispatch attempt did and left (for metrics).
+type DispatchStatus struct {
+	// Created is set when a job was created, with its items.
+	Created bool
+	Items   int
+	Err     error
+	// Pending is the number of items waiting in the spool (-1: unknown).
+	Pending int
+	// BudgetUsed of BudgetPerDay items were sent today (BudgetUsed -1: unknown).
+	BudgetUsed, BudgetPerDay int
+}
+
+// BudgetExhausted reports whether today's budget is spent.
+func (s DispatchStatus) BudgetExhausted() bool {
+	return s.BudgetUsed >= 0 && s.BudgetUsed >= s.BudgetPerDay
+}
+
+func (d *Dispatcher) status(ctx context.Context, res SubmitResult, err error) DispatchStatus {
+	st := DispatchStatus{Created: res.Job != "" && err == nil, Items: res.Items, Err: err, Pending: -1, BudgetUsed: -1, BudgetPerDay: d.Config.MaxItemsPerDay}
+	if items, perr := PendingItems(ctx, d.Store); perr == nil {
+		st.Pending = len(items)
+	}
+	if used, _, berr := d.budget(ctx, d.now().Format("2006-01-02")); berr == nil {
+		st.BudgetUsed = used
+	}
+	return st
 }

@@ -441,7 +441,7 @@ Dataset lines: {"text": ..., "class": name}, {"text": ..., "classes": [...]},
 }
 
 // startDispatcher runs the labeling dispatcher every dispatch interval until ctx ends.
-func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *awsClients, features labeling.Features) error {
+func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *awsClients, features labeling.Features, observe func(labeling.DispatchStatus)) error {
 	vs, err := versioned(store)
 	if err != nil {
 		return err
@@ -451,7 +451,7 @@ func (a *app) startDispatcher(ctx context.Context, cfg Config, store any, c *aws
 		return err
 	}
 	logger := a.logger(cfg).With("component", "labeling-dispatcher")
-	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Features: features, Logger: logger}
+	d := &labeling.Dispatcher{Config: cfg.Labeling, Store: vs, Backend: backend, Features: features, Logger: logger, Observe: observe}
 	go d.Run(ctx, time.Duration(cfg.Labeling.DispatchIntervalSeconds)*time.Second)
 	return nil
 }

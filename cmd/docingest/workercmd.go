@@ -17,7 +17,6 @@ import (
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 )
 
@@ -173,12 +172,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := worker.NewMetrics(reg)
-	reg.MustRegister(em.pdfPeak)
-	if em.cache != nil {
-		worker.RegisterCacheStats(reg, em.cache.Stats)
-	}
+	metrics, labMetrics := workerRegistry(reg, em, cfg.Labeling.Enabled)
 	w := cfg.Worker
 	consumer, err := worker.NewConsumer(w.Consumer(outLoc.Bucket, outLoc.Prefix), q, storage.NewS3Buckets(c.s3()), p, logger, metrics)
 	if err != nil {
@@ -198,7 +192,7 @@ func (a *app) serveWorker(ctx context.Context, cfg Config, out string) error {
 		logger.Info("serving metrics", "addr", addr.String())
 	}
 	if cfg.Labeling.Enabled {
-		if err := a.startDispatcher(ctx, cfg, store, c, classifierFeatures(cfg, em)); err != nil {
+		if err := a.startDispatcher(ctx, cfg, store, c, classifierFeatures(cfg, em), labMetrics.observe); err != nil {
 			return err
 		}
 	}
