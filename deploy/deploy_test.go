@@ -17,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -514,7 +515,11 @@ func TestDockerfile(t *testing.T) {
 		}
 		switch strings.ToUpper(f[0]) {
 		case "FROM":
-			froms = append(froms, f[1])
+			img := f[1]
+			if strings.HasPrefix(img, "--") { // --platform=...
+				img = f[2]
+			}
+			froms = append(froms, img)
 		case "USER":
 			user = f[1]
 		}
@@ -526,13 +531,17 @@ func TestDockerfile(t *testing.T) {
 	if !strings.HasPrefix(last, "gcr.io/distroless/static") && last != "scratch" {
 		t.Errorf("final stage %s is neither distroless/static nor scratch", last)
 	}
-	if !strings.Contains(string(b), "FROM gcr.io/distroless/cc-debian12:nonroot AS worker-onnx") || !strings.Contains(string(b), "-tags onnx") {
+	if !strings.Contains(string(b), "FROM --platform=linux/amd64 gcr.io/distroless/cc-debian12:nonroot AS worker-onnx") || !strings.Contains(string(b), "-tags onnx") {
 		t.Error("no worker-onnx target built with -tags onnx on distroless/cc")
 	}
 	if user == "" || strings.HasPrefix(user, "0") || user == "root" {
 		t.Errorf("runs as %q, not a non-root user", user)
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "./cmd/docingest"} {
+	for _, want := range []string{"CGO_ENABLED=0", "-X main.version=${VERSION}", "./cmd/docingest",
+		// cross-compiled for each target platform on the build machine's own
+		"FROM --platform=$BUILDPLATFORM golang:", "GOOS=${TARGETOS} GOARCH=${TARGETARCH}",
+		// OCI labels with the real version stamp
+		`org.opencontainers.image.version="${VERSION}"`, `org.opencontainers.image.revision="${REVISION}"`, `org.opencontainers.image.source=`} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the build lacks %q", want)
 		}
@@ -541,29 +550,43 @@ func TestDockerfile(t *testing.T) {
 
 // TestStaticBuild builds the binary the Dockerfile builds and checks it is static and
 // stamped with its version.
+// TestStaticBuild cross-compiles the static image's binary for both of its platforms, as
+// the Dockerfile does, and checks each is a static ELF for its machine; the native one
+// must also run and print its version stamp.
 func TestStaticBuild(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "docingest")
-	cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=v9.9.9-test", "-o", bin, "../cmd/docingest")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
-	f, err := elf.Open(bin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP {
-			t.Fatal("the binary needs a dynamic loader: not static")
+	for _, arch := range []struct {
+		goarch  string
+		machine elf.Machine
+	}{{"amd64", elf.EM_X86_64}, {"arm64", elf.EM_AARCH64}} {
+		bin := filepath.Join(t.TempDir(), "docingest-"+arch.goarch)
+		cmd := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=v9.9.9-test", "-o", bin, "../cmd/docingest")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH="+arch.goarch)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("CGO_ENABLED=0 GOARCH=%s go build: %v\n%s", arch.goarch, err, out)
 		}
-	}
-	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
-		t.Fatalf("the binary links %v", libs)
-	}
-	out, err := exec.Command(bin, "version").Output()
-	if err != nil || !strings.HasPrefix(string(out), "docingest v9.9.9-test") {
-		t.Fatalf("version: %q %v", out, err)
+		f, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Machine != arch.machine {
+			t.Errorf("%s: an ELF for %v", arch.goarch, f.Machine)
+		}
+		for _, p := range f.Progs {
+			if p.Type == elf.PT_INTERP {
+				t.Fatalf("%s: the binary needs a dynamic loader: not static", arch.goarch)
+			}
+		}
+		if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+			t.Fatalf("%s: the binary links %v", arch.goarch, libs)
+		}
+		f.Close()
+		if arch.goarch != runtime.GOARCH {
+			continue
+		}
+		out, err := exec.Command(bin, "version").Output()
+		if err != nil || !strings.HasPrefix(string(out), "docingest v9.9.9-test") {
+			t.Fatalf("version: %q %v", out, err)
+		}
 	}
 }
 
@@ -960,5 +983,80 @@ func TestMonitoringManifests(t *testing.T) {
 	}
 	if m.settings.Worker.Pprof {
 		t.Error("worker.pprof is on in the ConfigMap: profiles would be served on the metrics port")
+	}
+}
+
+// deploy/terraform is a module: no provider inside it; examples/complete is a root that
+// configures the provider and a remote state backend, and sets every variable the module
+// requires (those without a default).
+func TestTerraformModule(t *testing.T) {
+	tf := loadTerraform(t)
+	if ps := tf.find("provider"); len(ps) > 0 {
+		t.Errorf("the module configures %d provider(s): that is its caller's job", len(ps))
+	}
+	var required []string
+	for _, v := range tf.find("variable") {
+		if _, ok := v.Body.Attributes["default"]; !ok {
+			required = append(required, v.Labels[0])
+		}
+	}
+	src, err := os.ReadFile("terraform/examples/complete/main.tf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	file, diags := hclsyntax.ParseConfig(src, "main.tf", hcl.InitialPos)
+	if diags.HasErrors() {
+		t.Fatal(diags)
+	}
+	ex := terraform{blocks: file.Body.(*hclsyntax.Body).Blocks}
+	if len(ex.find("provider", "aws")) != 1 {
+		t.Error("the example configures no aws provider")
+	}
+	backend := false
+	for _, b := range ex.find("terraform") {
+		for _, inner := range b.Body.Blocks {
+			backend = backend || (inner.Type == "backend" && len(inner.Labels) == 1 && inner.Labels[0] == "s3")
+		}
+	}
+	if !backend {
+		t.Error("the example has no remote state backend")
+	}
+	mods := ex.find("module", "docingest")
+	if len(mods) != 1 {
+		t.Fatal("the example does not use the module")
+	}
+	if v, _ := mods[0].Body.Attributes["source"].Expr.Value(nil); v.AsString() != "../.." {
+		t.Errorf("the example's module source is %q", v.AsString())
+	}
+	for _, r := range required {
+		if _, ok := mods[0].Body.Attributes[r]; !ok {
+			t.Errorf("the example does not set the required variable %s", r)
+		}
+	}
+	for name := range mods[0].Body.Attributes {
+		if name != "source" && len(tf.find("variable", name)) == 0 {
+			t.Errorf("the example sets %s, which the module does not declare", name)
+		}
+	}
+	// versioned buckets whose old versions expire and whose incomplete uploads are aborted
+	for _, bucket := range []string{"input", "output"} {
+		v := tf.find("resource", "aws_s3_bucket_versioning", bucket)
+		if len(v) != 1 || tf.eval(t, v[0].Body.Blocks[0].Body.Attributes["status"].Expr).AsString() != "Enabled" {
+			t.Errorf("the %s bucket is not versioned", bucket)
+		}
+		lc := tf.find("resource", "aws_s3_bucket_lifecycle_configuration", bucket)
+		if len(lc) != 1 {
+			t.Errorf("the %s bucket has no lifecycle rules", bucket)
+			continue
+		}
+		seen := map[string]bool{}
+		for _, rule := range lc[0].Body.Blocks {
+			for _, b := range rule.Body.Blocks {
+				seen[b.Type] = true
+			}
+		}
+		if !seen["noncurrent_version_expiration"] || !seen["abort_incomplete_multipart_upload"] {
+			t.Errorf("the %s bucket's lifecycle lacks noncurrent expiry or multipart abort: %v", bucket, seen)
+		}
 	}
 }

@@ -3,14 +3,15 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.40"
+      # 6.x: the S3 Vectors resources (vectors.tf) are in the 6 series; the exact minor
+      # that added them was not checked here
+      version = ">= 6.0"
     }
   }
 }
 
-provider "aws" {
-  region = var.region
-}
+# A module: the caller configures the aws provider (examples/complete shows one, with a
+# remote state backend).
 
 data "aws_caller_identity" "current" {}
 
@@ -31,6 +32,55 @@ resource "aws_s3_bucket" "input" {
 
 resource "aws_s3_bucket" "output" {
   bucket = var.output_bucket_name
+}
+
+# Versioning on both buckets: an overwritten or deleted upload or output can be recovered
+# for noncurrent_version_days, after which its old versions expire; incomplete multipart
+# uploads (a worker killed mid-write) are aborted after a week.
+resource "aws_s3_bucket_versioning" "input" {
+  bucket = aws_s3_bucket.input.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_versioning" "output" {
+  bucket = aws_s3_bucket.output.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "input" {
+  bucket     = aws_s3_bucket.input.id
+  depends_on = [aws_s3_bucket_versioning.input]
+  rule {
+    id     = "expire-noncurrent-abort-incomplete"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+}
+
+resource "aws_s3_bucket_lifecycle_configuration" "output" {
+  bucket     = aws_s3_bucket.output.id
+  depends_on = [aws_s3_bucket_versioning.output]
+  rule {
+    id     = "expire-noncurrent-abort-incomplete"
+    status = "Enabled"
+    filter {}
+    noncurrent_version_expiration {
+      noncurrent_days = var.noncurrent_version_days
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
 }
 
 resource "aws_s3_bucket_public_access_block" "input" {

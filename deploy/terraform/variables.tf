@@ -72,30 +72,6 @@ variable "k8s_service_account" {
   default     = "docingest"
 }
 
-variable "reindex_schedule" {
-  description = "EventBridge Scheduler expression for a reindex run as an ECS task (empty: no schedule; the Kubernetes CronJob is the other way)."
-  type        = string
-  default     = ""
-}
-
-variable "reindex_ecs_cluster_arn" {
-  description = "ECS cluster that runs the scheduled reindex task (with reindex_schedule)."
-  type        = string
-  default     = ""
-}
-
-variable "reindex_task_definition_arn" {
-  description = "ECS task definition of `docingest reindex` (with reindex_schedule)."
-  type        = string
-  default     = ""
-}
-
-variable "reindex_subnets" {
-  description = "Subnets of the scheduled reindex task."
-  type        = list(string)
-  default     = []
-}
-
 variable "bedrock_embedding_model" {
   description = "Bedrock model the worker may invoke when embedding.provider is bedrock (embedding.model)."
   type        = string
@@ -124,4 +100,10 @@ variable "oldest_message_alarm_seconds" {
   description = "Age of the oldest waiting upload past which the oldest-message alarm fires"
   type        = number
   default     = 900
+}
+
+variable "noncurrent_version_days" {
+  description = "Days an overwritten or deleted object version is kept in the versioned buckets"
+  type        = number
+  default     = 30
 }
