@@ -475,7 +475,6 @@ func (e *exporter) hf(files []storage.ObjectInfo, m *Manifest) (Table, error) {
 	}); err != nil {
 		return t, err
 	}
-	e.read = 0
 	shards := map[string]int{}
 	writers := map[string][]*fileWriter[HFRow]{}
 	for _, s := range hfSplits {
@@ -586,7 +585,7 @@ func yamlQuote(s string) string {
 // prune deletes all but the newest keep snapshots (the one just written always stays).
 func prune(ctx context.Context, dst Target, current string, keep int) ([]string, error) {
 	ids := map[string]bool{}
-	err := dst.List(ctx, SnapshotsRoot, false, func(o storage.ObjectInfo) error {
+	err := dst.List(ctx, SnapshotsRoot, true, func(o storage.ObjectInfo) error {
 		rest := strings.TrimPrefix(o.Key, SnapshotsRoot)
 		if i := strings.IndexByte(rest, '/'); i > 0 {
 			ids[rest[:i]] = true
@@ -595,18 +594,6 @@ func prune(ctx context.Context, dst Target, current string, keep int) ([]string,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list snapshots: %w", err)
-	}
-	if len(ids) == 0 { // a store whose listings show no folders: list everything
-		err = dst.List(ctx, SnapshotsRoot, true, func(o storage.ObjectInfo) error {
-			rest := strings.TrimPrefix(o.Key, SnapshotsRoot)
-			if i := strings.IndexByte(rest, '/'); i > 0 {
-				ids[rest[:i]] = true
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("list snapshots: %w", err)
-		}
 	}
 	var older []string
 	for id := range ids {
