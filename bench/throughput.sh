@@ -11,7 +11,7 @@
 #           has already unpacked its set).
 # For each set and each build it runs BENCH_RUNS times (3) and prints the run of median CPU
 # time (the machine's noise is large): MB/s per core (input bytes, 10^6, per CPU-second of
-# user+sys time), the output size (bytes under chunks/ per input byte), peak RSS, and the
+# user+sys time), the output size (bytes under chunks/ per input byte), peak RSS, wall time and the
 # seconds the documents spent per stage (extract, chunk, embed, encode, write).
 #
 #   bench/throughput.sh                      # baseline: c3886e2 (before the speed-ups)
@@ -113,19 +113,19 @@ measure1() { # measure1 BIN SET FORMAT: "cpu-seconds line"
 	rm -rf "$out"
 	local env=()
 	[ "$format" = jsonl ] || env=(DOCINGEST_OUTPUT_CHUNKS_FORMAT="$format")
-	env "${env[@]}" /usr/bin/time -f "%U %S %M" -o "$results/time.txt" \
+	env "${env[@]}" /usr/bin/time -f "%U %S %M %e" -o "$results/time.txt" \
 		"$bin" run "$corpus/$set" --out "$out" --json >"$results/report.json" 2>"$results/stderr.txt" || true
 	python3 - "$results" "$out" <<'PY'
 import json, os, sys
 results, out = sys.argv[1], sys.argv[2]
-user, sys_, rss = open(os.path.join(results, 'time.txt')).read().split()[-3:]
+user, sys_, rss, wall = open(os.path.join(results, 'time.txt')).read().split()[-4:]
 r = json.load(open(os.path.join(results, 'report.json')))
 chunks = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(out, 'chunks')) for f in fs)
 cpu = float(user) + float(sys_)
 st = r.get('stage_seconds') or {}
 stages = ' '.join('%s %.1f' % (k, st[k]) for k in ('extract', 'chunk', 'embed', 'encode', 'write') if k in st)
-print('%.3f %8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS  %4d docs %3d failed  cpu %.1fs  %s' % (
-    cpu, r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, r['documents'], r['failed'], cpu, stages))
+print('%.3f %8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS  %4d docs %3d failed  cpu %.1fs  wall %.1fs  %s' % (
+    cpu, r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, r['documents'], r['failed'], cpu, float(wall), stages))
 PY
 }
 

@@ -181,7 +181,11 @@ func NewPipeline(cfg PipelineConfig, out Store) (*Pipeline, error) {
 	if cfg.SourceURI == nil {
 		cfg.SourceURI = func(k string) string { return k }
 	}
-	return &Pipeline{cfg: cfg, out: out, codec: dataset.NewCodec()}, nil
+	p := &Pipeline{cfg: cfg, out: out}
+	if cfg.ChunksFormat == ChunksParquet {
+		p.codec = dataset.NewCodec()
+	}
+	return p, nil
 }
 
 // Fingerprint returns the pipeline fingerprint written into every record.
