@@ -2,9 +2,13 @@ package worker
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"math"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"pgregory.net/rapid"
 
@@ -116,3 +120,47 @@ func BenchmarkChunkEncoder(b *testing.B) {
 		}
 	})
 }
+
+// slowEmbedder records whether an Embed call is still running.
+type slowEmbedder struct {
+	running atomic.Int32
+	calls   atomic.Int32
+}
+
+func (e *slowEmbedder) Model() string { return "slow" }
+
+func (e *slowEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	e.running.Add(1)
+	defer e.running.Add(-1)
+	if e.calls.Add(1) > 1 {
+		<-ctx.Done() // the batch ahead: runs until the document gives up
+		return nil, ctx.Err()
+	}
+	out := make([][]float32, len(texts))
+	for i := range out {
+		out[i] = []float32{1, 2}
+	}
+	return out, nil
+}
+
+// A document that stops early (here: the output bound, at its first chunk) returns only
+// after the embedder working a batch ahead has returned too.
+func TestEncodeChunksWaitsForTheEmbedder(t *testing.T) {
+	emb := &slowEmbedder{}
+	p := &Pipeline{cfg: PipelineConfig{Embedder: emb, EmbedBatch: 1, SourceURI: func(k string) string { return k }, Fingerprint: "fp"}}
+	doc := document.Document{Text: "one two three"}
+	spans := []document.Span{{Start: 0, End: 3, Parent: -1}, {Start: 4, End: 7, Parent: -1}, {Start: 8, End: 13, Parent: -1}}
+	var embed, encode, wait time.Duration
+	var counts LabelCounts
+	err := p.encodeChunks(context.Background(), failingWriter{}, ObjectAt("a.txt"), &sourceMeta{sha256: "x"}, doc, spans, &embed, &encode, &wait, &counts)
+	if err == nil {
+		t.Fatal("encoded into a writer that fails")
+	}
+	if n := emb.running.Load(); n != 0 {
+		t.Fatalf("%d Embed calls still running after encodeChunks returned", n)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }

@@ -248,9 +248,16 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	// The embedder works one batch ahead of the labeling and encoding of the batch before,
 	// so that a large document keeps two cores busy; memory holds two batches of vectors.
 	ectx, stop := context.WithCancel(ctx)
-	defer stop()
 	ahead := make(chan embedded, 1)
 	go p.embedAhead(ectx, doc.Text, spans, ahead)
+	defer func() {
+		// Return only once the embedder has: a document that stops early (an error, the
+		// output bound) must not leave an Embed call running after its slot is free, or
+		// after the run closes the embedder (an ONNX session).
+		stop()
+		for range ahead {
+		}
+	}()
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
 		tw := time.Now()
