@@ -11,27 +11,13 @@ data "aws_iam_policy_document" "worker_trust" {
     condition {
       test     = "StringEquals"
       variable = "${var.oidc_provider_url}:sub"
-      values   = ["system:serviceaccount:${var.k8s_namespace}:${var.k8s_service_account}"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_provider_url}:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-  }
-  statement {
-    # KEDA's aws-sqs-queue scaler (TriggerAuthentication identityOwner: workload) assumes
-    # this role with the KEDA operator's own service account token to read the queue depth
-    sid     = "KedaReadsQueueDepth"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [var.oidc_provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "${var.oidc_provider_url}:sub"
-      values   = ["system:serviceaccount:${var.keda_namespace}:${var.keda_service_account}"]
+      # the worker's service account, and KEDA's: its aws-sqs-queue scaler
+      # (TriggerAuthentication identityOwner: workload) assumes this role with the KEDA
+      # operator's own token to read the queue depth
+      values = [
+        "system:serviceaccount:${var.k8s_namespace}:${var.k8s_service_account}",
+        "system:serviceaccount:${var.keda_namespace}:${var.keda_service_account}",
+      ]
     }
     condition {
       test     = "StringEquals"
