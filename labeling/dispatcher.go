@@ -532,14 +532,15 @@ func (d *Dispatcher) nearDuplicate(items []PendingItem, it PendingItem) string {
 		return ""
 	}
 	for _, o := range items {
-		if len(o.Embedding) == len(it.Embedding) && cosine(o.Embedding, it.Embedding) >= d.Config.NearDuplicate {
+		if len(o.Embedding) == len(it.Embedding) && Cosine(o.Embedding, it.Embedding) >= d.Config.NearDuplicate {
 			return o.ID
 		}
 	}
 	return ""
 }
 
-func cosine(a, b []float32) float64 {
+// Cosine is the cosine similarity of two vectors of one length (0 when either is zero).
+func Cosine(a, b []float32) float64 {
 	var dot, na, nb float64
 	for i := range a {
 		dot += float64(a[i]) * float64(b[i])

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/docingest/docingest/dataset"
+	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/vectorindex"
@@ -152,7 +152,10 @@ func scan(ctx context.Context, st chunkReader, q []float32, k int) ([]hit, error
 	h := &hits{}
 	for _, key := range keys {
 		err := eachChunk(ctx, st, key, func(r dataset.ChunkRow) bool {
-			s := cosine(q, r.Embedding)
+			if len(r.Embedding) != len(q) {
+				return true // not this model's vector: the output's one-model rule keeps these out
+			}
+			s := labeling.Cosine(q, r.Embedding)
 			if h.Len() < k || s > (*h)[0].score {
 				heap.Push(h, hit{score: s, id: r.ID, source: sourceOf(r), index: int(r.Index), heading: r.HeadingPath, text: r.Text})
 				if h.Len() > k {
@@ -201,20 +204,4 @@ func chunkText(ctx context.Context, st chunkReader, source, id string) string {
 		})
 	}
 	return text
-}
-
-func cosine(a, b []float32) float64 {
-	if len(a) != len(b) {
-		return math.Inf(-1)
-	}
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
 }
