@@ -1038,25 +1038,37 @@ func TestTerraformModule(t *testing.T) {
 			t.Errorf("the example sets %s, which the module does not declare", name)
 		}
 	}
-	// versioned buckets whose old versions expire and whose incomplete uploads are aborted
-	for _, bucket := range []string{"input", "output"} {
-		v := tf.find("resource", "aws_s3_bucket_versioning", bucket)
-		if len(v) != 1 || tf.eval(t, v[0].Body.Blocks[0].Body.Attributes["status"].Expr).AsString() != "Enabled" {
-			t.Errorf("the %s bucket is not versioned", bucket)
+	// versioned buckets whose old versions expire and whose incomplete uploads are aborted:
+	// one versioning and one lifecycle resource over local.buckets, which holds both
+	covered := false
+	for _, l := range tf.find("locals") {
+		if a, ok := l.Body.Attributes["buckets"]; ok {
+			r := refs(a.Expr)
+			covered = slices.Contains(r, "aws_s3_bucket.input") && slices.Contains(r, "aws_s3_bucket.output")
 		}
-		lc := tf.find("resource", "aws_s3_bucket_lifecycle_configuration", bucket)
-		if len(lc) != 1 {
-			t.Errorf("the %s bucket has no lifecycle rules", bucket)
-			continue
+	}
+	if !covered {
+		t.Error("local.buckets does not hold both the input and the output bucket")
+	}
+	overBuckets := func(b *hclsyntax.Block) bool {
+		fe, ok := b.Body.Attributes["for_each"]
+		return ok && slices.Contains(refs(fe.Expr), "local.buckets")
+	}
+	v := tf.find("resource", "aws_s3_bucket_versioning", "buckets")
+	if len(v) != 1 || !overBuckets(v[0]) || tf.eval(t, v[0].Body.Blocks[0].Body.Attributes["status"].Expr).AsString() != "Enabled" {
+		t.Error("the buckets are not versioned")
+	}
+	lc := tf.find("resource", "aws_s3_bucket_lifecycle_configuration", "buckets")
+	if len(lc) != 1 || !overBuckets(lc[0]) {
+		t.Fatal("the buckets have no lifecycle rules")
+	}
+	seen := map[string]bool{}
+	for _, rule := range lc[0].Body.Blocks {
+		for _, b := range rule.Body.Blocks {
+			seen[b.Type] = true
 		}
-		seen := map[string]bool{}
-		for _, rule := range lc[0].Body.Blocks {
-			for _, b := range rule.Body.Blocks {
-				seen[b.Type] = true
-			}
-		}
-		if !seen["noncurrent_version_expiration"] || !seen["abort_incomplete_multipart_upload"] {
-			t.Errorf("the %s bucket's lifecycle lacks noncurrent expiry or multipart abort: %v", bucket, seen)
-		}
+	}
+	if !seen["noncurrent_version_expiration"] || !seen["abort_incomplete_multipart_upload"] {
+		t.Errorf("the buckets' lifecycle lacks noncurrent expiry or multipart abort: %v", seen)
 	}
 }

@@ -37,39 +37,22 @@ resource "aws_s3_bucket" "output" {
 # Versioning on both buckets: an overwritten or deleted upload or output can be recovered
 # for noncurrent_version_days, after which its old versions expire; incomplete multipart
 # uploads (a worker killed mid-write) are aborted after a week.
-resource "aws_s3_bucket_versioning" "input" {
-  bucket = aws_s3_bucket.input.id
+locals {
+  buckets = { input = aws_s3_bucket.input.id, output = aws_s3_bucket.output.id }
+}
+
+resource "aws_s3_bucket_versioning" "buckets" {
+  for_each = local.buckets
+  bucket   = each.value
   versioning_configuration {
     status = "Enabled"
   }
 }
 
-resource "aws_s3_bucket_versioning" "output" {
-  bucket = aws_s3_bucket.output.id
-  versioning_configuration {
-    status = "Enabled"
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "input" {
-  bucket     = aws_s3_bucket.input.id
-  depends_on = [aws_s3_bucket_versioning.input]
-  rule {
-    id     = "expire-noncurrent-abort-incomplete"
-    status = "Enabled"
-    filter {}
-    noncurrent_version_expiration {
-      noncurrent_days = var.noncurrent_version_days
-    }
-    abort_incomplete_multipart_upload {
-      days_after_initiation = 7
-    }
-  }
-}
-
-resource "aws_s3_bucket_lifecycle_configuration" "output" {
-  bucket     = aws_s3_bucket.output.id
-  depends_on = [aws_s3_bucket_versioning.output]
+resource "aws_s3_bucket_lifecycle_configuration" "buckets" {
+  for_each   = local.buckets
+  bucket     = each.value
+  depends_on = [aws_s3_bucket_versioning.buckets]
   rule {
     id     = "expire-noncurrent-abort-incomplete"
     status = "Enabled"
