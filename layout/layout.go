@@ -153,6 +153,9 @@ const (
 	LabeledRoot  = "labeled/"
 	LabelingRoot = "labeling/"
 	CacheRoot    = "cache/"
+	// ReindexRoot holds reindex's split points for shards and its checkpoints.
+	ReindexRoot   = "reindex/"
+	ReindexSplits = ReindexRoot + "splits.json"
 	// ModelRecord names the output's one embedding model.
 	ModelRecord = "embeddings.json"
 
@@ -177,7 +180,7 @@ const (
 
 // Roots lists the top-level folders (ending in "/") and files the layout writes.
 func Roots() []string {
-	return []string{TextRoot, ChunksRoot, FailedRoot, StateRoot, LabeledRoot, LabelingRoot, CacheRoot, ModelRecord}
+	return []string{TextRoot, ChunksRoot, FailedRoot, StateRoot, LabeledRoot, LabelingRoot, CacheRoot, ReindexRoot, ModelRecord}
 }
 
 // IsOutputKey reports whether key (relative to a bucket) is one of the outputs written
@@ -242,6 +245,12 @@ func TombstoneName(sequencer string) string {
 
 // TombstonePrefix starts the name of every tombstone.
 const TombstonePrefix = "deleted-"
+
+// ReindexCheckpoint is the checkpoint of a reindex that enqueues, by name ("all" for an
+// unsharded one, "<i>-of-<n>" for a shard).
+func ReindexCheckpoint(name string) string {
+	return ReindexRoot + "checkpoints/" + EscapeSegment(name) + ".json"
+}
 
 // AutoLabels is the key of a source's automatic labels.
 func AutoLabels(src string) string { return LabeledRoot + "auto/" + SourcePath(src) + ".jsonl" }

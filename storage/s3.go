@@ -71,10 +71,26 @@ func (s *S3) List(ctx context.Context, prefix string, recursive bool, fn func(Ob
 	})
 }
 
+// ListAfter lists the keys under prefix that sort after startAfter (recursively, in S3's
+// order: UTF-8 binary), starting the listing there rather than at the prefix.
+func (s *S3) ListAfter(ctx context.Context, prefix, startAfter string, fn func(ObjectInfo) error) error {
+	return listS3After(ctx, s.client, s.bucket, s.prefix+prefix, s.prefix+startAfter, true, func(o ObjectInfo) error {
+		o.Key = strings.TrimPrefix(o.Key, s.prefix)
+		return fn(o)
+	})
+}
+
 func listS3(ctx context.Context, client *s3.Client, bucket, prefix string, recursive bool, fn func(ObjectInfo) error) error {
+	return listS3After(ctx, client, bucket, prefix, "", recursive, fn)
+}
+
+func listS3After(ctx context.Context, client *s3.Client, bucket, prefix, startAfter string, recursive bool, fn func(ObjectInfo) error) error {
 	in := &s3.ListObjectsV2Input{Bucket: aws.String(bucket), Prefix: aws.String(prefix)}
 	if !recursive {
 		in.Delimiter = aws.String("/")
+	}
+	if startAfter > prefix {
+		in.StartAfter = aws.String(startAfter)
 	}
 	pages := s3.NewListObjectsV2Paginator(client, in)
 	for pages.HasMorePages() {
@@ -207,6 +223,25 @@ func (b *S3Buckets) List(ctx context.Context, prefix string, recursive bool, fn 
 		return errors.New("s3: listing needs a bucket")
 	}
 	return listS3(ctx, b.client, bucket, p, recursive, func(o ObjectInfo) error {
+		o.Key = bucket + "/" + o.Key
+		return fn(o)
+	})
+}
+
+// ListAfter lists "bucket/prefix" from after "bucket/startAfter" (see S3.ListAfter).
+func (b *S3Buckets) ListAfter(ctx context.Context, prefix, startAfter string, fn func(ObjectInfo) error) error {
+	bucket, p, _ := strings.Cut(prefix, "/")
+	if bucket == "" {
+		return errors.New("s3: listing needs a bucket")
+	}
+	after, in := strings.CutPrefix(startAfter, bucket+"/")
+	if !in {
+		if startAfter > bucket+"/" {
+			return nil // every key of the bucket sorts before startAfter
+		}
+		after = ""
+	}
+	return listS3After(ctx, b.client, bucket, p, after, true, func(o ObjectInfo) error {
 		o.Key = bucket + "/" + o.Key
 		return fn(o)
 	})

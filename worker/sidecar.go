@@ -256,3 +256,18 @@ func (j *sidecarJoin) drain(final bool) error {
 }
 
 func (j *sidecarJoin) flush() error { return j.drain(true) }
+
+// flushCut settles what waits when the listing was cut short (a shard's upper bound):
+// a source whose sidecar may sort past the cut is asked for it directly.
+func (j *sidecarJoin) flushCut() error {
+	for i := range j.pending {
+		if !j.done[i] && j.lookup != nil {
+			etag, err := j.lookup(j.pending[i].Key + SidecarSuffix)
+			if err != nil {
+				return err
+			}
+			j.pending[i].SidecarETag, j.done[i] = etag, true
+		}
+	}
+	return j.drain(true)
+}
