@@ -51,6 +51,9 @@ type ReindexOptions struct {
 	// what it already sent. Restart ignores the checkpoint.
 	Checkpoint string
 	Restart    bool
+	// OnPlan, when set, is called during planning with each source and what the plan does
+	// with it (orphans included), in plan order.
+	OnPlan func(key string, action ReindexAction)
 	// OnPlanned is called once with the plan's totals before any work starts.
 	OnPlanned func(ReindexSummary)
 	// OnDone is called after each source is processed, enqueued or removed (serialised).

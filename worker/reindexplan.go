@@ -91,11 +91,24 @@ func (s stateRange) contains(sp string) bool {
 	return (!s.hasLo || sp > s.lo) && (!s.hasHi || sp <= s.hi)
 }
 
-// ancestorOfHi reports whether sp is a folder of the upper bound: its state files are
-// listed around the bound's own (state/a/x.json after state/a/b/...), so it is read with
-// a listing of its own folder instead.
-func (s stateRange) ancestorOfHi(sp string) bool {
-	return s.hasHi && strings.HasPrefix(s.hi, sp+"/")
+// boundaryGroup reports whether the state files of source path sp sort past the upper
+// bound's own (state/<sp>/...), though sp is below the bound: sp is a prefix of the bound
+// followed by "/" (a folder of it: state/a/x.json comes after state/a/b/...) or by a
+// character below "/" (state/a/x.json comes after state/a.txt/...). These few are read
+// with a listing of their own folder each.
+func (s stateRange) boundaryGroup(sp string) bool {
+	return s.hasHi && len(sp) < len(s.hi) && strings.HasPrefix(s.hi, sp) && s.hi[len(sp)] <= '/'
+}
+
+// boundaryGroups lists the source paths for which boundaryGroup holds.
+func (s stateRange) boundaryGroups() []string {
+	var out []string
+	for j := 1; s.hasHi && j < len(s.hi); j++ {
+		if s.hi[j] <= '/' {
+			out = append(out, s.hi[:j])
+		}
+	}
+	return out
 }
 
 // afterLister is implemented by stores that can start a listing after a key (storage.S3,
@@ -275,7 +288,6 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 	states := extsort.New(opts.TempDir, mem)
 	srange := opts.Range.states()
 	splits := newSplitSampler()
-	var ancestors []string // folders of the upper bound, in range: listed on their own
 	lg, lctx := errgroup.WithContext(ctx)
 	lg.Go(func() error {
 		statePrefix := stateFolder(opts.Prefix)
@@ -285,8 +297,11 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 		}
 		var stop func(string) bool
 		if srange.hasHi {
-			end := layout.StateRoot + srange.hi
-			stop = func(key string) bool { return key > end && !strings.HasPrefix(key, end+"/") }
+			// every state file of the bound sorts before this; those of source paths
+			// between the bound and it (state/a-2/ between state/a and state/a/) belong
+			// to the next range and are skipped
+			end := layout.StateRoot + srange.hi + "/"
+			stop = func(key string) bool { return key > end && !strings.HasPrefix(key, end) }
 		}
 		var rec []byte
 		add := func(key string) error {
@@ -296,7 +311,7 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 				return nil
 			}
 			sp := rest[:i]
-			if !srange.contains(sp) || srange.ancestorOfHi(sp) {
+			if !srange.contains(sp) || srange.boundaryGroup(sp) {
 				return nil
 			}
 			rec = append(append(append(rec[:0], sp...), 0), rest[i+1:]...)
@@ -305,24 +320,18 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 		if _, err := listRange(lctx, p.out, statePrefix, after, stop, func(o storage.ObjectInfo) error { return add(o.Key) }); err != nil {
 			return fmt.Errorf("list state: %w", err)
 		}
-		if srange.hasHi {
-			segs := strings.Split(srange.hi, "/")
-			for k := 1; k < len(segs); k++ {
-				anc := strings.Join(segs[:k], "/")
-				if !srange.contains(anc) || !strings.HasPrefix(layout.StateRoot+anc+"/", statePrefix) {
-					continue
-				}
-				ancestors = append(ancestors, anc)
-				err := p.out.List(lctx, layout.StateRoot+anc+"/", false, func(o storage.ObjectInfo) error {
-					rest := strings.TrimPrefix(o.Key, layout.StateRoot+anc+"/")
-					if strings.Contains(rest, "/") || !isMarker(rest) {
-						return nil
-					}
-					rec = append(append(append(rec[:0], anc...), 0), rest...)
-					return states.Add(rec)
-				})
-				if err != nil {
-					return fmt.Errorf("list state: %w", err)
+		for _, anc := range srange.boundaryGroups() {
+			if !srange.contains(anc) || !strings.HasPrefix(layout.StateRoot+anc+"/", statePrefix) {
+				continue
+			}
+			names, err := p.stateNames(lctx, anc)
+			if err != nil {
+				return err
+			}
+			for _, name := range names {
+				rec = append(append(append(rec[:0], anc...), 0), name...)
+				if err := states.Add(rec); err != nil {
+					return err
 				}
 			}
 		}
@@ -432,6 +441,9 @@ func (p *Pipeline) mergePlan(ctx context.Context, opts ReindexOptions, srange st
 				}
 			}
 			action := p.classify(cur.obj, names, opts.Force)
+			if opts.OnPlan != nil {
+				opts.OnPlan(cur.obj.Key, action)
+			}
 			c := sum.Planned[action]
 			c.Sources++
 			c.Bytes += cur.obj.Size
@@ -452,14 +464,26 @@ func (p *Pipeline) mergePlan(ctx context.Context, opts ReindexOptions, srange st
 			// Sources in the state that the listing did not return. The state listing is
 			// by folder, so a candidate is an orphan only when its recorded key falls
 			// under the prefix and suffixes of this reindex (one GET per candidate, never
-			// per source). One whose key lies in another shard's range is still removed
-			// here if it is gone (RemoveGone looks first): only this shard sees its state.
+			// per source). One whose key lies in another shard's range is a misfit: if its
+			// source is gone, only this shard sees it, so it is this shard's orphan; if not,
+			// the other shard plans it.
 			if !allTombstones(groups.names) {
 				key, err := p.sourceOfPath(ctx, groups.sp)
 				if err != nil {
 					return err
 				}
-				if strings.HasPrefix(key, opts.Prefix) && hasSuffix(key, opts.Suffixes) {
+				mine := strings.HasPrefix(key, opts.Prefix) && hasSuffix(key, opts.Suffixes)
+				if mine && !opts.Range.Contains(key) {
+					exists, err := sourceExists(ctx, opts.Source, key)
+					if err != nil {
+						return err
+					}
+					mine = !exists
+				}
+				if mine {
+					if opts.OnPlan != nil {
+						opts.OnPlan(key, ReindexOrphan)
+					}
 					rec = encodeSource(rec[:0], groups.sp, ObjectAt(key))
 					if err := plan.orphans.add(ReindexOrphan, rec); err != nil {
 						return err
