@@ -234,6 +234,27 @@ func TestReindexLocal(t *testing.T) {
 	if code != exitUsage || !strings.Contains(stderr, "--enqueue needs an s3:// SRC") {
 		t.Fatalf("enqueue on a folder: exit %d: %s", code, stderr)
 	}
+	// Shards: each new note is planned by exactly one of them.
+	for _, name := range []string{"a.txt", "m.txt", "z.txt"} {
+		os.WriteFile(filepath.Join(src, name), []byte("note "+name), 0o644)
+	}
+	processed := 0
+	for _, shard := range []string{"0/3", "1/3", "2/3"} {
+		code, stdout, stderr := cli(t, nil, "reindex", src, "--out", out, "--shard", shard, "--json")
+		var r struct{ Processed int }
+		if code != 0 || json.Unmarshal([]byte(stdout), &r) != nil {
+			t.Fatalf("--shard %s: exit %d: %s%s", shard, code, stdout, stderr)
+		}
+		processed += r.Processed
+	}
+	if processed != 3 {
+		t.Errorf("three shards processed %d new notes, want 3", processed)
+	}
+	for _, bad := range []string{"3/3", "-1/2", "1", "a/b", "0/0"} {
+		if code, _, stderr := cli(t, nil, "reindex", src, "--out", out, "--shard", bad, "--dry-run"); code != exitUsage || !strings.Contains(stderr, "--shard") {
+			t.Errorf("--shard %s: exit %d: %s", bad, code, stderr)
+		}
+	}
 }
 
 // A PDF that hangs the PDF library forever is killed in its child process at the time

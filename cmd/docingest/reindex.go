@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,8 +16,10 @@ import (
 
 func (a *app) reindexCommand() *cobra.Command {
 	var f runFlags
-	var enqueue string
+	var enqueue, shard, tmp string
 	var suffixes []string
+	var restart bool
+	var enqueueConcurrency int
 	cmd := &cobra.Command{
 		Use:   "reindex SRC --out DST",
 		Short: "Bring the outputs under DST in line with SRC (changed, new, removed sources, new pipeline)",
@@ -25,22 +28,63 @@ processes the sources that are new, changed, or whose outputs were made by anoth
 pipeline (a chunking or embedding change), skips the unchanged ones, and deletes the
 outputs of sources that no longer exist. With --enqueue it sends one synthetic S3 event per
 source to the queue instead, so the worker fleet does the work. Interrupted and run again,
-it does not redo what it finished.`,
+it does not redo what it finished; with --enqueue it keeps a checkpoint under
+DST/reindex/checkpoints/ and does not send again what it sent (--restart ignores it).
+
+Planning takes bounded memory whatever the number of sources: both listings are sorted
+on disk (--tmp, default the system's temporary folder) and merged. --shard i/n plans
+only the i-th of n key ranges (0-based, like an Indexed Job's JOB_COMPLETION_INDEX), so n
+machines divide the listing and the work; the ranges come from split points that every
+whole (unsharded) reindex records under DST/reindex/splits.json.`,
 		Example: `  docingest reindex s3://uploads/reports/ --out s3://docs-out/v1 --dry-run
   docingest reindex s3://uploads/ --out s3://docs-out/v1 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads
-  docingest reindex ./papers --out ./papers-out --suffix .pdf --force`,
+  docingest reindex ./papers --out ./papers-out --suffix .pdf --force
+  docingest reindex s3://uploads/ --out s3://docs-out/v1 --shard 2/8 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.reindex(cmd, args[0], f, enqueue, suffixes)
+			return a.reindex(cmd, args[0], f, reindexFlags{enqueue: enqueue, suffixes: suffixes, shard: shard, tmp: tmp, restart: restart, enqueueConcurrency: enqueueConcurrency})
 		},
 	}
 	addRunFlags(cmd, &f)
 	cmd.Flags().StringVar(&enqueue, "enqueue", "", "SQS queue URL: enqueue the work for the workers instead of doing it here (S3 sources only)")
 	cmd.Flags().StringSliceVar(&suffixes, "suffix", nil, "only keys ending in this (repeatable: --suffix .pdf --suffix .docx)")
+	cmd.Flags().StringVar(&shard, "shard", "", "plan only shard i of n (i/n, 0-based), for n machines or an Indexed Job")
+	cmd.Flags().StringVar(&tmp, "tmp", "", "folder for the plan's sort runs (default: the system's temporary folder)")
+	cmd.Flags().BoolVar(&restart, "restart", false, "with --enqueue: ignore the checkpoint of an unfinished run and send everything")
+	cmd.Flags().IntVar(&enqueueConcurrency, "enqueue-concurrency", 8, "with --enqueue: SendMessageBatch calls at once")
 	return cmd
 }
 
-func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue string, suffixes []string) error {
+type reindexFlags struct {
+	enqueue, shard, tmp string
+	suffixes            []string
+	restart             bool
+	enqueueConcurrency  int
+}
+
+// parseShard reads --shard i/n.
+func parseShard(s string) (i, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n || n > 10000 {
+		return 0, 0, fmt.Errorf("--shard %q: want i/n with 0 <= i < n <= 10000", s)
+	}
+	return i, n, nil
+}
+
+func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexFlags) error {
+	enqueue, suffixes := rf.enqueue, rf.suffixes
+	shardI, shardN, err := parseShard(rf.shard)
+	if err != nil {
+		return usageErr(err)
+	}
+	if rf.enqueueConcurrency < 1 {
+		return usageErr(errors.New("--enqueue-concurrency must be at least 1"))
+	}
 	if enqueue != "" && !strings.HasPrefix(srcArg, "s3://") {
 		return usageErr(errors.New("--enqueue needs an s3:// SRC: workers read sources from S3"))
 	}
@@ -49,7 +93,20 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 		return err
 	}
 	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
-	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun}
+	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun,
+		TempDir: rf.tmp, Restart: rf.restart, EnqueueConcurrency: rf.enqueueConcurrency, Checkpoint: "all"}
+	if shardN > 1 {
+		r, fromSplits, err := p.ShardRange(ctx, prefix, shardI, shardN)
+		if err != nil {
+			return err
+		}
+		if !fromSplits {
+			a.logger(cfg).Warn("no split points recorded for this prefix: shards divide the key space by its first character, which is balanced only for evenly spread names; a whole (unsharded) reindex records them",
+				"prefix", prefix)
+		}
+		a.logger(cfg).Info("reindex shard", "shard", rf.shard, "range", r.String())
+		opts.Range, opts.Checkpoint = r, fmt.Sprintf("%d-of-%d", shardI, shardN)
+	}
 	if enqueue != "" {
 		c, err := a.aws(ctx, cfg, &j.clients)
 		if err != nil {
@@ -89,8 +146,12 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, enqueue str
 		progress.finish()
 	}
 	if !f.dryRun {
-		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued, %d removed, %d failed; %d chunks%s in %s\n",
-			sum.Processed, sum.Enqueued, sum.Removed, sum.Failed, sum.Chunks, labelsPart(sum.Labels), sum.Elapsed.Round(time.Millisecond))
+		resumed := ""
+		if sum.Resumed > 0 {
+			resumed = fmt.Sprintf(" (%d sent before, by the run this one resumed)", sum.Resumed)
+		}
+		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued%s, %d removed, %d failed; %d chunks%s in %s\n",
+			sum.Processed, sum.Enqueued, resumed, sum.Removed, sum.Failed, sum.Chunks, labelsPart(sum.Labels), sum.Elapsed.Round(time.Millisecond))
 	}
 	if jerr := a.printJSON(f, reindexReport(sum, f.dryRun)); jerr != nil {
 		return jerr
