@@ -329,6 +329,41 @@ func TestChartValues(t *testing.T) {
 		}
 	})
 
+	t.Run("reindex shards", func(t *testing.T) {
+		c := parseAll(t, mustRender(t, "", map[string]any{"reindex.shards": 4}))["CronJob/docingest-reindex"].(*batchv1.CronJob)
+		job := c.Spec.JobTemplate.Spec
+		if job.CompletionMode == nil || *job.CompletionMode != batchv1.IndexedCompletion || job.Completions == nil || *job.Completions != 4 ||
+			job.Parallelism == nil || *job.Parallelism != 4 {
+			t.Errorf("4 shards: not an Indexed Job of 4: %+v", job)
+		}
+		args := job.Template.Spec.Containers[0].Args
+		if i := slices.Index(args, "--shard"); i < 0 || args[i+1] != "$(JOB_COMPLETION_INDEX)/4" {
+			t.Errorf("4 shards: args %q", args)
+		}
+		env := job.Template.Spec.Containers[0].Env
+		if i := slices.IndexFunc(env, func(e corev1.EnvVar) bool { return e.Name == "JOB_COMPLETION_INDEX" }); i < 0 || env[i].ValueFrom == nil ||
+			env[i].ValueFrom.FieldRef.FieldPath != "metadata.annotations['batch.kubernetes.io/job-completion-index']" {
+			t.Errorf("4 shards: $(JOB_COMPLETION_INDEX) is not declared for expansion: %+v", env)
+		}
+		one := parseAll(t, mustRender(t, "", nil))["CronJob/docingest-reindex"].(*batchv1.CronJob).Spec.JobTemplate.Spec
+		if one.CompletionMode != nil || slices.Contains(one.Template.Spec.Containers[0].Args, "--shard") {
+			t.Errorf("1 shard: %+v", one)
+		}
+		// the sort runs need a writable /tmp under a read-only root file system
+		pod := one.Template.Spec
+		mounted := false
+		for _, m := range pod.Containers[0].VolumeMounts {
+			for _, v := range pod.Volumes {
+				if m.Name == v.Name && m.MountPath == "/tmp" && v.EmptyDir != nil && v.EmptyDir.SizeLimit != nil {
+					mounted = true
+				}
+			}
+		}
+		if !mounted {
+			t.Error("the reindex pod has no size-limited emptyDir at /tmp for its sort runs")
+		}
+	})
+
 	t.Run("metrics port follows the configuration", func(t *testing.T) {
 		objs := parseAll(t, mustRender(t, "", map[string]any{"config.worker.metrics_addr": "0.0.0.0:9191"}))
 		d := objs["Deployment/docingest-worker"].(*appsv1.Deployment)
