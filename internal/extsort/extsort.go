@@ -67,6 +67,14 @@ func (s *Sorter) Add(rec []byte) error {
 			return err
 		}
 	}
+	if len(s.arena)+len(rec) > cap(s.arena) {
+		// grow by doubling, but never past the limit: append's own growth could hold
+		// twice the limit at the last doubling
+		s.arena = slices.Grow(s.arena, min(max(2*cap(s.arena), len(s.arena)+len(rec), 4096), max(s.limit, len(s.arena)+len(rec)))-len(s.arena))
+	}
+	if len(s.refs) == cap(s.refs) {
+		s.refs = slices.Grow(s.refs, min(max(2*cap(s.refs), 256), max(s.limit/refSize, len(s.refs)+1))-len(s.refs))
+	}
 	s.refs = append(s.refs, ref{uint32(len(s.arena)), uint32(len(rec))})
 	s.arena = append(s.arena, rec...)
 	s.n++
