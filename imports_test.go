@@ -17,17 +17,19 @@ const mod = "github.com/docingest/docingest/"
 func TestImportBoundaries(t *testing.T) {
 	t.Parallel()
 	forbidden := map[string][]string{
-		"extractors/...":  {"worker", "cmd/", "labeling", "storage", "embedders", "chunkers"},
-		"chunkers":        {"worker", "cmd/", "labeling", "storage", "embedders", "extractors"},
-		"embedders":       {"worker", "cmd/", "labeling", "extractors", "chunkers"},
-		"storage":         {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders"},
-		"labeling":        {"worker", "cmd/", "extractors", "chunkers", "embedders"},
-		"queue/...":       {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "storage"},
-		"review":          {"worker", "cmd/", "extractors", "chunkers", "embedders", "queue"},
-		"dataset":         {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "queue", "review"},
-		"vectorindex/...": {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "queue", "review", "storage", "dataset"},
-		"layout":          {""}, // standard library only
-		"document":        {""},
+		"extractors/...":   {"worker", "cmd/", "labeling", "storage", "embedders", "chunkers"},
+		"chunkers":         {"worker", "cmd/", "labeling", "storage", "embedders", "extractors"},
+		"embedders":        {"worker", "cmd/", "labeling", "extractors", "chunkers"},
+		"storage":          {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders"},
+		"labeling":         {"worker", "cmd/", "extractors", "chunkers", "embedders"},
+		"queue/...":        {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "storage"},
+		"review":           {"worker", "cmd/", "extractors", "chunkers", "embedders", "queue"},
+		"dataset":          {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "queue", "review"},
+		"vectorindex/...":  {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "queue", "review", "storage", "dataset"},
+		"inventory":        {"worker", "cmd/", "labeling", "extractors", "chunkers", "embedders", "queue", "review", "dataset"},
+		"internal/extsort": {""},
+		"layout":           {""}, // standard library only
+		"document":         {""},
 	}
 	for pkg, bad := range forbidden {
 		out, err := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}} {{.Dir}} {{join .GoFiles \" \"}}", "./"+pkg).Output()

@@ -33,6 +33,13 @@ type ReindexOptions struct {
 	Concurrency int
 	Force       bool
 	DryRun      bool
+	// Listing, when set, replaces the listing of Source for planning: it calls fn for
+	// every object ("bucket/key" like a listing of Source), in any order (an S3 Inventory
+	// report). ListingTime is when it was taken: a source whose state was written after it
+	// is left to the event path (the report may show an older version), and so is a
+	// state written after it whose source the report lacks (uploaded since: no orphan).
+	Listing     func(ctx context.Context, fn func(storage.ObjectInfo) error) error
+	ListingTime time.Time
 	// Range, when set, limits the pass to the source keys in it: one shard's part (see
 	// ShardRange). The source and state/ are listed only over that part.
 	Range *KeyRange

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -262,5 +263,65 @@ func TestReindexCheckpoint(t *testing.T) {
 	opts.Enqueue, opts.Suffixes = send(-1), []string{".txt"}
 	if sum, _ := e.pipeline.Reindex(context.Background(), opts); sum.Resumed != 0 || sum.Enqueued != 95 {
 		t.Errorf("other options resumed a checkpoint: %d sent, %d skipped", sum.Enqueued, sum.Resumed)
+	}
+}
+
+// Planning from an inventory (a listing in no order, taken at a moment): it plans as a
+// listing would, sidecars included; a source processed after the report was taken is
+// left alone though the report shows an older version, and a state written after it is
+// not an orphan although the report lacks its source.
+func TestReindexFromInventory(t *testing.T) {
+	e := shardedSetup(t)
+	want := e.plan(nil, 0)
+	// The report: what a listing shows now, shuffled.
+	var listing []storage.ObjectInfo
+	storage.NewS3Buckets(e.s3).List(context.Background(), "uploads/", true, func(o storage.ObjectInfo) error {
+		listing = append(listing, o)
+		return nil
+	})
+	for i := range listing {
+		j := (i * 7919) % len(listing)
+		listing[i], listing[j] = listing[j], listing[i]
+	}
+	taken := time.Now()
+	fromReport := func(r *worker.KeyRange) map[string]worker.ReindexAction {
+		got := map[string]worker.ReindexAction{}
+		e.reindex(worker.ReindexOptions{DryRun: true, Range: r, SortMemory: 128, TempDir: t.TempDir(), ListingTime: taken,
+			Listing: func(_ context.Context, fn func(storage.ObjectInfo) error) error {
+				for _, o := range listing {
+					if err := fn(o); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			OnPlan: func(k string, a worker.ReindexAction) { got[k] = a }})
+		return got
+	}
+	if got := fromReport(nil); !maps.Equal(got, want) {
+		t.Fatalf("from the report:\n%v\nwant what the listing plans:\n%v", got, want)
+	}
+	lo, hi := fromReport(&worker.KeyRange{UpTo: "uploads/t/n/doc05.txt"}), fromReport(&worker.KeyRange{After: "uploads/t/n/doc05.txt"})
+	maps.Copy(lo, hi)
+	if !maps.Equal(lo, want) {
+		t.Errorf("two shards from the report differ from the whole plan:\n%v", lo)
+	}
+	// After the report: a new upload processed by the event path, and a changed source
+	// processed too. Neither is touched by a plan from the old report.
+	time.Sleep(1100 * time.Millisecond) // S3 keeps LastModified to the second
+	taken = time.Now().Add(-time.Second)
+	e.put("t/after-report.txt", []byte("uploaded after the report"))
+	e.put("t/n/doc07.txt", []byte("changed after the report"))
+	for _, k := range []string{"uploads/t/after-report.txt", "uploads/t/n/doc07.txt"} {
+		if _, err := e.pipeline.Process(context.Background(), storage.NewS3Buckets(e.s3), worker.ObjectAt(k), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := fromReport(nil)
+	if a, ok := got["uploads/t/after-report.txt"]; ok {
+		t.Errorf("a source uploaded after the report was planned as %s", a)
+	}
+	if got["uploads/t/n/doc07.txt"] != worker.ReindexUnchanged {
+		t.Errorf("a source processed after the report was planned as %s", got["uploads/t/n/doc07.txt"])
 	}
 }

@@ -304,7 +304,7 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 			stop = func(key string) bool { return key > end && !strings.HasPrefix(key, end) }
 		}
 		var rec []byte
-		add := func(key string) error {
+		add := func(key string, mod time.Time) error {
 			rest := strings.TrimPrefix(key, layout.StateRoot)
 			i := strings.LastIndexByte(rest, '/')
 			if i < 0 || !isMarker(rest[i+1:]) {
@@ -314,25 +314,21 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 			if !srange.contains(sp) || srange.boundaryGroup(sp) {
 				return nil
 			}
-			rec = append(append(append(rec[:0], sp...), 0), rest[i+1:]...)
+			rec = encodeState(rec[:0], sp, rest[i+1:], mod)
 			return states.Add(rec)
 		}
-		if _, err := listRange(lctx, p.out, statePrefix, after, stop, func(o storage.ObjectInfo) error { return add(o.Key) }); err != nil {
+		if _, err := listRange(lctx, p.out, statePrefix, after, stop, func(o storage.ObjectInfo) error { return add(o.Key, o.Modified) }); err != nil {
 			return fmt.Errorf("list state: %w", err)
 		}
 		for _, anc := range srange.boundaryGroups() {
 			if !srange.contains(anc) || !strings.HasPrefix(layout.StateRoot+anc+"/", statePrefix) {
 				continue
 			}
-			names, err := p.stateNames(lctx, anc)
+			err := p.eachStateName(lctx, anc, func(name string, mod time.Time) error {
+				return states.Add(encodeState(rec[:0], anc, name, mod))
+			})
 			if err != nil {
 				return err
-			}
-			for _, name := range names {
-				rec = append(append(append(rec[:0], anc...), 0), name...)
-				if err := states.Add(rec); err != nil {
-					return err
-				}
 			}
 		}
 		return nil
@@ -347,6 +343,9 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 			rec = encodeSource(rec[:0], layout.SourcePath(o.Key), o)
 			return sources.Add(rec)
 		})
+		if opts.Listing != nil {
+			return p.sortedListing(lctx, opts, mem, join)
+		}
 		var stop func(string) bool
 		after := ""
 		if opts.Range != nil {
@@ -432,15 +431,28 @@ func (p *Pipeline) mergePlan(ctx context.Context, opts ReindexOptions, srange st
 		switch {
 		case haveS && (!haveG || cur.sp <= groups.sp):
 			var names []string
+			var newest time.Time
 			if haveG && cur.sp == groups.sp {
-				names = groups.names
+				names, newest = groups.names, groups.newest
 			} else if !srange.contains(cur.sp) {
 				// a misfit: its key is in this range, its escaped path is not
-				if names, err = p.stateNames(ctx, cur.sp); err != nil {
+				err := p.eachStateName(ctx, cur.sp, func(name string, mod time.Time) error {
+					names = append(names, name)
+					if mod.After(newest) {
+						newest = mod
+					}
+					return nil
+				})
+				if err != nil {
 					return err
 				}
 			}
 			action := p.classify(cur.obj, names, opts.Force)
+			if action != ReindexUnchanged && !opts.ListingTime.IsZero() && newest.After(opts.ListingTime) {
+				// processed since the inventory was taken: the report's version is older
+				// than what the state shows, and the event path has the newer one
+				action = ReindexUnchanged
+			}
 			if opts.OnPlan != nil {
 				opts.OnPlan(cur.obj.Key, action)
 			}
@@ -467,13 +479,16 @@ func (p *Pipeline) mergePlan(ctx context.Context, opts ReindexOptions, srange st
 			// per source). One whose key lies in another shard's range is a misfit: if its
 			// source is gone, only this shard sees it, so it is this shard's orphan; if not,
 			// the other shard plans it.
-			if !allTombstones(groups.names) {
+			// From an inventory, a state written after the report was taken may belong to
+			// an object uploaded since: not an orphan (the event path has it).
+			if !allTombstones(groups.names) && (opts.ListingTime.IsZero() || !groups.newest.After(opts.ListingTime)) {
 				key, err := p.sourceOfPath(ctx, groups.sp)
 				if err != nil {
 					return err
 				}
 				mine := strings.HasPrefix(key, opts.Prefix) && hasSuffix(key, opts.Suffixes)
-				if mine && !opts.Range.Contains(key) {
+				if mine && (!opts.Range.Contains(key) || opts.Listing != nil) {
+					// (from an inventory, look again: it may be out of date)
 					exists, err := sourceExists(ctx, opts.Source, key)
 					if err != nil {
 						return err
@@ -510,46 +525,109 @@ type groupIter struct {
 	exhausted bool
 	sp        string
 	names     []string
+	newest    time.Time // the newest marker's modification time
 }
 
 func (g *groupIter) next() bool {
-	g.names = g.names[:0]
+	g.names, g.newest = g.names[:0], time.Time{}
 	if !g.peeked {
 		if g.exhausted || !g.it.Next() {
 			g.exhausted = true
 			return false
 		}
 	}
-	sp, name, _ := bytes.Cut(g.it.Record(), []byte{0})
-	g.sp = string(sp)
-	g.names = append(g.names, string(name))
+	sp, name, mod := decodeState(g.it.Record())
+	g.sp = sp
 	for {
+		g.names = append(g.names, name)
+		if mod.After(g.newest) {
+			g.newest = mod
+		}
 		if !g.it.Next() {
 			g.peeked, g.exhausted = false, true
 			return true
 		}
-		sp, name, _ := bytes.Cut(g.it.Record(), []byte{0})
-		if string(sp) != g.sp {
+		sp, name, mod = decodeState(g.it.Record())
+		if sp != g.sp {
 			g.peeked = true
 			return true
 		}
-		g.names = append(g.names, string(name))
 	}
 }
 
-// stateNames lists the marker names of one source path (a misfit's).
-func (p *Pipeline) stateNames(ctx context.Context, sp string) ([]string, error) {
-	var names []string
+// encodeState appends a state sort record: source path, 0, marker name, 0, modification
+// time (neither a path nor a name holds a 0 byte).
+func encodeState(b []byte, sp, name string, mod time.Time) []byte {
+	b = append(append(append(append(b, sp...), 0), name...), 0)
+	var ns int64
+	if !mod.IsZero() {
+		ns = mod.UnixNano()
+	}
+	return binary.AppendVarint(b, ns)
+}
+
+func decodeState(b []byte) (sp, name string, mod time.Time) {
+	s, rest, _ := bytes.Cut(b, []byte{0})
+	n, rest, _ := bytes.Cut(rest, []byte{0})
+	if ns, k := binary.Varint(rest); k > 0 && ns != 0 {
+		mod = time.Unix(0, ns)
+	}
+	return string(s), string(n), mod
+}
+
+// eachStateName lists the markers of one source path (a misfit's, or one beside a bound).
+func (p *Pipeline) eachStateName(ctx context.Context, sp string, fn func(name string, mod time.Time) error) error {
 	err := p.out.List(ctx, layout.StateRoot+sp+"/", false, func(o storage.ObjectInfo) error {
 		if name := o.Key[strings.LastIndexByte(o.Key, '/')+1:]; isMarker(name) {
-			names = append(names, name)
+			return fn(name, o.Modified)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list state: %w", err)
+		return fmt.Errorf("list state: %w", err)
 	}
-	return names, nil
+	return nil
+}
+
+// sortedListing feeds the sidecar join from opts.Listing (an inventory, in no promised
+// order): the objects under the prefix and in the range are sorted by key on disk first,
+// since the join needs each source before its sidecar.
+func (p *Pipeline) sortedListing(ctx context.Context, opts ReindexOptions, mem int, join *sidecarJoin) error {
+	keys := extsort.New(opts.TempDir, mem)
+	var rec []byte
+	err := opts.Listing(ctx, func(o storage.ObjectInfo) error {
+		if !strings.HasPrefix(o.Key, opts.Prefix) || !opts.Range.Contains(o.Key) && !(IsSidecar(o.Key) && opts.Range.Contains(SidecarSource(o.Key))) {
+			return nil
+		}
+		if strings.IndexByte(o.Key, 0) >= 0 {
+			return fmt.Errorf("listing: key %q holds a NUL byte", o.Key)
+		}
+		rec = encodeSource(rec[:0], o.Key, Object{ObjectInfo: o})
+		return keys.Add(rec)
+	})
+	if err != nil {
+		return err
+	}
+	it, err := keys.Sort()
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	var prev string
+	for it.Next() {
+		r := decodeSource(it.Record())
+		if r.obj.Key == prev {
+			continue // listed twice (a report may repeat a key across files)
+		}
+		prev = r.obj.Key
+		if err := join.add(r.obj.ObjectInfo); err != nil {
+			return err
+		}
+	}
+	if err := it.Err(); err != nil {
+		return err
+	}
+	return join.flush()
 }
 
 // sourceRec is one listed source: its escaped path (the sort key) and what the listing said.

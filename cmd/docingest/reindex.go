@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/docingest/docingest/inventory"
 	"github.com/docingest/docingest/queue/sqsqueue"
 	"github.com/docingest/docingest/storage"
 	"github.com/docingest/docingest/worker"
@@ -16,7 +17,7 @@ import (
 
 func (a *app) reindexCommand() *cobra.Command {
 	var f runFlags
-	var enqueue, shard, tmp string
+	var enqueue, shard, tmp, inv string
 	var suffixes []string
 	var restart bool
 	var enqueueConcurrency int
@@ -35,20 +36,27 @@ Planning takes bounded memory whatever the number of sources: both listings are 
 on disk (--tmp, default the system's temporary folder) and merged. --shard i/n plans
 only the i-th of n key ranges (0-based, like an Indexed Job's JOB_COMPLETION_INDEX), so n
 machines divide the listing and the work; the ranges come from split points that every
-whole (unsharded) reindex records under DST/reindex/splits.json.`,
+whole (unsharded) reindex records under DST/reindex/splits.json.
+
+--inventory s3://bucket/path/manifest.json plans from an S3 Inventory report of SRC's
+bucket (CSV or Parquet; ORC cannot be read) instead of listing SRC, as AWS advises for
+large buckets. Objects uploaded after the report are left to the event path, and a state
+written after it is never taken for an orphan.`,
 		Example: `  docingest reindex s3://uploads/reports/ --out s3://docs-out/v1 --dry-run
   docingest reindex s3://uploads/ --out s3://docs-out/v1 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads
   docingest reindex ./papers --out ./papers-out --suffix .pdf --force
+  docingest reindex s3://uploads/ --out s3://docs-out/v1 --inventory s3://inventories/uploads/all/2026-11-30T01-00Z/manifest.json --dry-run
   docingest reindex s3://uploads/ --out s3://docs-out/v1 --shard 2/8 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.reindex(cmd, args[0], f, reindexFlags{enqueue: enqueue, suffixes: suffixes, shard: shard, tmp: tmp, restart: restart, enqueueConcurrency: enqueueConcurrency})
+			return a.reindex(cmd, args[0], f, reindexFlags{enqueue: enqueue, suffixes: suffixes, shard: shard, tmp: tmp, inventory: inv, restart: restart, enqueueConcurrency: enqueueConcurrency})
 		},
 	}
 	addRunFlags(cmd, &f)
 	cmd.Flags().StringVar(&enqueue, "enqueue", "", "SQS queue URL: enqueue the work for the workers instead of doing it here (S3 sources only)")
 	cmd.Flags().StringSliceVar(&suffixes, "suffix", nil, "only keys ending in this (repeatable: --suffix .pdf --suffix .docx)")
 	cmd.Flags().StringVar(&shard, "shard", "", "plan only shard i of n (i/n, 0-based), for n machines or an Indexed Job")
+	cmd.Flags().StringVar(&inv, "inventory", "", "plan from this S3 Inventory report (s3://bucket/path/manifest.json) instead of listing SRC")
 	cmd.Flags().StringVar(&tmp, "tmp", "", "folder for the plan's sort runs (default: the system's temporary folder)")
 	cmd.Flags().BoolVar(&restart, "restart", false, "with --enqueue: ignore the checkpoint of an unfinished run and send everything")
 	cmd.Flags().IntVar(&enqueueConcurrency, "enqueue-concurrency", 8, "with --enqueue: SendMessageBatch calls at once")
@@ -56,7 +64,7 @@ whole (unsharded) reindex records under DST/reindex/splits.json.`,
 }
 
 type reindexFlags struct {
-	enqueue, shard, tmp string
+	enqueue, shard, tmp, inventory string
 	suffixes            []string
 	restart             bool
 	enqueueConcurrency  int
@@ -85,6 +93,9 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 	if rf.enqueueConcurrency < 1 {
 		return usageErr(errors.New("--enqueue-concurrency must be at least 1"))
 	}
+	if rf.inventory != "" && (!strings.HasPrefix(srcArg, "s3://") || !strings.HasPrefix(rf.inventory, "s3://") || !strings.HasSuffix(rf.inventory, "/manifest.json")) {
+		return usageErr(errors.New("--inventory needs an s3:// SRC and the s3:// address of a report's manifest.json"))
+	}
 	if enqueue != "" && !strings.HasPrefix(srcArg, "s3://") {
 		return usageErr(errors.New("--enqueue needs an s3:// SRC: workers read sources from S3"))
 	}
@@ -95,6 +106,25 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
 	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun,
 		TempDir: rf.tmp, Restart: rf.restart, EnqueueConcurrency: rf.enqueueConcurrency, Checkpoint: "all"}
+	if rf.inventory != "" {
+		buckets, ok := src.(*storage.S3Buckets)
+		if !ok {
+			return usageErr(errors.New("--inventory needs an s3:// SRC"))
+		}
+		m, err := inventory.ReadManifest(ctx, buckets, strings.TrimPrefix(rf.inventory, "s3://"))
+		if err != nil {
+			return err
+		}
+		if bucket, _, _ := strings.Cut(prefix, "/"); m.SourceBucket != bucket {
+			return usageErr(fmt.Errorf("--inventory: the report is of bucket %q, SRC is in %q", m.SourceBucket, bucket))
+		}
+		created, _ := m.Created()
+		a.logger(cfg).Info("planning from an S3 Inventory report", "manifest", rf.inventory, "format", m.FileFormat, "files", len(m.Files), "taken", created)
+		opts.ListingTime = created
+		opts.Listing = func(ctx context.Context, fn func(storage.ObjectInfo) error) error {
+			return m.Each(ctx, buckets, rf.tmp, func(o inventory.Object) error { return fn(o.Info()) })
+		}
+	}
 	if shardN > 1 {
 		r, fromSplits, err := p.ShardRange(ctx, prefix, shardI, shardN)
 		if err != nil {
