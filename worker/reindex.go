@@ -43,6 +43,9 @@ type ReindexOptions struct {
 	// Range, when set, limits the pass to the source keys in it: one shard's part (see
 	// ShardRange). The source and state/ are listed only over that part.
 	Range *KeyRange
+	// ListFanout lists that many sub-ranges of the range at once (each of the source and
+	// of state/), cut at the recorded split points; 0 or 1 lists it in one go.
+	ListFanout int
 	// TempDir holds the sorted runs of the plan ("" for the system's temporary folder);
 	// SortMemory bounds the memory each of the plan's two sorts holds (default 32 MiB).
 	TempDir    string

@@ -44,10 +44,14 @@ func (e *env) del(key string) {
 }
 
 // plan runs a dry-run reindex and returns what it planned for each key.
-func (e *env) plan(r *worker.KeyRange, mem int) map[string]worker.ReindexAction {
+func (e *env) plan(r *worker.KeyRange, mem int, fanout ...int) map[string]worker.ReindexAction {
 	e.t.Helper()
 	got := map[string]worker.ReindexAction{}
-	e.reindex(worker.ReindexOptions{DryRun: true, Range: r, SortMemory: mem, TempDir: e.t.TempDir(),
+	fan := 0
+	if len(fanout) > 0 {
+		fan = fanout[0]
+	}
+	e.reindex(worker.ReindexOptions{DryRun: true, Range: r, SortMemory: mem, TempDir: e.t.TempDir(), ListFanout: fan,
 		OnPlan: func(key string, a worker.ReindexAction) {
 			if prev, ok := got[key]; ok {
 				e.t.Errorf("%s planned twice (%s, %s)", key, prev, a)
@@ -105,6 +109,31 @@ func TestReindexShardsPartitionThePlan(t *testing.T) {
 	if spilled := e.plan(nil, 64); !maps.Equal(spilled, want) {
 		t.Fatalf("with spilled sorts the plan differs:\n%v\nwant\n%v", spilled, want)
 	}
+	for _, fan := range []int{2, 5, 64} {
+		if got := e.plan(nil, 0, fan); !maps.Equal(got, want) {
+			t.Fatalf("listed in %d parts at once, the plan differs:\n%v\nwant\n%v", fan, got, want)
+		}
+	}
+	// n shards from the recorded split points (bounds where escaping is not monotonic
+	// among them), each listing in parts: together exactly the whole plan.
+	for n := 2; n <= 9; n++ {
+		union := map[string]worker.ReindexAction{}
+		for i := range n {
+			r, fromSplits, err := e.pipeline.ShardRange(context.Background(), "uploads/", i, n)
+			if err != nil || !fromSplits {
+				t.Fatalf("shard %d/%d: %v %v", i, n, err, fromSplits)
+			}
+			for k, a := range e.plan(r, 0, 1+i%3) {
+				if prev, ok := union[k]; ok {
+					t.Errorf("%d shards: %s planned twice (%s, %s)", n, k, prev, a)
+				}
+				union[k] = a
+			}
+		}
+		if !maps.Equal(union, want) {
+			t.Errorf("%d shards plan %v\nwant %v", n, union, want)
+		}
+	}
 	var bounds []string
 	for k := range want {
 		bounds = append(bounds, k)
@@ -116,8 +145,8 @@ func TestReindexShardsPartitionThePlan(t *testing.T) {
 		if i%3 == 0 {
 			mem = 96
 		}
-		lo := e.plan(&worker.KeyRange{UpTo: b}, mem)
-		hi := e.plan(&worker.KeyRange{After: b}, mem)
+		lo := e.plan(&worker.KeyRange{UpTo: b}, mem, i%4)
+		hi := e.plan(&worker.KeyRange{After: b}, mem, i%5)
 		union := maps.Clone(lo)
 		for k, a := range hi {
 			if prev, ok := union[k]; ok {

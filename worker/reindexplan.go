@@ -51,6 +51,9 @@ const checkpointMaxAge = 24 * time.Hour
 type KeyRange struct {
 	After string `json:"after,omitempty"`
 	UpTo  string `json:"up_to,omitempty"`
+	// st, when set, is the range's part of state/ (see stateBounds); otherwise it is
+	// derived from After and UpTo alone.
+	st *stateRange
 }
 
 // Contains reports whether key falls in the range (a nil range holds every key).
@@ -68,6 +71,9 @@ func (r *KeyRange) String() string {
 // stateRange is the part of state/ a key range owns: the source paths after
 // SourcePath(After) and up to SourcePath(UpTo). The two ranges differ for keys whose
 // escaping moves them across a bound; those few are looked up one by one (see Reindex).
+// Escaping is not monotonic either (a.txt < a.txt/x, but a.txt/x escapes to a%2Etxt/x,
+// which sorts first), so ranges cut at several keys take their state bounds from
+// stateBounds, which keeps them in order: the parts of state/ then never overlap.
 type stateRange struct {
 	lo, hi       string
 	hasLo, hasHi bool
@@ -77,6 +83,9 @@ func (r *KeyRange) states() stateRange {
 	var s stateRange
 	if r == nil {
 		return s
+	}
+	if r.st != nil {
+		return *r.st
 	}
 	if r.After != "" {
 		s.lo, s.hasLo = layout.SourcePath(r.After), true
@@ -89,6 +98,27 @@ func (r *KeyRange) states() stateRange {
 
 func (s stateRange) contains(sp string) bool {
 	return (!s.hasLo || sp > s.lo) && (!s.hasHi || sp <= s.hi)
+}
+
+// stateBounds turns the bounds of consecutive key ranges (open at both ends, in order)
+// into the bounds of their parts of state/: each the largest escaped path of the bounds so
+// far, and never outside the enclosing part [lo, hi]. Every range computes the same.
+func stateBounds(keys []string, outer stateRange) []stateRange {
+	out := make([]stateRange, len(keys)+1)
+	prev := stateRange{lo: outer.lo, hasLo: outer.hasLo}
+	for j, k := range keys {
+		b := layout.SourcePath(k)
+		if prev.hasLo && b < prev.lo {
+			b = prev.lo // keep the bounds in order
+		}
+		if outer.hasHi && b > outer.hi {
+			b = outer.hi
+		}
+		out[j] = stateRange{lo: prev.lo, hasLo: prev.hasLo, hi: b, hasHi: true}
+		prev = stateRange{lo: b, hasLo: true}
+	}
+	out[len(keys)] = stateRange{lo: prev.lo, hasLo: prev.hasLo, hi: outer.hi, hasHi: outer.hasHi}
+	return out
 }
 
 // boundaryGroup reports whether the state files of source path sp sort past the upper
@@ -284,89 +314,32 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 	if mem <= 0 {
 		mem = defaultSortMemory
 	}
-	sources := extsort.New(opts.TempDir, mem)
-	states := extsort.New(opts.TempDir, mem)
+	sources := &lockedSorter{s: extsort.New(opts.TempDir, mem)}
+	states := &lockedSorter{s: extsort.New(opts.TempDir, mem)}
 	srange := opts.Range.states()
-	splits := newSplitSampler()
-	lg, lctx := errgroup.WithContext(ctx)
-	lg.Go(func() error {
-		statePrefix := stateFolder(opts.Prefix)
-		after := ""
-		if srange.hasLo {
-			after = layout.StateRoot + srange.lo
-		}
-		var stop func(string) bool
-		if srange.hasHi {
-			// every state file of the bound sorts before this; those of source paths
-			// between the bound and it (state/a-2/ between state/a and state/a/) belong
-			// to the next range and are skipped
-			end := layout.StateRoot + srange.hi + "/"
-			stop = func(key string) bool { return key > end && !strings.HasPrefix(key, end) }
-		}
-		var rec []byte
-		add := func(key string, mod time.Time) error {
-			rest := strings.TrimPrefix(key, layout.StateRoot)
-			i := strings.LastIndexByte(rest, '/')
-			if i < 0 || !isMarker(rest[i+1:]) {
-				return nil
-			}
-			sp := rest[:i]
-			if !srange.contains(sp) || srange.boundaryGroup(sp) {
-				return nil
-			}
-			rec = encodeState(rec[:0], sp, rest[i+1:], mod)
-			return states.Add(rec)
-		}
-		if _, err := listRange(lctx, p.out, statePrefix, after, stop, func(o storage.ObjectInfo) error { return add(o.Key, o.Modified) }); err != nil {
-			return fmt.Errorf("list state: %w", err)
-		}
-		for _, anc := range srange.boundaryGroups() {
-			if !srange.contains(anc) || !strings.HasPrefix(layout.StateRoot+anc+"/", statePrefix) {
-				continue
-			}
-			err := p.eachStateName(lctx, anc, func(name string, mod time.Time) error {
-				return states.Add(encodeState(rec[:0], anc, name, mod))
-			})
-			if err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	lg.Go(func() error {
-		var rec []byte
-		join := newSidecarJoin(lctx, opts.Source, func(o Object) error {
-			if !hasSuffix(o.Key, opts.Suffixes) || !opts.Range.Contains(o.Key) {
-				return nil
-			}
-			splits.add(o.Key)
-			rec = encodeSource(rec[:0], layout.SourcePath(o.Key), o)
-			return sources.Add(rec)
-		})
-		if opts.Listing != nil {
-			return p.sortedListing(lctx, opts, mem, join)
-		}
-		var stop func(string) bool
-		after := ""
-		if opts.Range != nil {
-			after = opts.Range.After
-			if up := opts.Range.UpTo; up != "" {
-				// sidecars past the bound are asked for directly (flushCut)
-				stop = func(key string) bool { return key > up }
-			}
-		}
-		cut, err := listRange(lctx, opts.Source, opts.Prefix, after, stop, join.add)
+	// The listings fan out over sub-ranges of the range (from the recorded split points)
+	// when there are any and the source is listed, not read from an inventory: S3 answers
+	// one page at a time, so one listing is bound by round trips, not by the CPU.
+	parts := []*KeyRange{opts.Range}
+	if opts.ListFanout > 1 && opts.Listing == nil {
+		keys, err := p.readSplits(ctx, opts.Prefix)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if cut {
-			return join.flushCut()
-		}
-		return join.flush()
-	})
+		parts = subRanges(opts.Range, keys, opts.ListFanout)
+	}
+	samplers := make([]*splitSampler, len(parts))
+	lg, lctx := errgroup.WithContext(ctx)
+	lg.SetLimit(2 * max(1, opts.ListFanout))
+	for i, part := range parts {
+		samplers[i] = newSplitSampler()
+		lg.Go(func() error { return p.listStateRange(lctx, opts.Prefix, part.states(), states) })
+		lg.Go(func() error { return p.listSourceRange(lctx, opts, part, mem, samplers[i], sources) })
+	}
 	if err := lg.Wait(); err != nil {
 		return nil, err
 	}
+	splits := mergeSamplers(samplers)
 	plan := &reindexPlan{todo: newSpool(opts.TempDir), orphans: newSpool(opts.TempDir)}
 	ok := false
 	defer func() {
@@ -374,16 +347,144 @@ func (p *Pipeline) planReindex(ctx context.Context, opts ReindexOptions, sum *Re
 			plan.close()
 		}
 	}()
-	if err := p.mergePlan(ctx, opts, srange, sources, states, plan, sum); err != nil {
+	if err := p.mergePlan(ctx, opts, srange, sources.s, states.s, plan, sum); err != nil {
 		return nil, err
 	}
-	if opts.Range == nil && splits.sorted && splits.n > 0 {
+	if opts.Range == nil && !opts.DryRun && splits.sorted && splits.n > 0 {
 		if err := p.writeSplits(ctx, opts.Prefix, splits); err != nil {
 			return nil, err
 		}
 	}
 	ok = true
 	return plan, nil
+}
+
+// lockedSorter lets the listings of several sub-ranges feed one sort.
+type lockedSorter struct {
+	mu sync.Mutex
+	s  *extsort.Sorter
+}
+
+func (l *lockedSorter) Add(rec []byte) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.s.Add(rec)
+}
+
+// listStateRange lists the part of state/ a key range owns into the sort.
+func (p *Pipeline) listStateRange(ctx context.Context, prefix string, srange stateRange, states *lockedSorter) error {
+	statePrefix := stateFolder(prefix)
+	after := ""
+	if srange.hasLo {
+		after = layout.StateRoot + srange.lo
+	}
+	var stop func(string) bool
+	if srange.hasHi {
+		// every state file of the bound sorts before this; those of source paths between
+		// the bound and it (state/a-2/ between state/a and state/a/) belong to the next
+		// range and are skipped
+		end := layout.StateRoot + srange.hi + "/"
+		stop = func(key string) bool { return key > end && !strings.HasPrefix(key, end) }
+	}
+	var rec []byte
+	add := func(o storage.ObjectInfo) error {
+		rest := strings.TrimPrefix(o.Key, layout.StateRoot)
+		i := strings.LastIndexByte(rest, '/')
+		if i < 0 || !isMarker(rest[i+1:]) {
+			return nil
+		}
+		sp := rest[:i]
+		if !srange.contains(sp) || srange.boundaryGroup(sp) {
+			return nil
+		}
+		rec = encodeState(rec[:0], sp, rest[i+1:], o.Modified)
+		return states.Add(rec)
+	}
+	if _, err := listRange(ctx, p.out, statePrefix, after, stop, add); err != nil {
+		return fmt.Errorf("list state: %w", err)
+	}
+	for _, anc := range srange.boundaryGroups() {
+		if !srange.contains(anc) || !strings.HasPrefix(layout.StateRoot+anc+"/", statePrefix) {
+			continue
+		}
+		err := p.eachStateName(ctx, anc, func(name string, mod time.Time) error {
+			return states.Add(encodeState(rec[:0], anc, name, mod))
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// listSourceRange lists the sources of a key range (or reads opts.Listing) into the sort,
+// through the sidecar join.
+func (p *Pipeline) listSourceRange(ctx context.Context, opts ReindexOptions, r *KeyRange, mem int, splits *splitSampler, sources *lockedSorter) error {
+	var rec []byte
+	join := newSidecarJoin(ctx, opts.Source, func(o Object) error {
+		if !hasSuffix(o.Key, opts.Suffixes) || !r.Contains(o.Key) {
+			return nil
+		}
+		splits.add(o.Key)
+		rec = encodeSource(rec[:0], layout.SourcePath(o.Key), o)
+		return sources.Add(rec)
+	})
+	if opts.Listing != nil {
+		return p.sortedListing(ctx, opts, mem, join)
+	}
+	var stop func(string) bool
+	after := ""
+	if r != nil {
+		after = r.After
+		if up := r.UpTo; up != "" {
+			// sidecars past the bound are asked for directly (flushCut)
+			stop = func(key string) bool { return key > up }
+		}
+	}
+	cut, err := listRange(ctx, opts.Source, opts.Prefix, after, stop, join.add)
+	if err != nil {
+		return err
+	}
+	if cut {
+		return join.flushCut()
+	}
+	return join.flush()
+}
+
+// subRanges divides r at up to n-1 of the split keys that fall inside it.
+func subRanges(r *KeyRange, keys []string, n int) []*KeyRange {
+	var inside []string
+	for _, k := range keys {
+		if r.Contains(k) && (r == nil || k != r.UpTo) {
+			inside = append(inside, k)
+		}
+	}
+	if n < 2 || len(inside) < n {
+		return []*KeyRange{r}
+	}
+	bounds := make([]string, 0, n-1)
+	for j := 1; j < n; j++ {
+		if b := inside[j*len(inside)/n]; len(bounds) == 0 || b > bounds[len(bounds)-1] {
+			bounds = append(bounds, b)
+		}
+	}
+	sts := stateBounds(bounds, r.states())
+	lo, up := "", ""
+	if r != nil {
+		lo, up = r.After, r.UpTo
+	}
+	out := make([]*KeyRange, len(bounds)+1)
+	for j := range out {
+		kr := &KeyRange{After: lo, UpTo: up, st: &sts[j]}
+		if j > 0 {
+			kr.After = bounds[j-1]
+		}
+		if j < len(bounds) {
+			kr.UpTo = bounds[j]
+		}
+		out[j] = kr
+	}
+	return out
 }
 
 // stateFolder is the state/ folder that holds the states of every source under prefix:
@@ -796,6 +897,34 @@ func (s *splitSampler) add(key string) {
 	s.n++
 }
 
+// mergeSamplers joins the samples of consecutive sub-ranges: each kept key stands for
+// stride keys of its part, so the joined sample takes the keys at even steps of that
+// weight.
+func mergeSamplers(parts []*splitSampler) *splitSampler {
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	out := newSplitSampler()
+	var total int64
+	for _, sm := range parts {
+		total += sm.n
+		out.sorted = out.sorted && sm.sorted
+	}
+	out.n = total
+	step := max(1, total/maxSplitKeys)
+	var seen, next int64
+	for _, sm := range parts {
+		for _, k := range sm.keys {
+			if seen >= next {
+				out.keys = append(out.keys, k)
+				next += step
+			}
+			seen += sm.stride
+		}
+	}
+	return out
+}
+
 // reindexSplits is reindex/splits.json: evenly spaced keys of the last whole (unsharded)
 // reindex of a prefix, from which shards take their ranges.
 type reindexSplits struct {
@@ -830,19 +959,18 @@ func (p *Pipeline) ShardRange(ctx context.Context, prefix string, i, n int) (r *
 		return nil, false, nil
 	}
 	bounds := make([]string, n+1) // bounds[0] and bounds[n] stay open
-	body, err := p.out.Get(ctx, layout.ReindexSplits)
-	var sp reindexSplits
-	switch {
-	case err == nil:
-		if jerr := json.Unmarshal(body, &sp); jerr != nil {
-			return nil, false, fmt.Errorf("%s: %w", layout.ReindexSplits, jerr)
-		}
-	case !errors.Is(err, storage.ErrNotFound):
-		return nil, false, fmt.Errorf("read split points: %w", err)
+	keys, err := p.readSplits(ctx, prefix)
+	if err != nil {
+		return nil, false, err
 	}
-	if sp.Prefix == prefix && len(sp.Keys) >= n {
+	if len(keys) >= n {
 		for k := 1; k < n; k++ {
-			bounds[k] = sp.Keys[k*len(sp.Keys)/n]
+			bounds[k] = keys[k*len(keys)/n]
+		}
+		for k := 1; k < n; k++ {
+			if bounds[k] <= bounds[k-1] && k > 1 {
+				return nil, false, fmt.Errorf("%s: split points out of order", layout.ReindexSplits)
+			}
 		}
 		fromSplits = true
 	} else {
@@ -851,7 +979,28 @@ func (p *Pipeline) ShardRange(ctx context.Context, prefix string, i, n int) (r *
 			bounds[k] = prefix + string(rune(lo+k*(hi-lo)/n))
 		}
 	}
-	return &KeyRange{After: bounds[i], UpTo: bounds[i+1]}, fromSplits, nil
+	st := stateBounds(bounds[1:n], stateRange{})[i]
+	return &KeyRange{After: bounds[i], UpTo: bounds[i+1], st: &st}, fromSplits, nil
+}
+
+// readSplits returns the split points recorded for prefix (none when there are none, or
+// they are of another prefix).
+func (p *Pipeline) readSplits(ctx context.Context, prefix string) ([]string, error) {
+	body, err := p.out.Get(ctx, layout.ReindexSplits)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read split points: %w", err)
+	}
+	var sp reindexSplits
+	if err := json.Unmarshal(body, &sp); err != nil {
+		return nil, fmt.Errorf("%s: %w", layout.ReindexSplits, err)
+	}
+	if sp.Prefix != prefix {
+		return nil, nil
+	}
+	return sp.Keys, nil
 }
 
 // reindexCheckpoint is reindex/checkpoints/<name>.json: how far a reindex that enqueues
