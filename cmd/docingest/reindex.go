@@ -20,7 +20,7 @@ func (a *app) reindexCommand() *cobra.Command {
 	var enqueue, shard, tmp, inv string
 	var suffixes []string
 	var restart bool
-	var enqueueConcurrency int
+	var enqueueConcurrency, listParallel int
 	cmd := &cobra.Command{
 		Use:   "reindex SRC --out DST",
 		Short: "Bring the outputs under DST in line with SRC (changed, new, removed sources, new pipeline)",
@@ -49,7 +49,7 @@ written after it is never taken for an orphan.`,
   docingest reindex s3://uploads/ --out s3://docs-out/v1 --shard 2/8 --enqueue https://sqs.eu-west-1.amazonaws.com/111122223333/uploads`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.reindex(cmd, args[0], f, reindexFlags{enqueue: enqueue, suffixes: suffixes, shard: shard, tmp: tmp, inventory: inv, restart: restart, enqueueConcurrency: enqueueConcurrency})
+			return a.reindex(cmd, args[0], f, reindexFlags{enqueue: enqueue, suffixes: suffixes, shard: shard, tmp: tmp, inventory: inv, restart: restart, enqueueConcurrency: enqueueConcurrency, listParallel: listParallel})
 		},
 	}
 	addRunFlags(cmd, &f)
@@ -60,14 +60,15 @@ written after it is never taken for an orphan.`,
 	cmd.Flags().StringVar(&tmp, "tmp", "", "folder for the plan's sort runs (default: the system's temporary folder)")
 	cmd.Flags().BoolVar(&restart, "restart", false, "with --enqueue: ignore the checkpoint of an unfinished run and send everything")
 	cmd.Flags().IntVar(&enqueueConcurrency, "enqueue-concurrency", 8, "with --enqueue: SendMessageBatch calls at once")
+	cmd.Flags().IntVar(&listParallel, "list-parallel", 8, "list this many parts of the key range at once, cut at the recorded split points (1: one listing)")
 	return cmd
 }
 
 type reindexFlags struct {
-	enqueue, shard, tmp, inventory string
-	suffixes            []string
-	restart             bool
-	enqueueConcurrency  int
+	enqueue, shard, tmp, inventory   string
+	suffixes                         []string
+	restart                          bool
+	enqueueConcurrency, listParallel int
 }
 
 // parseShard reads --shard i/n.
@@ -90,8 +91,8 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 	if err != nil {
 		return usageErr(err)
 	}
-	if rf.enqueueConcurrency < 1 {
-		return usageErr(errors.New("--enqueue-concurrency must be at least 1"))
+	if rf.enqueueConcurrency < 1 || rf.listParallel < 1 {
+		return usageErr(errors.New("--enqueue-concurrency and --list-parallel must be at least 1"))
 	}
 	if rf.inventory != "" && (!strings.HasPrefix(srcArg, "s3://") || !strings.HasPrefix(rf.inventory, "s3://") || !strings.HasSuffix(rf.inventory, "/manifest.json")) {
 		return usageErr(errors.New("--inventory needs an s3:// SRC and the s3:// address of a report's manifest.json"))
@@ -105,7 +106,7 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 	}
 	ctx, cfg, src, prefix, p := cmd.Context(), j.cfg, j.src, j.prefix, j.p
 	opts := worker.ReindexOptions{Source: src, Prefix: prefix, Suffixes: suffixes, Concurrency: cfg.Run.Concurrency, Force: f.force, DryRun: f.dryRun,
-		TempDir: rf.tmp, Restart: rf.restart, EnqueueConcurrency: rf.enqueueConcurrency, Checkpoint: "all"}
+		TempDir: rf.tmp, Restart: rf.restart, EnqueueConcurrency: rf.enqueueConcurrency, ListFanout: rf.listParallel, Checkpoint: "all"}
 	if rf.inventory != "" {
 		buckets, ok := src.(*storage.S3Buckets)
 		if !ok {
