@@ -43,3 +43,18 @@ print(f"  4 shards     sizes {[s['planned'] for s in shards]}, slowest {slow['sh
       f" peak RSS {max(s['peak_rss_mib'] for s in shards):.0f} MiB")
 PY
 done
+# Listing in parts: with a round trip per page (as S3 has; none above), a whole plan listed
+# in one go against --list-parallel 8, at the first size.
+n=${sizes[0]}
+lat=${REINDEX_LATENCY:-20ms}
+for fan in 1 8; do
+  (cd "$work" && TMPDIR="$work" ./reindexscale -n "$n" -mode plan -latency "$lat" -fanout "$fan" -splits "$work/splits-$n.json") >>"$work/fanout.jsonl"
+done
+python3 - "$work/fanout.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+one, par = rows
+print(f"{one['keys']:>10,} sources, {one['latency_ms']:.0f} ms per listing page: one listing {one['wall_seconds']:.1f} s wall,"
+      f" {par['fanout']} parts at once {par['wall_seconds']:.1f} s wall ({one['wall_seconds']/par['wall_seconds']:.1f}x faster);"
+      f" peak RSS {one['peak_rss_mib']:.0f} / {par['peak_rss_mib']:.0f} MiB")
+PY

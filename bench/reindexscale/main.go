@@ -73,6 +73,7 @@ func stateKeys(n int) keyspace {
 // server answers ListObjectsV2 over the generated buckets, and GET/PUT/HEAD of other
 // objects from memory.
 type server struct {
+	latency time.Duration // added to every listing page, as a round trip to S3 would
 	buckets map[string]keyspace
 	mu      sync.Mutex
 	objects map[string][]byte
@@ -83,6 +84,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	switch {
 	case r.Method == http.MethodGet && key == "" && q.Get("list-type") == "2":
+		time.Sleep(s.latency)
 		s.list(w, bucket, q)
 	case r.Method == http.MethodPut:
 		b, _ := io.ReadAll(r.Body)
@@ -183,6 +185,8 @@ func (s *server) list(w http.ResponseWriter, bucket string, q map[string][]strin
 
 type result struct {
 	Mode       string  `json:"mode"`
+	Fanout     int     `json:"fanout"`
+	LatencyMS  float64 `json:"latency_ms"`
 	Shard      string  `json:"shard,omitempty"`
 	Keys       int     `json:"keys"`
 	Listed     int     `json:"listed"`
@@ -199,12 +203,14 @@ func main() {
 	shard := flag.String("shard", "", "i/n: plan one shard")
 	splits := flag.String("splits", "", "file the whole plan writes its split points to, and shards read them from")
 	sortMiB := flag.Int("sort-mib", 32, "memory each of the plan's sorts holds")
+	latency := flag.Duration("latency", 0, "delay of every listing page (S3's round trip)")
+	fanout := flag.Int("fanout", 1, "parts of the range listed at once (reindex --list-parallel)")
 	flag.Parse()
-	srv := &server{buckets: map[string]keyspace{
+	srv := &server{latency: *latency, buckets: map[string]keyspace{
 		"src": {n: *n, key: sourceKey, etag: sourceETag},
 		"out": stateKeys(*n),
 	}, objects: map[string][]byte{}}
-	if *shard != "" && *splits != "" {
+	if (*shard != "" || *fanout > 1) && *splits != "" {
 		b, err := os.ReadFile(*splits)
 		if err != nil {
 			log.Fatal(err)
@@ -220,7 +226,7 @@ func main() {
 	ctx := context.Background()
 	src := storage.NewS3Buckets(client)
 	out := storage.NewS3(client, "out", "v1", storage.S3Options{})
-	res := result{Mode: *mode, Shard: *shard, Keys: *n, SortMiB: *sortMiB}
+	res := result{Mode: *mode, Shard: *shard, Keys: *n, SortMiB: *sortMiB, Fanout: *fanout, LatencyMS: float64(*latency) / 1e6}
 	start, cpu0 := time.Now(), cpuSeconds()
 	switch *mode {
 	case "bare":
@@ -248,7 +254,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		opts := worker.ReindexOptions{Source: src, Prefix: "src/corpus/", SortMemory: *sortMiB << 20,
+		opts := worker.ReindexOptions{Source: src, Prefix: "src/corpus/", SortMemory: *sortMiB << 20, ListFanout: *fanout,
 			OnPlan: func(string, worker.ReindexAction) { res.Planned++ }}
 		if *shard != "" {
 			a, b, _ := strings.Cut(*shard, "/")
@@ -269,7 +275,7 @@ func main() {
 		if sum.ToDo().Sources != 0 || sum.Planned[worker.ReindexOrphan].Sources != 0 {
 			log.Fatalf("a plan of unchanged sources planned work: %v", sum.Planned)
 		}
-		if *shard == "" && *splits != "" {
+		if *shard == "" && *fanout <= 1 && *splits != "" {
 			srv.mu.Lock()
 			b := srv.objects["out/v1/"+layout.ReindexSplits]
 			srv.mu.Unlock()
