@@ -2,7 +2,6 @@ package deploy_test
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"path"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/docingest/docingest/internal/testenv"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
@@ -104,21 +104,7 @@ func TestPlainManifestsAreTheChart(t *testing.T) {
 		if !strings.HasSuffix(want, "\n") {
 			want += "\n"
 		}
-		p := filepath.Join("k8s", name)
-		if update {
-			if err := os.WriteFile(p, []byte(want), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(p)
-		if err != nil {
-			t.Errorf("%s: %v (the chart renders it)", p, err)
-			continue
-		}
-		if string(got) != want {
-			t.Errorf("%s differs from the chart's rendering; rerun with DOCINGEST_UPDATE_MANIFESTS=1:\n%s", p, firstDiff(string(got), want))
-		}
+		testenv.Golden(t, want, filepath.Join("k8s", name), update)
 	}
 	have, _ := filepath.Glob("k8s/*.yaml")
 	for _, p := range have {
@@ -129,23 +115,6 @@ func TestPlainManifestsAreTheChart(t *testing.T) {
 	if len(files) < 9 {
 		t.Errorf("the chart rendered %d manifests; the example values turn every part on", len(files))
 	}
-}
-
-func firstDiff(a, b string) string {
-	al, bl := strings.Split(a, "\n"), strings.Split(b, "\n")
-	for i := range max(len(al), len(bl)) {
-		var x, y string
-		if i < len(al) {
-			x = al[i]
-		}
-		if i < len(bl) {
-			y = bl[i]
-		}
-		if x != y {
-			return fmt.Sprintf("line %d:\n  file:  %q\n  chart: %q", i+1, x, y)
-		}
-	}
-	return "(same lines)"
 }
 
 // parseAll strictly parses every rendered document into its Kubernetes API type (KEDA's

@@ -3,12 +3,12 @@ package extractors
 import (
 	"context"
 	"flag"
+	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/docingest/docingest/extractors/extractortest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -41,7 +41,7 @@ func TestGolden(t *testing.T) {
 				t.Fatal(err)
 			}
 			golden := filepath.Join("..", "testdata", "golden", strings.ReplaceAll(name, "/", "__")+".txt")
-			extractortest.Golden(t, doc.Text, golden, *update)
+			testenv.Golden(t, doc.Text, golden, *update)
 		})
 	}
 }

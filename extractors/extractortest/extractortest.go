@@ -253,34 +253,3 @@ func SeedFiles(dir string, patterns ...string) [][]byte {
 	return out
 }
 
-// Golden compares got with the golden file, or rewrites it when update is set (review
-// the diff before committing); a difference names its first line.
-func Golden(t *testing.T, got, golden string, update bool) {
-	t.Helper()
-	if update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run the test with -update)", err)
-	}
-	if got == string(want) {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := 0; i < max(len(gl), len(wl)); i++ {
-		var g, w string
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if g != w {
-			t.Fatalf("differs from %s at line %d:\n got: %q\nwant: %q\n(-update rewrites it)", golden, i+1, g, w)
-		}
-	}
-}

@@ -3,6 +3,7 @@ package pdf
 import (
 	"context"
 	"flag"
+	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,7 +59,7 @@ func TestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			extractortest.Golden(t, doc.Text, filepath.Join("..", "..", "testdata", "golden", strings.ReplaceAll(name, "/", "__")+".txt"), *update)
+			testenv.Golden(t, doc.Text, filepath.Join("..", "..", "testdata", "golden", strings.ReplaceAll(name, "/", "__")+".txt"), *update)
 		})
 	}
 }
