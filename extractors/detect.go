@@ -14,13 +14,16 @@ const (
 	FormatMarkdown = "markdown"
 	FormatText     = "text"
 	FormatDOCX     = "docx"
+	FormatXLSX     = "xlsx"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
 
 // Detect names the format of a document from its leading bytes first and its file name
-// second. It returns "" when the content is binary of a kind no extractor reads (images,
-// archives other than DOCX, legacy Office files); the reason is then unsupported.
+// second: a zip archive is told apart by its part names (word/document.xml is DOCX,
+// xl/workbook.xml XLSX), whatever its name says. It returns "" when the content is binary
+// of a kind no extractor reads (images, other archives, legacy Office files); the reason
+// is then unsupported.
 func Detect(name string, data []byte) string {
 	if bytes.Contains(data[:min(len(data), 1024)], []byte("%PDF-")) {
 		return FormatPDF
@@ -43,8 +46,15 @@ func detectNotPDF(name string, data []byte) string {
 	ext := strings.ToLower(path.Ext(name))
 	switch {
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		if isDOCX(data) || ext == ".docx" {
+		switch {
+		case isDOCX(data):
+			return FormatDOCX
+		case zipHas(data, "xl/workbook.xml"):
+			return FormatXLSX
+		case ext == ".docx":
 			return FormatDOCX // a broken .docx is reported corrupt by its extractor
+		case ext == ".xlsx", ext == ".xlsm":
+			return FormatXLSX
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
@@ -61,6 +71,8 @@ func detectNotPDF(name string, data []byte) string {
 		return FormatHTML
 	case ".docx":
 		return FormatDOCX // not a zip: the DOCX extractor reports it corrupt
+	case ".xlsx", ".xlsm":
+		return FormatXLSX
 	}
 	if hasBOM(head) {
 		return FormatText

@@ -28,18 +28,7 @@ func (e DOCXExtractor) maxXMLBytes() int64 {
 	return max(int64(e.Limits.MaxTextBytes)*8, 64<<20)
 }
 
-func isDOCX(data []byte) bool {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
-	if err != nil {
-		return false
-	}
-	for _, f := range zr.File {
-		if f.Name == "word/document.xml" {
-			return true
-		}
-	}
-	return false
-}
+func isDOCX(data []byte) bool { return zipHas(data, "word/document.xml") }
 
 func (e DOCXExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
 	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
@@ -77,18 +66,24 @@ func (e DOCXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 }
 
 func (e DOCXExtractor) open(f *zip.File) (io.ReadCloser, error) {
-	limit := e.maxXMLBytes()
+	return openZipPart(FormatDOCX, f, e.maxXMLBytes())
+}
+
+// openZipPart opens one XML part of an Office or OpenDocument archive for format, capped
+// at limit decompressed bytes (whatever the archive declares) and at MaxXMLRun bytes
+// without markup.
+func openZipPart(format string, f *zip.File, limit int64) (io.ReadCloser, error) {
 	if f.UncompressedSize64 > uint64(limit) {
-		return nil, document.Permanentf(document.ReasonTooLarge, "docx: %s declares %d bytes, over the cap of %d", f.Name, f.UncompressedSize64, limit)
+		return nil, document.Permanentf(document.ReasonTooLarge, "%s: %s declares %d bytes, over the cap of %d", format, f.Name, f.UncompressedSize64, limit)
 	}
 	rc, err := f.Open()
 	if err != nil {
-		return nil, document.Permanentf(document.ReasonCorrupt, "docx: %s: %w", f.Name, err)
+		return nil, document.Permanentf(document.ReasonCorrupt, "%s: %s: %w", format, f.Name, err)
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{&markupReader{r: &capReader{r: rc, n: limit, name: f.Name}, name: f.Name}, rc}, nil
+	}{&markupReader{r: &capReader{r: rc, n: limit, name: f.Name, format: format}, name: f.Name, format: format}, rc}, nil
 }
 
 // MaxXMLRun is the most bytes a DOCX part may hold between two '<': encoding/xml returns a
@@ -98,9 +93,10 @@ const MaxXMLRun = 4 << 20
 
 // markupReader fails with too_large when more than MaxXMLRun bytes pass without a '<'.
 type markupReader struct {
-	r    io.Reader
-	run  int
-	name string
+	r      io.Reader
+	run    int
+	name   string
+	format string
 }
 
 func (m *markupReader) Read(p []byte) (int, error) {
@@ -118,21 +114,22 @@ func (m *markupReader) Read(p []byte) (int, error) {
 		m.run, i = 0, i+j+1
 	}
 	if m.run > MaxXMLRun {
-		return 0, document.Permanentf(document.ReasonTooLarge, "docx: %s holds a run of more than %d bytes without markup", m.name, MaxXMLRun)
+		return 0, document.Permanentf(document.ReasonTooLarge, "%s: %s holds a run of more than %d bytes without markup", m.format, m.name, MaxXMLRun)
 	}
 	return n, err
 }
 
 // capReader fails with a too_large error past n bytes, whatever the archive declared.
 type capReader struct {
-	r    io.Reader
-	n    int64
-	name string
+	r      io.Reader
+	n      int64
+	name   string
+	format string
 }
 
 func (c *capReader) Read(p []byte) (int, error) {
 	if c.n <= 0 {
-		return 0, document.Permanentf(document.ReasonTooLarge, "docx: %s decompresses past the cap", c.name)
+		return 0, document.Permanentf(document.ReasonTooLarge, "%s: %s decompresses past the cap", c.format, c.name)
 	}
 	if int64(len(p)) > c.n {
 		p = p[:c.n]
@@ -199,12 +196,16 @@ func attr(se xml.StartElement, local string) string {
 	return ""
 }
 
-func xmlErr(part string, err error) error {
+func xmlErr(part string, err error) error { return zipXMLErr(FormatDOCX, part, err) }
+
+// zipXMLErr classifies an error reading an XML part of format: a cap's own error as it is,
+// anything else as corrupt.
+func zipXMLErr(format, part string, err error) error {
 	var p *document.PermanentError
 	if errors.As(err, &p) {
 		return err
 	}
-	return document.Permanentf(document.ReasonCorrupt, "docx: %s: %w", part, err)
+	return document.Permanentf(document.ReasonCorrupt, "%s: %s: %w", format, part, err)
 }
 
 // MaxXMLDepth is the deepest nesting of elements a DOCX part may have; WordprocessingML
@@ -213,10 +214,15 @@ const MaxXMLDepth = 256
 
 // xmlDepth tracks the nesting depth of a token stream and fails past MaxXMLDepth.
 func xmlDepth(tok xml.Token, depth *int, part string) error {
+	return zipXMLDepth(FormatDOCX, tok, depth, part)
+}
+
+// zipXMLDepth is xmlDepth for a part of format.
+func zipXMLDepth(format string, tok xml.Token, depth *int, part string) error {
 	switch tok.(type) {
 	case xml.StartElement:
 		if *depth++; *depth > MaxXMLDepth {
-			return document.Permanentf(document.ReasonCorrupt, "docx: %s nests elements deeper than %d levels", part, MaxXMLDepth)
+			return document.Permanentf(document.ReasonCorrupt, "%s: %s nests elements deeper than %d levels", format, part, MaxXMLDepth)
 		}
 	case xml.EndElement:
 		*depth--

@@ -24,6 +24,11 @@ func FuzzExtractDOCX(f *testing.F) {
 	fuzzExtractor(f, DOCXExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.docx", "hostile/*.docx"), []byte("PK\x03\x04"))...)
 }
 
+func FuzzExtractXLSX(f *testing.F) {
+	fuzzExtractor(f, XLSXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.xlsx"), buildXLSX(f, true,
+		map[string]string{"S": `<row><c t="s"><v>0</v></c><c s="1"><v>45292</v></c></row><row><c><v>1</v></c></row>`}, []string{"S"}, []string{"<t>a</t>"}))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }

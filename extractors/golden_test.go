@@ -3,12 +3,12 @@ package extractors
 import (
 	"context"
 	"flag"
-	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/docingest/docingest/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -20,6 +20,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range []string{
 		"real/ch03.en.html",
 		"docs/page.html", "docs/report.docx", "docs/guide.md", "docs/stations.csv", "docs/catalog.json",
+		"formats/budget.xlsx",
 	} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", name))

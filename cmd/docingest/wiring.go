@@ -26,7 +26,7 @@ import (
 
 // pipelineVersion changes whenever extraction, cleaning or record code changes outputs in a
 // way the configuration does not show; it is part of the fingerprint.
-const pipelineVersion = "2026-12-01.1"
+const pipelineVersion = "2026-12-02.1"
 
 // extractorTable maps each format name extractors.Detect returns to its extractor.
 func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
@@ -36,6 +36,7 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 		extractors.FormatMarkdown: extractors.MarkdownExtractor{Limits: lim},
 		extractors.FormatText:     extractors.TextExtractor{Limits: lim},
 		extractors.FormatDOCX:     extractors.DOCXExtractor{Limits: lim},
+		extractors.FormatXLSX:     extractors.XLSXExtractor{Limits: lim},
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}

@@ -252,4 +252,3 @@ func SeedFiles(dir string, patterns ...string) [][]byte {
 	}
 	return out
 }
-

@@ -3,7 +3,6 @@ package pdf
 import (
 	"context"
 	"flag"
-	"github.com/docingest/docingest/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/internal/pdftest"
+	"github.com/docingest/docingest/internal/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
