@@ -22,6 +22,7 @@ type Config struct {
 	PDFBackend        string         `yaml:"pdf_backend" doc:"ledongthuc (github.com/ledongthuc/pdf with docingest's layout reconstruction) | pdfium (PDFium in WebAssembly: Google's reader, 0.3-0.9 GB per child, a few seconds to start)"`
 	PDFiumMemoryBytes units.ByteSize `yaml:"pdfium_memory_bytes" doc:"memory cap of a PDF child with pdf_backend: pdfium"`
 	PDFCgroup         string         `yaml:"pdf_cgroup" doc:"auto: each PDF child in a memory cgroup capped at its memory cap, where this process may make one (else its resident memory is polled) | off | the directory of a delegated cgroup"`
+	PPTXNotes         bool           `yaml:"pptx_notes" doc:"extract the speaker notes of PowerPoint slides (after each slide's text, starting \"Notes:\")"`
 }
 
 // DefaultConfig holds the caps of ARCHITECTURE.md ("Configuration").
@@ -38,6 +39,7 @@ func DefaultConfig() Config {
 		PDFBackend:        BackendLedongthuc,
 		PDFiumMemoryBytes: 2 << 30,
 		PDFCgroup:         "auto",
+		PPTXNotes:         true,
 	}
 }
 

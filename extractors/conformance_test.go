@@ -57,6 +57,10 @@ func formatCases() []formatCase {
 			func(t testing.TB) []byte { return readDoc(t, "../formats/budget.xlsx") },
 			[]string{"Item: Rent\nAmount: 12,500.50\nShare: 41.7%\nDue: 2026-01-31\nPaid: TRUE", "Due: 2026-06-01T14:30:00", "column D: A stray cell far from the others"},
 			[]string{"Budget 2026", "Notes"}, 0},
+		{"pptx", func(l Limits) extractor { return PPTXExtractor{Limits: l} },
+			func(t testing.TB) []byte { return readDoc(t, "../formats/deck.pptx") },
+			[]string{"The river rose by half a metre overnight", "Site | Herons | Egrets", "Notes: Ask the volunteers for June dates."},
+			[]string{"Field survey results", "Where we counted", "Counts by site", "Next steps"}, 4},
 		{"json", func(l Limits) extractor { return JSONExtractor{l} },
 			func(t testing.TB) []byte { return readDoc(t, "catalog.json") },
 			[]string{"title: Tide tables of the Atlantic coast\nauthor.name: M. Duarte", "tags[1]: guide", "available: true"}, nil, 0},
@@ -124,6 +128,7 @@ func TestDOCXZipBomb(t *testing.T) {
 func TestDetect(t *testing.T) {
 	t.Parallel()
 	docx := readDoc(t, "report.docx")
+	xlsx, pptx := readDoc(t, "../formats/budget.xlsx"), readDoc(t, "../formats/deck.pptx")
 	for _, tc := range []struct {
 		name string
 		data []byte
@@ -133,6 +138,13 @@ func TestDetect(t *testing.T) {
 		{"renamed.txt", docx, FormatDOCX},
 		{"x.docx", []byte("PK\x03\x04junk"), FormatDOCX},
 		{"x.zip", []byte("PK\x03\x04junk"), ""},
+		// a zip is told by its parts, whatever its name says
+		{"budget.docx", xlsx, FormatXLSX},
+		{"deck.xlsx", pptx, FormatPPTX},
+		{"upload", pptx, FormatPPTX},
+		{"report.pptx", docx, FormatDOCX},
+		{"x.xlsx", []byte("PK\x03\x04junk"), FormatXLSX},
+		{"x.pptx", []byte("not even a zip"), FormatPPTX},
 		{"page", []byte("  <!DOCTYPE html><p>hi"), FormatHTML},
 		{"README.md", []byte("# Title"), FormatMarkdown},
 		{"data.csv", []byte("a,b\n1,2"), FormatCSV},

@@ -15,13 +15,14 @@ const (
 	FormatText     = "text"
 	FormatDOCX     = "docx"
 	FormatXLSX     = "xlsx"
+	FormatPPTX     = "pptx"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
 
 // Detect names the format of a document from its leading bytes first and its file name
 // second: a zip archive is told apart by its part names (word/document.xml is DOCX,
-// xl/workbook.xml XLSX), whatever its name says. It returns "" when the content is binary
+// xl/workbook.xml XLSX, ppt/presentation.xml PPTX), whatever its name says. It returns "" when the content is binary
 // of a kind no extractor reads (images, other archives, legacy Office files); the reason
 // is then unsupported.
 func Detect(name string, data []byte) string {
@@ -51,10 +52,14 @@ func detectNotPDF(name string, data []byte) string {
 			return FormatDOCX
 		case zipHas(data, "xl/workbook.xml"):
 			return FormatXLSX
+		case zipHas(data, "ppt/presentation.xml"):
+			return FormatPPTX
 		case ext == ".docx":
 			return FormatDOCX // a broken .docx is reported corrupt by its extractor
 		case ext == ".xlsx", ext == ".xlsm":
 			return FormatXLSX
+		case ext == ".pptx":
+			return FormatPPTX
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
@@ -73,6 +78,8 @@ func detectNotPDF(name string, data []byte) string {
 		return FormatDOCX // not a zip: the DOCX extractor reports it corrupt
 	case ".xlsx", ".xlsm":
 		return FormatXLSX
+	case ".pptx":
+		return FormatPPTX
 	}
 	if hasBOM(head) {
 		return FormatText

@@ -29,6 +29,11 @@ func FuzzExtractXLSX(f *testing.F) {
 		map[string]string{"S": `<row><c t="s"><v>0</v></c><c s="1"><v>45292</v></c></row><row><c><v>1</v></c></row>`}, []string{"S"}, []string{"<t>a</t>"}))...)
 }
 
+func FuzzExtractPPTX(f *testing.F) {
+	fuzzExtractor(f, PPTXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.pptx"),
+		buildPPTX(f, []string{pptxShape("title", "T") + pptxShape("", "body")}, map[int]string{0: "notes"}))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }

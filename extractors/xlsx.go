@@ -87,18 +87,17 @@ func (e XLSXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 	}
 	targets := map[string]string{}
 	if rels := parts["xl/_rels/workbook.xml.rels"]; rels != nil {
-		if err := e.each(rels, func(se xml.StartElement, _ *xml.Decoder) error {
+		if err := e.each(rels, func(se xml.StartElement) {
 			if se.Name.Local == "Relationship" {
 				targets[attr(se, "Id")] = attr(se, "Target")
 			}
-			return nil
 		}); err != nil {
 			return document.Document{}, err
 		}
 	}
 	var sheets []xlsxSheet
 	date1904 := false
-	err = e.each(wb, func(se xml.StartElement, _ *xml.Decoder) error {
+	err = e.each(wb, func(se xml.StartElement) {
 		switch se.Name.Local {
 		case "workbookPr":
 			v := attr(se, "date1904")
@@ -112,7 +111,6 @@ func (e XLSXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 			}
 			sheets = append(sheets, xlsxSheet{name: attr(se, "name"), part: parts[target]})
 		}
-		return nil
 	})
 	if err != nil {
 		return document.Document{}, err
@@ -147,8 +145,13 @@ func (e XLSXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 }
 
 // each streams one part's start elements to fn, with the depth and run caps.
-func (e XLSXExtractor) each(f *zip.File, fn func(xml.StartElement, *xml.Decoder) error) error {
-	rc, err := openZipPart(FormatXLSX, f, e.maxXMLBytes())
+func (e XLSXExtractor) each(f *zip.File, fn func(xml.StartElement)) error {
+	return e.eachIn(FormatXLSX, f, fn)
+}
+
+// eachIn streams the start elements of one XML part of format to fn (the caps of each).
+func (e XLSXExtractor) eachIn(format string, f *zip.File, fn func(xml.StartElement)) error {
+	rc, err := openZipPart(format, f, e.maxXMLBytes())
 	if err != nil {
 		return err
 	}
@@ -161,15 +164,13 @@ func (e XLSXExtractor) each(f *zip.File, fn func(xml.StartElement, *xml.Decoder)
 			return nil
 		}
 		if err != nil {
-			return zipXMLErr(FormatXLSX, f.Name, err)
+			return zipXMLErr(format, f.Name, err)
 		}
-		if err := zipXMLDepth(FormatXLSX, tok, &depth, f.Name); err != nil {
+		if err := zipXMLDepth(format, tok, &depth, f.Name); err != nil {
 			return err
 		}
 		if se, ok := tok.(xml.StartElement); ok {
-			if err := fn(se, dec); err != nil {
-				return err
-			}
+			fn(se)
 		}
 	}
 }
@@ -258,7 +259,7 @@ func (e XLSXExtractor) styles(f *zip.File) (xlsxStyles, error) {
 	custom := map[int]string{}
 	var xfs []int
 	inXfs := false
-	err := e.each(f, func(se xml.StartElement, _ *xml.Decoder) error {
+	err := e.each(f, func(se xml.StartElement) {
 		switch se.Name.Local {
 		case "numFmt":
 			if id, err := strconv.Atoi(attr(se, "numFmtId")); err == nil {
@@ -274,7 +275,6 @@ func (e XLSXExtractor) styles(f *zip.File) (xlsxStyles, error) {
 				xfs = append(xfs, id)
 			}
 		}
-		return nil
 	})
 	var s xlsxStyles
 	for _, id := range xfs {

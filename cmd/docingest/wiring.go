@@ -29,7 +29,8 @@ import (
 const pipelineVersion = "2026-12-02.1"
 
 // extractorTable maps each format name extractors.Detect returns to its extractor.
-func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
+func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
+	lim := cfg.Limits()
 	return map[string]worker.Extractor{
 		extractors.FormatPDF:      pdf.Extractor{Limits: lim},
 		extractors.FormatHTML:     extractors.HTMLExtractor{Limits: lim},
@@ -37,6 +38,7 @@ func extractorTable(lim extractors.Limits) map[string]worker.Extractor {
 		extractors.FormatText:     extractors.TextExtractor{Limits: lim},
 		extractors.FormatDOCX:     extractors.DOCXExtractor{Limits: lim},
 		extractors.FormatXLSX:     extractors.XLSXExtractor{Limits: lim},
+		extractors.FormatPPTX:     extractors.PPTXExtractor{Limits: lim, SkipNotes: !cfg.PPTXNotes},
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}
@@ -60,10 +62,12 @@ func fingerprint(cfg Config, model, classifier string) string {
 		Labeling   *labeling.Config
 		Classifier string
 		PDFBackend string
+		// whether slides' speaker notes are extracted
+		PPTXNotes bool
 		// the chunk file's format (left out for JSON Lines, so that earlier outputs keep
 		// their fingerprint)
 		ChunksFormat string `json:",omitempty"`
-	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend, chunksFormat(cfg)})
+	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend, cfg.Limits.PPTXNotes, chunksFormat(cfg)})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
 }
@@ -204,7 +208,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		}
 		vectors = vectorindex.New(c.s3vectors(), loc, cfg.Output.VectorWritesPerSecond)
 	}
-	table := extractorTable(cfg.Limits.Limits())
+	table := extractorTable(cfg.Limits)
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
 		Help:    "Peak memory of each PDF extraction child: its memory cgroup's peak (page cache included), or without a cgroup its peak resident set (rusage).",
