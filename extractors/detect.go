@@ -16,13 +16,17 @@ const (
 	FormatDOCX     = "docx"
 	FormatXLSX     = "xlsx"
 	FormatPPTX     = "pptx"
+	FormatODT      = "odt"
+	FormatODS      = "ods"
+	FormatODP      = "odp"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
 
 // Detect names the format of a document from its leading bytes first and its file name
 // second: a zip archive is told apart by its part names (word/document.xml is DOCX,
-// xl/workbook.xml XLSX, ppt/presentation.xml PPTX), whatever its name says. It returns "" when the content is binary
+// xl/workbook.xml XLSX, ppt/presentation.xml PPTX, the mimetype part OpenDocument),
+// whatever its name says. It returns "" when the content is binary
 // of a kind no extractor reads (images, other archives, legacy Office files); the reason
 // is then unsupported.
 func Detect(name string, data []byte) string {
@@ -54,12 +58,24 @@ func detectNotPDF(name string, data []byte) string {
 			return FormatXLSX
 		case zipHas(data, "ppt/presentation.xml"):
 			return FormatPPTX
+		}
+		switch odfMime(data) {
+		case odtMime:
+			return FormatODT
+		case odsMime:
+			return FormatODS
+		case odpMime:
+			return FormatODP
+		}
+		switch {
 		case ext == ".docx":
 			return FormatDOCX // a broken .docx is reported corrupt by its extractor
 		case ext == ".xlsx", ext == ".xlsm":
 			return FormatXLSX
 		case ext == ".pptx":
 			return FormatPPTX
+		case ext == ".odt", ext == ".ods", ext == ".odp":
+			return ext[1:] // a broken OpenDocument file is reported corrupt by its extractor
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
@@ -80,6 +96,8 @@ func detectNotPDF(name string, data []byte) string {
 		return FormatXLSX
 	case ".pptx":
 		return FormatPPTX
+	case ".odt", ".ods", ".odp":
+		return ext[1:]
 	}
 	if hasBOM(head) {
 		return FormatText

@@ -34,6 +34,12 @@ func FuzzExtractPPTX(f *testing.F) {
 		buildPPTX(f, []string{pptxShape("title", "T") + pptxShape("", "body")}, map[int]string{0: "notes"}))...)
 }
 
+func FuzzExtractODF(f *testing.F) {
+	fuzzExtractor(f, ODFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.odt"),
+		buildODF(f, odsMime, `<office:spreadsheet><table:table table:name="S"><table:table-row><table:table-cell table:number-columns-repeated="3"><text:p>x</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>`),
+		buildODF(f, odpMime, `<office:presentation><draw:page><draw:frame presentation:class="title"><draw:text-box><text:p>T</text:p></draw:text-box></draw:frame></draw:page></office:presentation>`))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }

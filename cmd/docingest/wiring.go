@@ -39,6 +39,9 @@ func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
 		extractors.FormatDOCX:     extractors.DOCXExtractor{Limits: lim},
 		extractors.FormatXLSX:     extractors.XLSXExtractor{Limits: lim},
 		extractors.FormatPPTX:     extractors.PPTXExtractor{Limits: lim, SkipNotes: !cfg.PPTXNotes},
+		extractors.FormatODT:      extractors.ODFExtractor{Limits: lim},
+		extractors.FormatODS:      extractors.ODFExtractor{Limits: lim},
+		extractors.FormatODP:      extractors.ODFExtractor{Limits: lim, SkipNotes: !cfg.PPTXNotes},
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}
