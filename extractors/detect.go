@@ -19,6 +19,7 @@ const (
 	FormatODT      = "odt"
 	FormatODS      = "ods"
 	FormatODP      = "odp"
+	FormatRTF      = "rtf"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
@@ -80,6 +81,8 @@ func detectNotPDF(name string, data []byte) string {
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
 		return ""
+	case bytes.HasPrefix(head, []byte(`{\rtf`)):
+		return FormatRTF
 	}
 	switch ext {
 	case ".md", ".markdown", ".mdown", ".mkd":
@@ -98,6 +101,8 @@ func detectNotPDF(name string, data []byte) string {
 		return FormatPPTX
 	case ".odt", ".ods", ".odp":
 		return ext[1:]
+	case ".rtf":
+		return FormatRTF // not {\rtf: the RTF extractor reports it corrupt
 	}
 	if hasBOM(head) {
 		return FormatText

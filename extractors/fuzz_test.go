@@ -40,6 +40,11 @@ func FuzzExtractODF(f *testing.F) {
 		buildODF(f, odpMime, `<office:presentation><draw:page><draw:frame presentation:class="title"><draw:text-box><text:p>T</text:p></draw:text-box></draw:frame></draw:page></office:presentation>`))...)
 }
 
+func FuzzExtractRTF(f *testing.F) {
+	fuzzExtractor(f, RTFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.rtf"),
+		[]byte(`{\rtf1\ansicpg1251{\stylesheet{\s1 heading 1;}}\s1 T\par \'cf\u-10179?\u-8694? {\*\x y}\bin3 abc\intbl a\cell\row}`))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }

@@ -20,7 +20,7 @@ func TestGolden(t *testing.T) {
 	for _, name := range []string{
 		"real/ch03.en.html",
 		"docs/page.html", "docs/report.docx", "docs/guide.md", "docs/stations.csv", "docs/catalog.json",
-		"formats/budget.xlsx", "formats/deck.pptx", "formats/deck.odt",
+		"formats/budget.xlsx", "formats/deck.pptx", "formats/deck.odt", "formats/deck.rtf",
 	} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", name))
