@@ -20,13 +20,14 @@ const (
 	FormatODS      = "ods"
 	FormatODP      = "odp"
 	FormatRTF      = "rtf"
+	FormatEPUB     = "epub"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
 
 // Detect names the format of a document from its leading bytes first and its file name
 // second: a zip archive is told apart by its part names (word/document.xml is DOCX,
-// xl/workbook.xml XLSX, ppt/presentation.xml PPTX, the mimetype part OpenDocument),
+// xl/workbook.xml XLSX, ppt/presentation.xml PPTX, the mimetype part OpenDocument and EPUB),
 // whatever its name says. It returns "" when the content is binary
 // of a kind no extractor reads (images, other archives, legacy Office files); the reason
 // is then unsupported.
@@ -61,6 +62,8 @@ func detectNotPDF(name string, data []byte) string {
 			return FormatPPTX
 		}
 		switch odfMime(data) {
+		case epubMime:
+			return FormatEPUB
 		case odtMime:
 			return FormatODT
 		case odsMime:
@@ -75,8 +78,8 @@ func detectNotPDF(name string, data []byte) string {
 			return FormatXLSX
 		case ext == ".pptx":
 			return FormatPPTX
-		case ext == ".odt", ext == ".ods", ext == ".odp":
-			return ext[1:] // a broken OpenDocument file is reported corrupt by its extractor
+		case ext == ".odt", ext == ".ods", ext == ".odp", ext == ".epub":
+			return ext[1:] // a broken OpenDocument file or book is reported corrupt by its extractor
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
@@ -103,6 +106,8 @@ func detectNotPDF(name string, data []byte) string {
 		return ext[1:]
 	case ".rtf":
 		return FormatRTF // not {\rtf: the RTF extractor reports it corrupt
+	case ".epub":
+		return FormatEPUB
 	}
 	if hasBOM(head) {
 		return FormatText

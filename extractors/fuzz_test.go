@@ -45,6 +45,11 @@ func FuzzExtractRTF(f *testing.F) {
 		[]byte(`{\rtf1\ansicpg1251{\stylesheet{\s1 heading 1;}}\s1 T\par \'cf\u-10179?\u-8694? {\*\x y}\bin3 abc\intbl a\cell\row}`))...)
 }
 
+func FuzzExtractEPUB(f *testing.F) {
+	fuzzExtractor(f, EPUBExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.epub"),
+		buildEPUB(f, map[string]string{"a.xhtml": "<h1>A</h1><p>x</p>"}, []string{"a.xhtml"}, false, map[string]string{"a.xhtml": "A"}))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }
