@@ -15,6 +15,9 @@ type Document struct {
 	Pages []int
 	// Headings lists the headings in text order.
 	Headings []Heading
+	// Metadata holds what the format says about the document beside its text (an
+	// e-mail's sender and date); every chunk carries it, under a sidecar's attributes.
+	Metadata map[string]string
 }
 
 // Heading is a heading of the document: its level (1 is the top), its title as it

@@ -21,6 +21,7 @@ const (
 	FormatODP      = "odp"
 	FormatRTF      = "rtf"
 	FormatEPUB     = "epub"
+	FormatEML      = "eml"
 	FormatCSV      = "csv"
 	FormatJSON     = "json"
 )
@@ -108,9 +109,14 @@ func detectNotPDF(name string, data []byte) string {
 		return FormatRTF // not {\rtf: the RTF extractor reports it corrupt
 	case ".epub":
 		return FormatEPUB
+	case ".eml":
+		return FormatEML
 	}
 	if hasBOM(head) {
 		return FormatText
+	}
+	if looksLikeMail(head) {
+		return FormatEML
 	}
 	trimmed := bytes.ToLower(bytes.TrimLeft(head, " \t\r\n"))
 	if bytes.HasPrefix(trimmed, []byte("<!doctype html")) || bytes.HasPrefix(trimmed, []byte("<html")) {
@@ -146,4 +152,29 @@ func looksBinary(b []byte) bool {
 		}
 	}
 	return ctrl*10 > len(b)
+}
+
+// looksLikeMail reports whether b starts like a message saved as it travelled: a header
+// a mail system writes first, and both From and Subject headers before the first blank
+// line. (A note that merely starts "From: Alice" has no header block like that.)
+func looksLikeMail(b []byte) bool {
+	lower := bytes.ToLower(b)
+	first := false
+	for _, h := range []string{"return-path:", "received:", "delivered-to:", "mime-version:", "message-id:", "from:", "date:", "x-"} {
+		if bytes.HasPrefix(lower, []byte(h)) {
+			first = true
+		}
+	}
+	if !first {
+		return false
+	}
+	end := bytes.Index(lower, []byte("\n\n"))
+	if e := bytes.Index(lower, []byte("\r\n\r\n")); e >= 0 && (end < 0 || e < end) {
+		end = e
+	}
+	if end < 0 {
+		end = len(lower)
+	}
+	head := append([]byte("\n"), lower[:end]...)
+	return bytes.Contains(head, []byte("\nfrom:")) && bytes.Contains(head, []byte("\nsubject:"))
 }

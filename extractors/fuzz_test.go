@@ -50,6 +50,11 @@ func FuzzExtractEPUB(f *testing.F) {
 		buildEPUB(f, map[string]string{"a.xhtml": "<h1>A</h1><p>x</p>"}, []string{"a.xhtml"}, false, map[string]string{"a.xhtml": "A"}))...)
 }
 
+func FuzzExtractEML(f *testing.F) {
+	fuzzExtractor(f, EMLExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.eml"),
+		[]byte("From: a\nSubject: =?utf-8?b?w6k=?=\nContent-Type: multipart/alternative; boundary=z\n\n--z\nContent-Type: text/html; charset=latin1\nContent-Transfer-Encoding: base64\n\nPGI+eDwvYj4=\n--z--\n"))...)
+}
+
 func FuzzExtractMarkdown(f *testing.F) {
 	fuzzExtractor(f, MarkdownExtractor{fuzzLimits}, append(seedFiles(f, "docs/*.md"), []byte("Title\n===\n```\n# not\n"))...)
 }

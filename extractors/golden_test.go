@@ -21,7 +21,7 @@ func TestGolden(t *testing.T) {
 		"real/ch03.en.html",
 		"docs/page.html", "docs/report.docx", "docs/guide.md", "docs/stations.csv", "docs/catalog.json",
 		"formats/budget.xlsx", "formats/deck.pptx", "formats/deck.odt", "formats/deck.rtf",
-		"formats/deck.epub",
+		"formats/deck.epub", "formats/survey.eml",
 	} {
 		t.Run(name, func(t *testing.T) {
 			data, err := os.ReadFile(filepath.Join("..", "testdata", name))

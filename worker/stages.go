@@ -230,6 +230,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
 	model := p.cfg.Embedder.Model()
+	metadata := chunkMetadata(doc.Metadata, meta.attrs)
 	var session LabelSession
 	var inputs []document.LabelInput
 	if p.cfg.Labeler != nil {
@@ -239,7 +240,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	if p.cfg.ChunksFormat == ChunksParquet {
 		sink = &parquetSink{w: dataset.NewChunkWriter(w, p.codec)}
 	} else {
-		enc, err := newChunkEncoder(ref, meta.attrs, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
+		enc, err := newChunkEncoder(ref, metadata, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
 		if err != nil {
 			return fmt.Errorf("%s: %w", obj.Key, err)
 		}
@@ -304,7 +305,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				Text:           texts[i],
 				Embedding:      vecs[i],
 				EmbeddingModel: model,
-				Metadata:       meta.attrs,
+				Metadata:       metadata,
 				Pipeline:       p.cfg.Fingerprint,
 			}
 			if labels != nil {
@@ -392,4 +393,20 @@ func headingPath(doc *document.Document, s document.Span) []string {
 		return p
 	}
 	return []string{}
+}
+
+// chunkMetadata is what every chunk of a document carries as metadata: what its format
+// said (an e-mail's sender), under the attributes of its sidecar, which win.
+func chunkMetadata(fromDoc map[string]string, sidecar map[string]any) map[string]any {
+	if len(fromDoc) == 0 {
+		return sidecar
+	}
+	out := make(map[string]any, len(fromDoc)+len(sidecar))
+	for k, v := range fromDoc {
+		out[k] = v
+	}
+	for k, v := range sidecar {
+		out[k] = v
+	}
+	return out
 }

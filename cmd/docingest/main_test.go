@@ -210,6 +210,33 @@ func TestVersionAndHelp(t *testing.T) {
 	}
 }
 
+// Every format of testdata/formats (made by openpyxl, pandoc and Python's email package)
+// goes through run; an e-mail's headers reach its chunks' metadata.
+func TestRunFormats(t *testing.T) {
+	t.Parallel()
+	out := t.TempDir()
+	code, _, stderr := cli(t, nil, "run", "../../testdata/formats", "--out", out)
+	if code != 0 || !strings.Contains(stderr, "0 failed") {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, name := range []string{"budget.xlsx", "deck.pptx", "deck.odt", "deck.rtf", "deck.epub", "survey.eml"} {
+		if _, err := os.Stat(filepath.Join(out, "chunks", name+".jsonl")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "chunks", "survey.eml.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Metadata map[string]string `json:"metadata"`
+	}
+	json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &rec)
+	if rec.Metadata["from"] != "Mariana Duarte <m.duarte@example.org>" || rec.Metadata["attachments"] != "budget.xlsx" || rec.Metadata["date"] != "2026-04-02T09:30:00+02:00" {
+		t.Errorf("the e-mail's chunk metadata: %v", rec.Metadata)
+	}
+}
+
 func TestReindexLocal(t *testing.T) {
 	t.Parallel()
 	src := t.TempDir()

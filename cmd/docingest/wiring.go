@@ -44,6 +44,7 @@ func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
 		extractors.FormatODP:      extractors.ODFExtractor{Limits: lim, SkipNotes: !cfg.PPTXNotes},
 		extractors.FormatRTF:      extractors.RTFExtractor{Limits: lim},
 		extractors.FormatEPUB:     extractors.EPUBExtractor{Limits: lim},
+		extractors.FormatEML:      extractors.EMLExtractor{Limits: lim},
 		extractors.FormatCSV:      extractors.CSVExtractor{Limits: lim},
 		extractors.FormatJSON:     extractors.JSONExtractor{Limits: lim},
 	}
