@@ -164,6 +164,10 @@ func TestDetect(t *testing.T) {
 		{"deck.docx", readDoc(t, "../formats/deck.odt"), FormatODT},
 		{"x.odp", []byte("PK\x03\x04junk"), FormatODP},
 		{"letter.txt", []byte(`{\rtf1\ansi hello}`), FormatRTF},
+		{"budget.xls", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), FormatXLS},
+		{"memo.DOC", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), FormatDOC},
+		{"talk.ppt", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), FormatPPT},
+		{"secret.docx", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), ""}, // encrypted OOXML
 		{"letter.rtf", []byte("plain"), FormatRTF},
 		{"page", []byte("  <!DOCTYPE html><p>hi"), FormatHTML},
 		{"README.md", []byte("# Title"), FormatMarkdown},
@@ -173,7 +177,7 @@ func TestDetect(t *testing.T) {
 		{"latin1", []byte("caf\xe9 cr\xe8me"), FormatText},
 		{"utf16", []byte("\xff\xfeh\x00i\x00"), FormatText},
 		{"photo.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"), ""},
-		{"old.doc", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), ""},
+		{"old.doc", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), FormatDOC},
 	} {
 		if got := Detect(tc.name, tc.data); got != tc.want {
 			t.Errorf("Detect(%q) = %q, want %q", tc.name, got, tc.want)

@@ -22,8 +22,12 @@ const (
 	FormatRTF      = "rtf"
 	FormatEPUB     = "epub"
 	FormatEML      = "eml"
-	FormatCSV      = "csv"
-	FormatJSON     = "json"
+	// Legacy Office files, read through catdoc's converters when they are installed.
+	FormatDOC  = "doc"
+	FormatXLS  = "xls"
+	FormatPPT  = "ppt"
+	FormatCSV  = "csv"
+	FormatJSON = "json"
 )
 
 // Detect names the format of a document from its leading bytes first and its file name
@@ -83,7 +87,15 @@ func detectNotPDF(name string, data []byte) string {
 			return ext[1:] // a broken OpenDocument file or book is reported corrupt by its extractor
 		}
 		return ""
-	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, encrypted OOXML
+	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, .ppt, encrypted OOXML
+		switch ext {
+		case ".doc", ".dot":
+			return FormatDOC
+		case ".xls", ".xlt":
+			return FormatXLS
+		case ".ppt", ".pps", ".pot":
+			return FormatPPT
+		}
 		return ""
 	case bytes.HasPrefix(head, []byte(`{\rtf`)):
 		return FormatRTF

@@ -238,3 +238,31 @@ func (e EPUBExtractor) navTitles(f *zip.File, titles map[string]string) error {
 		}
 	}
 }
+
+// Section is one part of a document assembled from several (a converter's sheets).
+type Section struct {
+	// Heading, when set, heads the section (level 1).
+	Heading string
+	// Page starts a new page with the section.
+	Page bool
+	Doc  document.Document
+}
+
+// JoinSections assembles one document of format from sections, each's headings kept,
+// under the caps of lim.
+func JoinSections(ctx context.Context, format string, lim Limits, sections []Section) (document.Document, error) {
+	b := newBuilder(ctx, format, lim)
+	for _, s := range sections {
+		if b.full() {
+			break
+		}
+		if s.Page {
+			b.page()
+		}
+		if s.Heading != "" {
+			b.heading(1, "", s.Heading)
+		}
+		appendDoc(b, s.Doc)
+	}
+	return b.done()
+}

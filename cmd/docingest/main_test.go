@@ -187,11 +187,11 @@ func TestFingerprintFollowsOutputSettings(t *testing.T) {
 	b := DefaultConfig()
 	b.Run.Concurrency = 16
 	b.Limits.DocumentTimeout = units.Duration(1)
-	if fingerprint(a, "m", "") != fingerprint(b, "m", "") {
+	if fingerprint(a, "m", "", "") != fingerprint(b, "m", "", "") {
 		t.Error("settings that do not change outputs changed the fingerprint")
 	}
 	b.Chunking.Overlap++
-	if fingerprint(a, "m", "") == fingerprint(b, "m", "") || fingerprint(a, "m", "") == fingerprint(a, "other model", "") {
+	if fingerprint(a, "m", "", "") == fingerprint(b, "m", "", "") || fingerprint(a, "m", "", "") == fingerprint(a, "other model", "", "") {
 		t.Error("chunking or model change kept the fingerprint")
 	}
 }

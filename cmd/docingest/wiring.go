@@ -11,6 +11,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/docingest/docingest/extractors/legacy"
 	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/extractors/pdfchild"
 
@@ -52,7 +53,7 @@ func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
 
 // fingerprint hashes every setting that changes outputs, so that state written by another
 // configuration is recognised as stale.
-func fingerprint(cfg Config, model, classifier string) string {
+func fingerprint(cfg Config, model, classifier, converters string) string {
 	var buf bytes.Buffer
 	var lab *labeling.Config
 	if cfg.Labeling.Enabled {
@@ -70,10 +71,12 @@ func fingerprint(cfg Config, model, classifier string) string {
 		PDFBackend string
 		// whether slides' speaker notes are extracted
 		PPTXNotes bool
+		// which legacy Office converters are installed, and their version
+		Converters string
 		// the chunk file's format (left out for JSON Lines, so that earlier outputs keep
 		// their fingerprint)
 		ChunksFormat string `json:",omitempty"`
-	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend, cfg.Limits.PPTXNotes, chunksFormat(cfg)})
+	}{pipelineVersion, cfg.Chunking, model, lab, classifier, cfg.Limits.PDFBackend, cfg.Limits.PPTXNotes, converters, chunksFormat(cfg)})
 	sum := sha256.Sum256(buf.Bytes())
 	return hex.EncodeToString(sum[:8])
 }
@@ -215,6 +218,9 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		vectors = vectorindex.New(c.s3vectors(), loc, cfg.Output.VectorWritesPerSecond)
 	}
 	table := extractorTable(cfg.Limits)
+	// Legacy Office files: catdoc's converters, each run under the PDF child's caps.
+	legacyTools := legacy.Find()
+	legacyCaps := pdfchild.Extractor{MaxRSS: int64(cfg.Limits.PDFMemoryBytes), Logger: logger}
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
 		Help:    "Peak memory of each PDF extraction child: its memory cgroup's peak (page cache included), or without a cgroup its peak resident set (rusage).",
@@ -232,6 +238,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		peak := em.pdfPeak.WithLabelValues(measuredBy) // exported from the start, with what measures it
 		child.Observe = func(p int64, _ bool) { peak.Observe(float64(p)) }
 		table[extractors.FormatPDF] = child
+		legacyCaps.Cgroup = child.Cgroup
 	} else if cfg.Limits.PDFBackend == extractors.BackendPDFium {
 		p, err := pdf.NewPDFium(ctx)
 		if err != nil {
@@ -246,6 +253,9 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			}
 		}
 	}
+	for _, f := range []string{extractors.FormatDOC, extractors.FormatXLS, extractors.FormatPPT} {
+		table[f] = legacy.For(f, legacyTools, cfg.Limits.Limits(), legacyCaps)
+	}
 	return worker.PipelineConfig{
 		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
 		Extractors: table,
@@ -259,7 +269,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		Tokenizer:    sz.Name(),
 		Embedder:     emb,
 		EmbedBatch:   cfg.Embedding.BatchSize,
-		Fingerprint:  fingerprint(cfg, emb.Model(), classifier),
+		Fingerprint:  fingerprint(cfg, emb.Model(), classifier, legacyTools.Fingerprint()),
 		Labeler:      labeler,
 		Vectors:      vectors,
 		ChunksFormat: cfg.Output.ChunksFormat,

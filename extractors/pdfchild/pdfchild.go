@@ -74,6 +74,11 @@ type Extractor struct {
 	Cgroup *cgroup.Parent
 	// Logger reports a child that could not get its cgroup (it is then polled instead).
 	Logger *slog.Logger
+	// Format names the format in errors ("pdf" when empty).
+	Format string
+	// Parse, when set, turns the child's output into the document (a converter that
+	// prints text); otherwise the output is Serve's JSON.
+	Parse func(out []byte) (document.Document, error)
 	// Observe, when set, is told each child's peak memory in bytes, as its cgroup
 	// measured it (page cache included), or its peak resident set from the kernel's
 	// rusage without a cgroup.
@@ -81,10 +86,14 @@ type Extractor struct {
 }
 
 func (e Extractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	format := e.Format
+	if format == "" {
+		format = "pdf"
+	}
 	cmd := e.Command(ctx)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return document.Document{}, fmt.Errorf("pdf: start the extraction child: %w", err)
+		return document.Document{}, fmt.Errorf("%s: start the extraction child: %w", format, err)
 	}
 	out := &cappedBuffer{max: e.MaxOutput}
 	var stderr cappedBuffer
@@ -108,7 +117,7 @@ func (e Extractor) Extract(ctx context.Context, data []byte) (document.Document,
 		err = cmd.Start()
 	}
 	if err != nil {
-		return document.Document{}, fmt.Errorf("pdf: start the extraction child: %w", err)
+		return document.Document{}, fmt.Errorf("%s: start the extraction child: %w", format, err)
 	}
 	// the input goes in only once the child is in its group
 	fed := make(chan struct{})
@@ -142,21 +151,24 @@ func (e Extractor) Extract(ctx context.Context, data []byte) (document.Document,
 	}
 	switch {
 	case overMemory.Load():
-		return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction exceeded the memory cap of %d MiB (stopped by %s)", e.MaxRSS>>20, how)
+		return document.Document{}, document.Permanentf(document.ReasonMemory, "%s: extraction exceeded the memory cap of %d MiB (stopped by %s)", format, e.MaxRSS>>20, how)
 	case ctx.Err() != nil:
 		return document.Document{}, ctx.Err()
 	case out.over:
-		return document.Document{}, document.Permanentf(document.ReasonTooLarge, "pdf: extracted text exceeds the output cap of %d bytes", e.MaxOutput)
+		return document.Document{}, document.Permanentf(document.ReasonTooLarge, "%s: extracted text exceeds the output cap of %d bytes", format, e.MaxOutput)
 	case err != nil:
 		msg := strings.TrimSpace(stderr.String())
 		if strings.Contains(msg, "out of memory") || strings.Contains(msg, "cannot allocate memory") {
-			return document.Document{}, document.Permanentf(document.ReasonMemory, "pdf: extraction ran out of memory")
+			return document.Document{}, document.Permanentf(document.ReasonMemory, "%s: extraction ran out of memory", format)
 		}
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: extraction child failed (%v): %s", err, lastLine(msg))
+		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "%s: extraction child failed (%v): %s", format, err, lastLine(msg))
+	}
+	if e.Parse != nil {
+		return e.Parse(out.Bytes())
 	}
 	var res childResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
-		return document.Document{}, fmt.Errorf("pdf: unreadable child output: %w", err)
+		return document.Document{}, fmt.Errorf("%s: unreadable child output: %w", format, err)
 	}
 	if res.Doc == nil {
 		if res.Reason == "" {
@@ -193,20 +205,26 @@ func pollRSS(p *os.Process, max int64, over *atomic.Bool, stop <-chan struct{}) 
 	}
 }
 
-// cappedBuffer keeps at most max bytes (0: no cap) and remembers whether more came.
+// cappedBuffer keeps at most max bytes (0: no cap) and remembers whether more came. It
+// holds its bytes.Buffer in a field rather than embedding it: an embedded Buffer's
+// ReadFrom would be promoted, and io.Copy (exec's copy of a child's output) would use it
+// and bypass the cap.
 type cappedBuffer struct {
-	bytes.Buffer
+	buf  bytes.Buffer
 	max  int64
 	over bool
 }
 
 func (c *cappedBuffer) Write(p []byte) (int, error) {
-	if c.max > 0 && int64(c.Len()+len(p)) > c.max {
+	if c.max > 0 && int64(c.buf.Len()+len(p)) > c.max {
 		c.over = true
 		return 0, errors.New("output over the cap")
 	}
-	return c.Buffer.Write(p)
+	return c.buf.Write(p)
 }
+
+func (c *cappedBuffer) Bytes() []byte  { return c.buf.Bytes() }
+func (c *cappedBuffer) String() string { return c.buf.String() }
 
 func lastLine(s string) string {
 	if i := strings.LastIndexByte(s, '\n'); i >= 0 {

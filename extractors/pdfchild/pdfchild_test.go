@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -208,5 +209,17 @@ func TestPDFiumIsolatedHostile(t *testing.T) {
 			}
 		}
 		t.Logf("%s: %d bytes of text, err %v, %s", name, len(doc.Text), err, time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// The output cap holds when the output is copied with io.Copy, as exec copies a child's
+// standard output (an embedded bytes.Buffer's ReadFrom once bypassed it).
+func TestCappedBufferThroughCopy(t *testing.T) {
+	for _, n := range []int{64, 65} {
+		c := &cappedBuffer{max: 64}
+		_, err := io.Copy(c, strings.NewReader(strings.Repeat("x", n)))
+		if over := n > 64; c.over != over || (err != nil) != over || (!over && len(c.Bytes()) != n) {
+			t.Errorf("%d bytes into a cap of 64: over %v, err %v, kept %d", n, c.over, err, len(c.Bytes()))
+		}
 	}
 }
