@@ -86,6 +86,50 @@ func openZipPart(format string, f *zip.File, limit int64) (io.ReadCloser, error)
 	}{&markupReader{r: &capReader{r: rc, n: limit, name: f.Name, format: format}, name: f.Name, format: format}, rc}, nil
 }
 
+// zipParts opens data as a zip archive of format and indexes its parts by name.
+func zipParts(format string, data []byte) (map[string]*zip.File, error) {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil, document.Permanentf(document.ReasonCorrupt, "%s: not a readable zip archive: %w", format, err)
+	}
+	parts := make(map[string]*zip.File, len(zr.File))
+	for _, f := range zr.File {
+		parts[f.Name] = f
+	}
+	return parts, nil
+}
+
+// eachToken streams the tokens of one XML part of format to fn, under the caps of
+// openZipPart and MaxXMLDepth; html reads it leniently, with HTML's entities (EPUB's
+// navigation document is XHTML as authors write it).
+func eachToken(format string, f *zip.File, limit int64, html bool, fn func(xml.Token) error) error {
+	rc, err := openZipPart(format, f, limit)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	dec := xml.NewDecoder(rc)
+	if html {
+		dec.Strict, dec.Entity = false, xml.HTMLEntity
+	}
+	depth := 0
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return zipXMLErr(format, f.Name, err)
+		}
+		if err := zipXMLDepth(format, tok, &depth, f.Name); err != nil {
+			return err
+		}
+		if err := fn(tok); err != nil {
+			return err
+		}
+	}
+}
+
 // MaxXMLRun is the most bytes a DOCX part may hold between two '<': encoding/xml returns a
 // run of text as one token, so without this one 380 MiB paragraph is 380 MiB in memory
 // before any cap on text can see it.

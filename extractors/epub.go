@@ -2,7 +2,6 @@ package extractors
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/xml"
 	"io"
@@ -24,13 +23,9 @@ const epubMime = "application/epub+zip"
 type EPUBExtractor struct{ Limits Limits }
 
 func (e EPUBExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	parts, err := zipParts(FormatEPUB, data)
 	if err != nil {
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "epub: not a readable zip archive: %w", err)
-	}
-	parts := map[string]*zip.File{}
-	for _, f := range zr.File {
-		parts[f.Name] = f
+		return document.Document{}, err
 	}
 	x := XLSXExtractor{Limits: e.Limits}
 	container := parts["META-INF/container.xml"]
@@ -149,25 +144,9 @@ func appendDoc(b *builder, doc document.Document) {
 // ncxTitles maps each chapter file (without its #fragment) to the first navigation label
 // pointing into it.
 func (e EPUBExtractor) ncxTitles(f *zip.File, titles map[string]string) error {
-	rc, err := openZipPart(FormatEPUB, f, DOCXExtractor{Limits: e.Limits}.maxXMLBytes())
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
 	var label strings.Builder
-	inText, depth := false, 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return zipXMLErr(FormatEPUB, f.Name, err)
-		}
-		if err := zipXMLDepth(FormatEPUB, tok, &depth, f.Name); err != nil {
-			return err
-		}
+	inText := false
+	return eachToken(FormatEPUB, f, DOCXExtractor{Limits: e.Limits}.maxXMLBytes(), false, func(tok xml.Token) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			switch t.Name.Local {
@@ -178,7 +157,7 @@ func (e EPUBExtractor) ncxTitles(f *zip.File, titles map[string]string) error {
 			case "content":
 				src, _, _ := strings.Cut(attr(t, "src"), "#")
 				key := path.Join(path.Dir(f.Name), src)
-				if _, seen := titles[key]; !seen && label.Len() < MaxHeadingTitle*4 {
+				if _, seen := titles[key]; !seen {
 					titles[key] = strings.TrimSpace(label.String())
 				}
 			}
@@ -191,32 +170,15 @@ func (e EPUBExtractor) ncxTitles(f *zip.File, titles map[string]string) error {
 				label.Write(t)
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // navTitles reads the EPUB 3 navigation document's links the same way.
 func (e EPUBExtractor) navTitles(f *zip.File, titles map[string]string) error {
-	rc, err := openZipPart(FormatEPUB, f, DOCXExtractor{Limits: e.Limits}.maxXMLBytes())
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
-	dec.Strict = false
-	dec.Entity = xml.HTMLEntity
 	var label strings.Builder
-	href, depth := "", 0
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return zipXMLErr(FormatEPUB, f.Name, err)
-		}
-		if err := zipXMLDepth(FormatEPUB, tok, &depth, f.Name); err != nil {
-			return err
-		}
+	href := ""
+	return eachToken(FormatEPUB, f, DOCXExtractor{Limits: e.Limits}.maxXMLBytes(), true, func(tok xml.Token) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			if t.Name.Local == "a" {
@@ -236,7 +198,8 @@ func (e EPUBExtractor) navTitles(f *zip.File, titles map[string]string) error {
 				label.Write(t)
 			}
 		}
-	}
+		return nil
+	})
 }
 
 // Section is one part of a document assembled from several (a converter's sheets).

@@ -2,7 +2,6 @@ package extractors
 
 import (
 	"archive/zip"
-	"bytes"
 	"context"
 	"encoding/xml"
 	"errors"
@@ -37,24 +36,7 @@ func (e PPTXExtractor) relTargets(parts map[string]*zip.File, part, typeSuffix s
 	if rels == nil {
 		return out, "", nil
 	}
-	rc, err := openZipPart(FormatPPTX, rels, e.maxXMLBytes())
-	if err != nil {
-		return nil, "", err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return out, first, nil
-		}
-		if err != nil {
-			return nil, "", zipXMLErr(FormatPPTX, rels.Name, err)
-		}
-		if err := zipXMLDepth(FormatPPTX, tok, &depth, rels.Name); err != nil {
-			return nil, "", err
-		}
+	err := eachToken(FormatPPTX, rels, e.maxXMLBytes(), false, func(tok xml.Token) error {
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "Relationship" {
 			target := attr(se, "Target")
 			if strings.HasPrefix(target, "/") {
@@ -67,17 +49,18 @@ func (e PPTXExtractor) relTargets(parts map[string]*zip.File, part, typeSuffix s
 				first = target
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
 	}
+	return out, first, nil
 }
 
 func (e PPTXExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	parts, err := zipParts(FormatPPTX, data)
 	if err != nil {
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pptx: not a readable zip archive: %w", err)
-	}
-	parts := map[string]*zip.File{}
-	for _, f := range zr.File {
-		parts[f.Name] = f
+		return document.Document{}, err
 	}
 	pres := parts["ppt/presentation.xml"]
 	if pres == nil {

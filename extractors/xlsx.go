@@ -73,13 +73,9 @@ type xlsxSheet struct {
 }
 
 func (e XLSXExtractor) Extract(ctx context.Context, data []byte) (document.Document, error) {
-	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	parts, err := zipParts(FormatXLSX, data)
 	if err != nil {
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "xlsx: not a readable zip archive: %w", err)
-	}
-	parts := map[string]*zip.File{}
-	for _, f := range zr.File {
-		parts[f.Name] = f
+		return document.Document{}, err
 	}
 	wb := parts["xl/workbook.xml"]
 	if wb == nil {
@@ -151,28 +147,12 @@ func (e XLSXExtractor) each(f *zip.File, fn func(xml.StartElement)) error {
 
 // eachIn streams the start elements of one XML part of format to fn (the caps of each).
 func (e XLSXExtractor) eachIn(format string, f *zip.File, fn func(xml.StartElement)) error {
-	rc, err := openZipPart(format, f, e.maxXMLBytes())
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return zipXMLErr(format, f.Name, err)
-		}
-		if err := zipXMLDepth(format, tok, &depth, f.Name); err != nil {
-			return err
-		}
+	return eachToken(format, f, e.maxXMLBytes(), false, func(tok xml.Token) error {
 		if se, ok := tok.(xml.StartElement); ok {
 			fn(se)
 		}
-	}
+		return nil
+	})
 }
 
 // attrNS is an attribute by local name in a namespace (r:id), falling back to any.
@@ -188,28 +168,12 @@ func attrNS(se xml.StartElement, local string) string {
 // sharedStrings reads the shared string table: each <si> is the text of its <t> runs
 // (phonetic guides, <rPh>, left out).
 func (e XLSXExtractor) sharedStrings(f *zip.File) ([]string, error) {
-	rc, err := openZipPart(FormatXLSX, f, e.maxXMLBytes())
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
 	var out []string
 	var cur strings.Builder
 	var total int64
 	limit := e.maxSharedStrings()
-	inT, inPh, depth := false, 0, 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return out, nil
-		}
-		if err != nil {
-			return nil, zipXMLErr(FormatXLSX, f.Name, err)
-		}
-		if err := zipXMLDepth(FormatXLSX, tok, &depth, f.Name); err != nil {
-			return nil, err
-		}
+	inT, inPh := false, 0
+	err := eachToken(FormatXLSX, f, e.maxXMLBytes(), false, func(tok xml.Token) error {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			switch t.Name.Local {
@@ -232,12 +196,14 @@ func (e XLSXExtractor) sharedStrings(f *zip.File) ([]string, error) {
 		case xml.CharData:
 			if inT && inPh == 0 {
 				if total += int64(len(t)); total > limit {
-					return nil, document.Permanentf(document.ReasonTooLarge, "xlsx: the shared strings are over %d bytes", limit)
+					return document.Permanentf(document.ReasonTooLarge, "xlsx: the shared strings are over %d bytes", limit)
 				}
 				cur.Write(t)
 			}
 		}
-	}
+		return nil
+	})
+	return out, err
 }
 
 // xlsxStyles is what the cell styles say about formatting: per cell format (the s
