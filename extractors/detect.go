@@ -88,6 +88,12 @@ func detectNotPDF(name string, data []byte) string {
 		}
 		return ""
 	case bytes.HasPrefix(head, []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1")): // OLE: .doc, .xls, .ppt, encrypted OOXML
+		switch kind := oleKind(data); kind {
+		case FormatDOC, FormatXLS, FormatPPT:
+			return kind
+		case "encrypted":
+			return "" // a password-protected Office file: unsupported
+		}
 		switch ext {
 		case ".doc", ".dot":
 			return FormatDOC
