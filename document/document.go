@@ -1,6 +1,9 @@
 package document
 
-import "sort"
+import (
+	"math"
+	"sort"
+)
 
 // Document is the cleaned text of one source with the structure an extractor found in it.
 // All offsets are byte offsets into Text.
@@ -18,6 +21,17 @@ type Document struct {
 	// Metadata holds what the format says about the document beside its text (an
 	// e-mail's sender and date); every chunk carries it, under a sidecar's attributes.
 	Metadata map[string]string
+	// OCR lists, in text order, the paragraphs that came from OCR, each with its words'
+	// mean confidence (0 to 1); empty for text from a text layer or a file's own text.
+	OCR []OCRSpan
+}
+
+// OCRSpan is a stretch of Text read by OCR: [Start, End), how many words, and their mean
+// confidence.
+type OCRSpan struct {
+	Start, End int
+	Words      int
+	Confidence float64
 }
 
 // Heading is a heading of the document: its level (1 is the top), its title as it
@@ -74,4 +88,21 @@ type Span struct {
 	HeadingPath []string
 	// Parent is the index of the parent span for hierarchical strategies, or -1.
 	Parent int
+}
+
+// OCRConfidence is the word-weighted mean confidence of the OCR spans that [start, end)
+// overlaps, rounded to 4 decimals, or nil when it overlaps none (text not read by OCR).
+func (d *Document) OCRConfidence(start, end int) *float64 {
+	i := sort.Search(len(d.OCR), func(i int) bool { return d.OCR[i].End > start })
+	var sum float64
+	words := 0
+	for ; i < len(d.OCR) && d.OCR[i].Start < end; i++ {
+		sum += d.OCR[i].Confidence * float64(d.OCR[i].Words)
+		words += d.OCR[i].Words
+	}
+	if words == 0 {
+		return nil
+	}
+	v := math.Round(sum/float64(words)*10000) / 10000
+	return &v
 }

@@ -176,7 +176,10 @@ func TestDetect(t *testing.T) {
 		{"notes", []byte("plain words"), FormatText},
 		{"latin1", []byte("caf\xe9 cr\xe8me"), FormatText},
 		{"utf16", []byte("\xff\xfeh\x00i\x00"), FormatText},
-		{"photo.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"), ""},
+		{"photo.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"), FormatJPEG},
+		{"scan", []byte("\x89PNG\r\n\x1a\nrest"), FormatPNG},
+		{"fax.tif", []byte("II*\x00rest"), FormatTIFF},
+		{"x.webp", []byte("RIFF\x10\x00\x00\x00WEBPVP8 "), FormatWebP},
 		{"old.doc", []byte("\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1rest"), FormatDOC},
 	} {
 		if got := Detect(tc.name, tc.data); got != tc.want {

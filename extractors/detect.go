@@ -23,9 +23,14 @@ const (
 	FormatEPUB     = "epub"
 	FormatEML      = "eml"
 	// Legacy Office files, read through catdoc's converters when they are installed.
-	FormatDOC  = "doc"
-	FormatXLS  = "xls"
-	FormatPPT  = "ppt"
+	FormatDOC = "doc"
+	FormatXLS = "xls"
+	FormatPPT = "ppt"
+	// Images, read by OCR when it is on.
+	FormatPNG  = "png"
+	FormatJPEG = "jpeg"
+	FormatTIFF = "tiff"
+	FormatWebP = "webp"
 	FormatCSV  = "csv"
 	FormatJSON = "json"
 )
@@ -105,6 +110,14 @@ func detectNotPDF(name string, data []byte) string {
 		return ""
 	case bytes.HasPrefix(head, []byte(`{\rtf`)):
 		return FormatRTF
+	case bytes.HasPrefix(head, []byte("\x89PNG\r\n\x1a\n")):
+		return FormatPNG
+	case bytes.HasPrefix(head, []byte("\xFF\xD8\xFF")):
+		return FormatJPEG
+	case bytes.HasPrefix(head, []byte("II*\x00")), bytes.HasPrefix(head, []byte("MM\x00*")):
+		return FormatTIFF
+	case len(head) >= 12 && string(head[:4]) == "RIFF" && string(head[8:12]) == "WEBP":
+		return FormatWebP
 	}
 	switch ext {
 	case ".md", ".markdown", ".mdown", ".mkd":

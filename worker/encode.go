@@ -111,6 +111,19 @@ func (e *chunkEncoder) append(dst []byte, rec *ChunkRecord) ([]byte, error) {
 		dst = append(appendJSONString(append(dst, `"parent_id":`...), rec.ParentID), ',')
 	}
 	dst = append(dst, e.metadata...)
+	if c := rec.OCRConfidence; c != nil {
+		// encoding/json's float64: 'f' between 1e-6 and 1e21 (a confidence is in [0, 1],
+		// rounded to 4 decimals, so never below 1e-6 unless 0)
+		if *c != 0 && (math.Abs(*c) < 1e-6 || math.Abs(*c) >= 1e21) || math.IsNaN(*c) || math.IsInf(*c, 0) {
+			b, err := json.Marshal(*c)
+			if err != nil {
+				return dst, fmt.Errorf("encode ocr_confidence: %w", err)
+			}
+			dst = append(append(append(dst, `"ocr_confidence":`...), b...), ',')
+		} else {
+			dst = append(strconv.AppendFloat(append(dst, `"ocr_confidence":`...), *c, 'f', -1, 64), ',')
+		}
+	}
 	if rec.Label != nil {
 		l, err := marshalNoHTML(rec.Label)
 		if err != nil {
@@ -280,7 +293,8 @@ func (s *parquetSink) add(rec *ChunkRecord) error {
 		Index: int64(rec.Index), Start: int64(rec.Start), End: int64(rec.End),
 		PageStart: optInt(rec.PageStart), PageEnd: optInt(rec.PageEnd), HeadingPath: rec.HeadingPath,
 		Tokens: int64(rec.Tokens), Tokenizer: rec.Tokenizer, Text: rec.Text, Embedding: rec.Embedding,
-		EmbeddingModel: rec.EmbeddingModel, ParentID: opt(rec.ParentID), Metadata: s.meta, Pipeline: rec.Pipeline,
+		EmbeddingModel: rec.EmbeddingModel, ParentID: opt(rec.ParentID), Metadata: s.meta, OCRConfidence: rec.OCRConfidence,
+		Pipeline: rec.Pipeline,
 	}
 	if l := rec.Label; l != nil {
 		classes := l.Classes

@@ -61,6 +61,10 @@ func TestChunkEncoderMatchesEncodingJSON(t *testing.T) {
 		if rapid.Bool().Draw(rt, "embedding") {
 			rec.Embedding = rapid.SliceOf(float).Draw(rt, "vector")
 		}
+		if rapid.Bool().Draw(rt, "ocr") {
+			c := rapid.OneOf(rapid.Float64Range(0, 1), rapid.SampledFrom([]float64{0, 1, 1e-7, 0.5, 0.9999, 1e-6, 9.99e-7})).Draw(rt, "ocr confidence")
+			rec.OCRConfidence = &c
+		}
 		if rapid.Bool().Draw(rt, "label") {
 			rec.Label = &document.Label{Class: str.Draw(rt, "class"), Confidence: float64(f), Status: document.LabelAuto, Classifier: "<v1>"}
 		}

@@ -76,12 +76,23 @@ type Limits struct {
 	// PDFTimeoutBase and PDFTimeoutPerPage bound a PDF's extraction instead.
 	PDFTimeoutBase    time.Duration
 	PDFTimeoutPerPage time.Duration
+	// OCRTimeoutPerPage bounds OCR: a scanned PDF gets DocumentTimeout plus this much
+	// per page for its OCR, after its text-layer extraction; an image, DocumentTimeout
+	// plus this much.
+	OCRTimeoutPerPage time.Duration
 }
 
 // PipelineConfig is everything a Pipeline is built from.
 type PipelineConfig struct {
 	// Detect names a document's format from its name and bytes ("" when unsupported).
 	Detect func(name string, data []byte) string
+	// OCR, when set, reads a PDF whose extraction found no text layer (extractors/ocr);
+	// OCROff says why it is not set, for the failure record of a scan.
+	OCR    func(ctx context.Context, data []byte) (document.Document, error)
+	OCROff string
+	// OCRFormats are the formats read only by OCR (images): their time limit includes one
+	// page of OCR.
+	OCRFormats []string
 	// DetectNotPDF, when set, names the format to try when the PDF extractor finds a
 	// document corrupt: bytes that only mention "%PDF-" early on (a note about PDFs).
 	DetectNotPDF func(name string, data []byte) string

@@ -41,6 +41,7 @@ type ChunkRecord struct {
 	EmbeddingModel string          `json:"embedding_model"`
 	ParentID       string          `json:"parent_id,omitempty"`
 	Metadata       map[string]any  `json:"metadata,omitempty"`
+	OCRConfidence  *float64        `json:"ocr_confidence,omitempty"`
 	Label          *document.Label `json:"label,omitempty"`
 	Pipeline       string          `json:"pipeline"`
 }

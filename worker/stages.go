@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -97,6 +98,9 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 		}
 		timeout = p.cfg.Limits.PDFTimeoutBase + time.Duration(pages)*p.cfg.Limits.PDFTimeoutPerPage
 	}
+	if slices.Contains(p.cfg.OCRFormats, format) {
+		timeout += p.cfg.Limits.OCRTimeoutPerPage
+	}
 	ectx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	// The extractor runs here, not in a goroutine left behind at the deadline: every
@@ -110,6 +114,24 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 			doc, err = runExtractor(ectx, p.cfg.Extractors[alt], key, alt, data)
 		}
 	}
+	if reason, _ := document.Classify(err); format == "pdf" && reason == document.ReasonNoTextLayer && ectx.Err() == nil {
+		if p.cfg.OCR == nil {
+			if p.cfg.OCROff != "" {
+				err = document.Permanentf(document.ReasonNoTextLayer, "%w; OCR is off: %s", err, p.cfg.OCROff)
+			}
+		} else {
+			// a scan: OCR, with a time limit of its own (pages × the per-page allowance)
+			pages := 1
+			if p.cfg.PageHint != nil {
+				pages = max(1, p.cfg.PageHint(format, data))
+			}
+			timeout = p.cfg.Limits.DocumentTimeout + time.Duration(pages)*p.cfg.Limits.OCRTimeoutPerPage
+			octx, ocancel := context.WithTimeout(ctx, timeout)
+			defer ocancel()
+			ectx = octx
+			doc, err = runExtractor(octx, extractorFunc(p.cfg.OCR), key, "pdf", data)
+		}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return document.Document{}, ctx.Err()
@@ -120,6 +142,13 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 		return document.Document{}, fmt.Errorf("%s: %w", key, err)
 	}
 	return doc, nil
+}
+
+// extractorFunc adapts a function to an Extractor.
+type extractorFunc func(ctx context.Context, data []byte) (document.Document, error)
+
+func (f extractorFunc) Extract(ctx context.Context, data []byte) (document.Document, error) {
+	return f(ctx, data)
 }
 
 // runExtractor calls the extractor under a recover: a parser's panic is a permanent
@@ -306,6 +335,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				Embedding:      vecs[i],
 				EmbeddingModel: model,
 				Metadata:       metadata,
+				OCRConfidence:  doc.OCRConfidence(s.Start, s.End),
 				Pipeline:       p.cfg.Fingerprint,
 			}
 			if labels != nil {

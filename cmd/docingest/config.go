@@ -10,6 +10,7 @@ import (
 	"github.com/docingest/docingest/chunkers"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/extractors/ocr"
 	"github.com/docingest/docingest/internal/configfile"
 	"github.com/docingest/docingest/labeling"
 	"github.com/docingest/docingest/review"
@@ -26,6 +27,7 @@ import (
 type Config struct {
 	Run       worker.RunConfig  `yaml:"run" doc:"docingest run and reindex"`
 	Limits    extractors.Config `yaml:"limits" doc:"per-document caps: a document over one is recorded in failed/ and the run goes on"`
+	OCR       ocr.Config        `yaml:"ocr" doc:"reading scanned PDFs and images with Tesseract (run as children under the PDF child's caps)"`
 	Chunking  chunkers.Settings `yaml:"chunking" doc:"how text is cut into chunks"`
 	Embedding embedders.Config  `yaml:"embedding" doc:"how chunks are embedded"`
 	Labeling  labeling.Config   `yaml:"labeling" doc:"classification of chunks; uncertain ones, and an audit sample, go to people: local jobs labeled in docingest review, or SageMaker Ground Truth"`
@@ -64,6 +66,7 @@ func DefaultConfig() Config {
 	return Config{
 		Run:       worker.DefaultRunConfig(),
 		Limits:    extractors.DefaultConfig(),
+		OCR:       ocr.DefaultConfig(),
 		Chunking:  chunkers.DefaultSettings(),
 		Embedding: embedders.DefaultConfig(),
 		Labeling:  labeling.DefaultConfig(),
@@ -79,6 +82,7 @@ func (c *Config) Validate() error {
 	var errs []error
 	errs = append(errs, c.Run.Validate()...)
 	errs = append(errs, c.Limits.Validate()...)
+	errs = append(errs, c.OCR.Validate()...)
 	errs = append(errs, c.Chunking.Validate()...)
 	errs = append(errs, c.Embedding.Validate()...)
 	errs = append(errs, c.Labeling.Validate()...)

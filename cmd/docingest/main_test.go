@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/docingest/docingest/internal/cgroup"
 	"github.com/docingest/docingest/internal/configfile"
 	"github.com/docingest/docingest/internal/pdftest"
+	"github.com/docingest/docingest/internal/testenv"
 	"github.com/docingest/docingest/internal/units"
 	"github.com/google/go-cmp/cmp"
 )
@@ -234,6 +236,38 @@ func TestRunFormats(t *testing.T) {
 	json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &rec)
 	if rec.Metadata["from"] != "Mariana Duarte <m.duarte@example.org>" || rec.Metadata["attachments"] != "budget.xlsx" || rec.Metadata["date"] != "2026-04-02T09:30:00+02:00" {
 		t.Errorf("the e-mail's chunk metadata: %v", rec.Metadata)
+	}
+}
+
+// A page image goes through Tesseract (real, installed by scripts/test): its chunks hold
+// the page's words and their OCR confidence.
+func TestRunImageOCR(t *testing.T) {
+	t.Parallel()
+	pdftoppm, err := exec.LookPath("pdftoppm")
+	if _, terr := exec.LookPath("tesseract"); err != nil || terr != nil {
+		testenv.Missing(t, "tesseract-ocr and poppler-utils")
+	}
+	src, out := t.TempDir(), t.TempDir()
+	png, err := exec.Command(pdftoppm, "-r", "300", "-png", "-gray", "-f", "14", "-l", "14", "-singlefile", "../../testdata/docs/developers-reference.pdf").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "page-14"), png, 0o644) // no extension: told by its bytes
+	code, _, stderr := cli(t, nil, "run", src, "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "chunks", "page-14.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct {
+		Text          string   `json:"text"`
+		OCRConfidence *float64 `json:"ocr_confidence"`
+	}
+	json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &rec)
+	if !strings.Contains(rec.Text, "mentors") || rec.OCRConfidence == nil || *rec.OCRConfidence < 0.8 {
+		t.Errorf("chunk %q, ocr_confidence %v", rec.Text[:min(len(rec.Text), 200)], rec.OCRConfidence)
 	}
 }
 

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/docingest/docingest/extractors/legacy"
+	"github.com/docingest/docingest/extractors/ocr"
 	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/extractors/pdfchild"
 
 	"github.com/docingest/docingest/chunkers"
+	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/embedders"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/labeling"
@@ -71,7 +73,8 @@ func fingerprint(cfg Config, model, classifier, converters string) string {
 		PDFBackend string
 		// whether slides' speaker notes are extracted
 		PPTXNotes bool
-		// which legacy Office converters are installed, and their version
+		// which legacy Office converters are installed, their version, and OCR's engine,
+		// languages, their data, DPI and renderer
 		Converters string
 		// the chunk file's format (left out for JSON Lines, so that earlier outputs keep
 		// their fingerprint)
@@ -256,8 +259,25 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 	for _, f := range []string{extractors.FormatDOC, extractors.FormatXLS, extractors.FormatPPT} {
 		table[f] = legacy.For(f, legacyTools, cfg.Limits.Limits(), legacyCaps)
 	}
+	// OCR: scanned PDFs and images, with Tesseract under the same caps.
+	engine, ocrOff, err := ocr.New(cfg.OCR, ocr.Find(), cfg.Limits.Limits(), legacyCaps)
+	if err != nil {
+		return worker.PipelineConfig{}, nil, err
+	}
+	if engine == nil {
+		logger.Info("OCR is off: scanned PDFs fail as no_text_layer, images as unsupported", "reason", ocrOff)
+	}
+	for _, f := range []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP} {
+		table[f] = ocr.ImageExtractor{Engine: engine, Format: f, Off: ocrOff}
+	}
+	var ocrPDF func(ctx context.Context, data []byte) (document.Document, error)
+	if engine != nil {
+		ocrPDF = engine.PDF
+	}
 	return worker.PipelineConfig{
 		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
+		OCR: ocrPDF, OCROff: ocrOff,
+		OCRFormats: []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP},
 		Extractors: table,
 		PageHint: func(format string, data []byte) int {
 			if format == extractors.FormatPDF {
@@ -269,7 +289,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		Tokenizer:    sz.Name(),
 		Embedder:     emb,
 		EmbedBatch:   cfg.Embedding.BatchSize,
-		Fingerprint:  fingerprint(cfg, emb.Model(), classifier, legacyTools.Fingerprint()),
+		Fingerprint:  fingerprint(cfg, emb.Model(), classifier, legacyTools.Fingerprint()+"; ocr "+engine.Fingerprint()),
 		Labeler:      labeler,
 		Vectors:      vectors,
 		ChunksFormat: cfg.Output.ChunksFormat,
@@ -278,6 +298,7 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			DocumentTimeout:   cfg.Limits.DocumentTimeout.D(),
 			PDFTimeoutBase:    cfg.Limits.PDFTimeoutBase.D(),
 			PDFTimeoutPerPage: cfg.Limits.PDFTimeoutPerPage.D(),
+			OCRTimeoutPerPage: cfg.OCR.PageTimeout.D(),
 		},
 		Logger: logger,
 	}, em, nil

@@ -1,0 +1,226 @@
+package ocr
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/extractors/extractortest"
+	"github.com/docingest/docingest/extractors/pdfchild"
+	"github.com/docingest/docingest/internal/testenv"
+)
+
+var lim = extractors.Limits{MaxPages: 100, MaxTextBytes: 1 << 20}
+
+func engine(t *testing.T) *Engine {
+	t.Helper()
+	tl := Find()
+	e, off, err := New(DefaultConfig(), tl, lim, pdfchild.Extractor{MaxRSS: 512 << 20})
+	if err != nil || e == nil {
+		testenv.Missing(t, "Tesseract with English data and poppler-utils ("+off+")")
+	}
+	return e
+}
+
+// render draws page n of a real PDF (the Debian Developer's Reference in testdata) with
+// pdftoppm, as a scanner would give it.
+func render(t *testing.T, e *Engine, n, dpi int) []byte {
+	t.Helper()
+	out, err := exec.Command(e.Tools.PDFToPPM, "-r", fmt.Sprint(dpi), "-png", "-gray", "-f", fmt.Sprint(n), "-l", fmt.Sprint(n), "-singlefile",
+		"../../testdata/docs/developers-reference.pdf").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// imagePDF wraps page images in a PDF without a text layer, each page a JPEG the size of
+// its image at dpi.
+func imagePDF(t *testing.T, dpi int, pngs ...[]byte) []byte {
+	t.Helper()
+	var objs []string
+	kids := ""
+	for i, p := range pngs {
+		src, err := png.Decode(bytes.NewReader(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img := image.NewGray(src.Bounds()) // a one-component JPEG, as /DeviceGray says
+		draw.Draw(img, img.Bounds(), src, src.Bounds().Min, draw.Src)
+		var j bytes.Buffer
+		jpeg.Encode(&j, img, &jpeg.Options{Quality: 90})
+		w, h := img.Bounds().Dx(), img.Bounds().Dy()
+		pw, ph := float64(w)*72/float64(dpi), float64(h)*72/float64(dpi)
+		page, content, im := 3+3*i, 4+3*i, 5+3*i
+		kids += fmt.Sprintf("%d 0 R ", page)
+		cs := fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, im, content),
+			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(cs), cs),
+			fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream", w, h, j.Len(), j.String()))
+	}
+	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs))}, objs...)
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(all))
+	for i, o := range all {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
+	return b.Bytes()
+}
+
+func words(s string) map[string]bool {
+	out := map[string]bool{}
+	for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') }) {
+		if len(w) > 2 {
+			out[w] = true
+		}
+	}
+	return out
+}
+
+// A page image reads as the page's text, with its words' confidence.
+func TestImage(t *testing.T) {
+	e := engine(t)
+	doc, err := ImageExtractor{Engine: e, Format: extractors.FormatPNG}.Extract(context.Background(), render(t, e, 1, 300))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extractortest.CheckDocument(t, doc)
+	if !strings.Contains(doc.Text, "Developer") || len(doc.OCR) == 0 || len(doc.Pages) != 1 {
+		t.Fatalf("text %q, spans %v", doc.Text, doc.OCR)
+	}
+	c := doc.OCRConfidence(0, len(doc.Text))
+	if c == nil || *c < 0.8 || *c > 1 {
+		t.Errorf("confidence %v", c)
+	}
+}
+
+// A PDF of page images (no text layer) reads with OCR page by page, close to the text
+// layer of the PDF those pages were rendered from.
+func TestScannedPDF(t *testing.T) {
+	e := engine(t)
+	scan := imagePDF(t, 300, render(t, e, 14, 300), render(t, e, 15, 300))
+	doc, err := e.PDF(context.Background(), scan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extractortest.CheckDocument(t, doc)
+	if len(doc.Pages) != 2 {
+		t.Errorf("%d pages", len(doc.Pages))
+	}
+	// the text layer of the same pages, as pdftotext reads it
+	ref, err := exec.Command(e.Tools.PDFToPPM[:len(e.Tools.PDFToPPM)-len("pdftoppm")]+"pdftotext", "-f", "14", "-l", "15", "../../testdata/docs/developers-reference.pdf", "-").Output()
+	if err != nil {
+		t.Fatal("pdftotext (poppler-utils): ", err)
+	}
+	want, got := words(string(ref)), words(doc.Text)
+	hit := 0
+	for w := range want {
+		if got[w] {
+			hit++
+		}
+	}
+	if overlap := float64(hit) / float64(len(want)); overlap < 0.9 {
+		t.Errorf("word overlap with the text layer %.2f, want at least 0.9", overlap)
+	}
+}
+
+// pngHeader is a PNG signature and header declaring w×h pixels, and nothing else.
+func pngHeader(w, h uint32) []byte {
+	b := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")
+	b = binary.BigEndian.AppendUint32(b, w)
+	b = binary.BigEndian.AppendUint32(b, h)
+	b = append(b, 8, 0, 0, 0, 0)
+	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[12:]))
+}
+
+// Hostile images end as failure records before Tesseract sees them: a decompression bomb
+// (a header declaring 50,000×50,000 pixels) as too_large, a truncated image as corrupt.
+// The pixel cap holds at the limit and one past it.
+func TestHostileImages(t *testing.T) {
+	e := &Engine{Tools: Tools{Tesseract: "/nonexistent/tesseract"}, Languages: []string{"eng"}, Limits: lim}
+	_, err := e.Image(context.Background(), pngHeader(50000, 50000), "png")
+	extractortest.WantPermanent(t, err, "a 50,000×50,000 PNG", document.ReasonTooLarge)
+	_, err = e.Image(context.Background(), pngHeader(8000, 8001), "png")
+	extractortest.WantPermanent(t, err, "one row past the pixel cap", document.ReasonTooLarge)
+	_, err = e.Image(context.Background(), []byte("\x89PNG\r\n\x1a\n\x00\x00"), "png")
+	extractortest.WantPermanent(t, err, "a truncated PNG", document.ReasonCorrupt)
+	// at the cap, the image is handed to Tesseract (here a missing one: not a cap error)
+	_, err = e.Image(context.Background(), pngHeader(8000, 8000), "png")
+	if reason, _ := document.Classify(err); reason == document.ReasonTooLarge {
+		t.Errorf("an image at the pixel cap was refused: %v", err)
+	}
+	// a real but damaged image goes to Tesseract, which fails: a failure record
+	real := engine(t)
+	img := render(t, real, 1, 100)
+	_, err = real.Image(context.Background(), img[:len(img)/2], "png")
+	if _, permanent := document.Classify(err); err != nil && !permanent {
+		t.Errorf("a truncated page: a transient error %v", err)
+	}
+	// an image without any text
+	var blank bytes.Buffer
+	png.Encode(&blank, image.NewGray(image.Rect(0, 0, 600, 400)))
+	_, err = ImageExtractor{Engine: real, Format: "png"}.Extract(context.Background(), blank.Bytes())
+	extractortest.WantPermanent(t, err, "a blank image", document.ReasonNoTextLayer)
+}
+
+// auto turns OCR on only where Tesseract is; on refuses to start without it; off is off.
+func TestConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	e, off, err := New(cfg, Tools{}, lim, pdfchild.Extractor{})
+	if e != nil || err != nil || !strings.Contains(off, "tesseract-ocr") {
+		t.Errorf("auto without tesseract: %v %q %v", e, off, err)
+	}
+	cfg.Enabled = "on"
+	if _, _, err := New(cfg, Tools{}, lim, pdfchild.Extractor{}); err == nil || !strings.Contains(err.Error(), "tesseract") {
+		t.Errorf("on without tesseract: %v", err)
+	}
+	cfg.Enabled, cfg.Languages = "auto", []string{"deu"}
+	if e, off, _ := New(cfg, Tools{Tesseract: "t", PDFToPPM: "p", PDFInfo: "i", Langs: []string{"eng"}}, lim, pdfchild.Extractor{}); e != nil || !strings.Contains(off, "tesseract-ocr-deu") {
+		t.Errorf("a language without data: %v %q", e, off)
+	}
+	cfg = DefaultConfig()
+	cfg.Enabled = "off"
+	if e, _, _ := New(cfg, Find(), lim, pdfchild.Extractor{}); e != nil {
+		t.Error("off is on")
+	}
+	bad := Config{Enabled: "maybe", DPI: 10, Concurrency: 0}
+	if errs := bad.Validate(); len(errs) != 5 {
+		t.Errorf("%d errors for a bad config: %v", len(errs), errs)
+	}
+	a, b := &Engine{Tools: Tools{Version: "5.3.0", DataDigest: "x"}, Languages: []string{"eng"}, DPI: 300}, &Engine{Tools: Tools{Version: "5.3.0", DataDigest: "x"}, Languages: []string{"eng"}, DPI: 200}
+	if a.Fingerprint() == b.Fingerprint() || (*Engine)(nil).Fingerprint() == a.Fingerprint() {
+		t.Error("the fingerprint does not follow the DPI or OCR's being off")
+	}
+
+}
+
+func FuzzParseTSV(f *testing.F) {
+	f.Add([]byte("level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n5\t1\t1\t1\t1\t1\t0\t0\t1\t1\t96.5\tHello\n5\t1\t1\t1\t1\t2\t0\t0\t1\t1\t-1\t\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, p := range parseTSV(b) {
+			if p.Words < 1 || p.Confidence < 0 || p.Text == "" {
+				t.Fatalf("a paragraph %+v", p)
+			}
+		}
+	})
+}
