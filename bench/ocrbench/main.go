@@ -1,0 +1,199 @@
+// Command ocrbench measures docingest's OCR (bench/ocr.sh runs it): it takes pages of real
+// text PDFs, renders each to an image at -dpi with pdftoppm and wraps the images into an
+// image-only PDF (JPEG pages, as a scanner makes them), then
+//   - reads that PDF with docingest's OCR engine (extractors/ocr: pdftoppm and Tesseract
+//     as children, -concurrency pages at once), and
+//   - does the same work bare: pdftoppm and tesseract called directly on the same pages,
+//     one after another per page, the same number of pages at once;
+// and scores each page's words against the original PDF's text layer (pdftotext), as
+// bench/pdf.sh does. It prints the median and worst word overlap, and both wall times.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docingest/docingest/extractors"
+	"github.com/docingest/docingest/extractors/ocr"
+	"github.com/docingest/docingest/extractors/pdfchild"
+	"golang.org/x/sync/errgroup"
+)
+
+func main() {
+	dpi := flag.Int("dpi", 300, "render resolution")
+	perPDF := flag.Int("pages", 4, "pages taken from each PDF (from its middle: text, not covers)")
+	conc := flag.Int("concurrency", 2, "pages at once, on both sides")
+	flag.Parse()
+	tools := ocr.Find()
+	cfg := ocr.DefaultConfig()
+	cfg.DPI, cfg.Concurrency = *dpi, *conc
+	eng, off, err := ocr.New(cfg, tools, extractors.Limits{MaxPages: 5000, MaxTextBytes: 50 << 20}, pdfchild.Extractor{MaxRSS: 1 << 30})
+	if err != nil || eng == nil {
+		log.Fatalf("OCR is not available: %v %s", err, off)
+	}
+	tmp, _ := os.MkdirTemp("", "ocrbench")
+	defer os.RemoveAll(tmp)
+	var overlaps []float64
+	var oursTotal, bareTotal time.Duration
+	pagesTotal := 0
+	for _, pdf := range flag.Args() {
+		n := pageCount(pdf)
+		if n < 1 {
+			continue
+		}
+		first := max(1, n/2-*perPDF/2)
+		var pngs [][]byte
+		var refs []string
+		for p := first; p < first+*perPDF && p <= n; p++ {
+			pngs = append(pngs, run("pdftoppm", "-r", strconv.Itoa(*dpi), "-png", "-gray", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), "-singlefile", pdf))
+			refs = append(refs, string(run("pdftotext", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), pdf, "-")))
+		}
+		scan := filepath.Join(tmp, "scan.pdf")
+		os.WriteFile(scan, imagePDF(pngs, *dpi), 0o644)
+		data, _ := os.ReadFile(scan)
+		// docingest
+		start := time.Now()
+		doc, err := eng.PDF(context.Background(), data)
+		ours := time.Since(start)
+		if err != nil {
+			log.Printf("%s: %v", pdf, err)
+			continue
+		}
+		// bare: the same renders and reads, called directly
+		start = time.Now()
+		g := errgroup.Group{}
+		g.SetLimit(*conc)
+		for i := range pngs {
+			g.Go(func() error {
+				img := run("pdftoppm", "-r", strconv.Itoa(*dpi), "-png", "-gray", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-singlefile", scan)
+				cmd := exec.Command("tesseract", "stdin", "stdout", "-l", "eng", "--dpi", strconv.Itoa(*dpi), "tsv")
+				cmd.Stdin, cmd.Env = bytes.NewReader(img), append(os.Environ(), "OMP_THREAD_LIMIT=1")
+				_, err := cmd.Output()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			log.Fatal(err)
+		}
+		bare := time.Since(start)
+		oursTotal, bareTotal = oursTotal+ours, bareTotal+bare
+		for i, ref := range refs {
+			end := len(doc.Text)
+			if i+1 < len(doc.Pages) {
+				end = doc.Pages[i+1]
+			}
+			if i < len(doc.Pages) {
+				overlaps = append(overlaps, overlap(ref, doc.Text[doc.Pages[i]:end]))
+			}
+		}
+		pagesTotal += len(pngs)
+		fmt.Fprintf(os.Stderr, "%-40s %d pages  docingest %.1fs  bare %.1fs\n", filepath.Base(pdf), len(pngs), ours.Seconds(), bare.Seconds())
+	}
+	sort.Float64s(overlaps)
+	if len(overlaps) == 0 {
+		log.Fatal("no pages read")
+	}
+	fmt.Printf("%d pages at %d DPI from %d PDFs: word overlap with the text layer median %.3f, worst %.3f; docingest %.1fs, bare pdftoppm+tesseract %.1fs (%.2fx), %.2f pages/s\n",
+		pagesTotal, *dpi, len(flag.Args()), overlaps[len(overlaps)/2], overlaps[0], oursTotal.Seconds(), bareTotal.Seconds(), oursTotal.Seconds()/bareTotal.Seconds(), float64(pagesTotal)/oursTotal.Seconds())
+}
+
+func run(name string, args ...string) []byte {
+	out, err := exec.Command(name, args...).Output()
+	if err != nil {
+		log.Fatalf("%s %v: %v", name, args, err)
+	}
+	return out
+}
+
+func pageCount(pdf string) int {
+	out, err := exec.Command("pdfinfo", pdf).Output()
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(l, "Pages:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// overlap is the share of the reference's words (over two letters, lower case) that the
+// OCR text has: the measure bench/pdf.sh uses against pdftotext.
+func overlap(ref, got string) float64 {
+	words := func(s string) map[string]bool {
+		m := map[string]bool{}
+		for _, w := range strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !('a' <= r && r <= 'z' || '0' <= r && r <= '9') }) {
+			if len(w) > 2 {
+				m[w] = true
+			}
+		}
+		return m
+	}
+	want, have := words(ref), words(got)
+	if len(want) == 0 {
+		return 1
+	}
+	hit := 0
+	for w := range want {
+		if have[w] {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(want))
+}
+
+// imagePDF wraps page images (PNG) in a PDF without a text layer, each page a grey JPEG.
+func imagePDF(pngs [][]byte, dpi int) []byte {
+	var objs []string
+	kids := ""
+	for i, p := range pngs {
+		src, err := png.Decode(bytes.NewReader(p))
+		if err != nil {
+			log.Fatal(err)
+		}
+		img := image.NewGray(src.Bounds())
+		draw.Draw(img, img.Bounds(), src, src.Bounds().Min, draw.Src)
+		var j bytes.Buffer
+		jpeg.Encode(&j, img, &jpeg.Options{Quality: 90})
+		w, h := img.Bounds().Dx(), img.Bounds().Dy()
+		pw, ph := float64(w)*72/float64(dpi), float64(h)*72/float64(dpi)
+		page, content, im := 3+3*i, 4+3*i, 5+3*i
+		kids += fmt.Sprintf("%d 0 R ", page)
+		cs := fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)
+		objs = append(objs,
+			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, im, content),
+			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(cs), cs),
+			fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream", w, h, j.Len(), j.String()))
+	}
+	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs))}, objs...)
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(all))
+	for i, o := range all {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	x := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
+	return b.Bytes()
+}
