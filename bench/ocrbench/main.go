@@ -5,6 +5,7 @@
 //     as children, -concurrency pages at once), and
 //   - does the same work bare: pdftoppm and tesseract called directly on the same pages,
 //     one after another per page, the same number of pages at once;
+//
 // and scores each page's words against the original PDF's text layer (pdftotext), as
 // bench/pdf.sh does. It prints the median and worst word overlap, and both wall times.
 package main
@@ -14,10 +15,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"image"
-	"image/draw"
-	"image/jpeg"
-	"image/png"
 	"log"
 	"os"
 	"os/exec"
@@ -30,6 +27,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/ocr"
 	"github.com/docingest/docingest/extractors/pdfchild"
+	"github.com/docingest/docingest/internal/pdftest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -63,7 +61,11 @@ func main() {
 			refs = append(refs, string(run("pdftotext", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), pdf, "-")))
 		}
 		scan := filepath.Join(tmp, "scan.pdf")
-		os.WriteFile(scan, imagePDF(pngs, *dpi), 0o644)
+		pdfBytes, err := pdftest.ScanPDF(pngs, *dpi)
+		if err != nil {
+			log.Fatal(err)
+		}
+		os.WriteFile(scan, pdfBytes, 0o644)
 		data, _ := os.ReadFile(scan)
 		// docingest
 		start := time.Now()
@@ -156,44 +158,4 @@ func overlap(ref, got string) float64 {
 		}
 	}
 	return float64(hit) / float64(len(want))
-}
-
-// imagePDF wraps page images (PNG) in a PDF without a text layer, each page a grey JPEG.
-func imagePDF(pngs [][]byte, dpi int) []byte {
-	var objs []string
-	kids := ""
-	for i, p := range pngs {
-		src, err := png.Decode(bytes.NewReader(p))
-		if err != nil {
-			log.Fatal(err)
-		}
-		img := image.NewGray(src.Bounds())
-		draw.Draw(img, img.Bounds(), src, src.Bounds().Min, draw.Src)
-		var j bytes.Buffer
-		jpeg.Encode(&j, img, &jpeg.Options{Quality: 90})
-		w, h := img.Bounds().Dx(), img.Bounds().Dy()
-		pw, ph := float64(w)*72/float64(dpi), float64(h)*72/float64(dpi)
-		page, content, im := 3+3*i, 4+3*i, 5+3*i
-		kids += fmt.Sprintf("%d 0 R ", page)
-		cs := fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)
-		objs = append(objs,
-			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, im, content),
-			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(cs), cs),
-			fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream", w, h, j.Len(), j.String()))
-	}
-	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs))}, objs...)
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(all))
-	for i, o := range all {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
-	return b.Bytes()
 }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
-	"image/draw"
-	"image/jpeg"
 	"image/png"
 	"os/exec"
 	"strings"
@@ -18,6 +16,7 @@ import (
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/extractors/pdfchild"
+	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/docingest/docingest/internal/testenv"
 )
 
@@ -43,48 +42,6 @@ func render(t *testing.T, e *Engine, n, dpi int) []byte {
 		t.Fatal(err)
 	}
 	return out
-}
-
-// imagePDF wraps page images in a PDF without a text layer, each page a JPEG the size of
-// its image at dpi.
-func imagePDF(t *testing.T, dpi int, pngs ...[]byte) []byte {
-	t.Helper()
-	var objs []string
-	kids := ""
-	for i, p := range pngs {
-		src, err := png.Decode(bytes.NewReader(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		img := image.NewGray(src.Bounds()) // a one-component JPEG, as /DeviceGray says
-		draw.Draw(img, img.Bounds(), src, src.Bounds().Min, draw.Src)
-		var j bytes.Buffer
-		jpeg.Encode(&j, img, &jpeg.Options{Quality: 90})
-		w, h := img.Bounds().Dx(), img.Bounds().Dy()
-		pw, ph := float64(w)*72/float64(dpi), float64(h)*72/float64(dpi)
-		page, content, im := 3+3*i, 4+3*i, 5+3*i
-		kids += fmt.Sprintf("%d 0 R ", page)
-		cs := fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph)
-		objs = append(objs,
-			fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, im, content),
-			fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(cs), cs),
-			fmt.Sprintf("<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode /Length %d >>\nstream\n%s\nendstream", w, h, j.Len(), j.String()))
-	}
-	all := append([]string{"<< /Type /Catalog /Pages 2 0 R >>", fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs))}, objs...)
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(all))
-	for i, o := range all {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	x := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(all)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(all)+1, x)
-	return b.Bytes()
 }
 
 func words(s string) map[string]bool {
@@ -118,7 +75,10 @@ func TestImage(t *testing.T) {
 // layer of the PDF those pages were rendered from.
 func TestScannedPDF(t *testing.T) {
 	e := engine(t)
-	scan := imagePDF(t, 300, render(t, e, 14, 300), render(t, e, 15, 300))
+	scan, err := pdftest.ScanPDF([][]byte{render(t, e, 14, 300), render(t, e, 15, 300)}, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
 	doc, err := e.PDF(context.Background(), scan)
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,10 @@ import (
 	"bytes"
 	"compress/zlib"
 	"fmt"
+	"image"
+	"image/draw"
+	"image/jpeg"
+	"image/png"
 	"strings"
 )
 
@@ -202,4 +206,34 @@ func SelfPrevXrefPDF() []byte {
 	var off int
 	fmt.Sscan(string(good[i+len("startxref\n"):]), &off)
 	return bytes.Replace(good, []byte("trailer\n<< /Size"), []byte(fmt.Sprintf("trailer\n<< /Prev %d /Size", off)), 1)
+}
+
+// ScanPDF wraps page images (PNG, as pdftoppm renders them) into a PDF without a text
+// layer, one page per image, each a grey JPEG the size of its image at dpi: the shape of
+// a scanner's output.
+func ScanPDF(pngs [][]byte, dpi int) ([]byte, error) {
+	objs := []Object{"<< /Type /Catalog /Pages 2 0 R >>", ""}
+	kids := ""
+	for i, p := range pngs {
+		src, err := png.Decode(bytes.NewReader(p))
+		if err != nil {
+			return nil, fmt.Errorf("page %d: %w", i+1, err)
+		}
+		img := image.NewGray(src.Bounds()) // one component, as /DeviceGray says
+		draw.Draw(img, img.Bounds(), src, src.Bounds().Min, draw.Src)
+		var j bytes.Buffer
+		if err := jpeg.Encode(&j, img, &jpeg.Options{Quality: 90}); err != nil {
+			return nil, err
+		}
+		w, h := img.Bounds().Dx(), img.Bounds().Dy()
+		pw, ph := float64(w)*72/float64(dpi), float64(h)*72/float64(dpi)
+		page := len(objs) + 1
+		kids += fmt.Sprintf("%d 0 R ", page)
+		objs = append(objs,
+			Object(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /XObject << /Im0 %d 0 R >> >> /Contents %d 0 R >>", pw, ph, page+2, page+1)),
+			Stream("", []byte(fmt.Sprintf("q %.2f 0 0 %.2f 0 0 cm /Im0 Do Q", pw, ph))),
+			Stream(fmt.Sprintf("/Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray /BitsPerComponent 8 /Filter /DCTDecode", w, h), j.Bytes()))
+	}
+	objs[1] = Object(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs)))
+	return Build("%PDF-1.4", objs, ""), nil
 }
