@@ -328,13 +328,29 @@ func (e *Engine) PDF(ctx context.Context, data []byte) (document.Document, error
 	if e.Limits.MaxPages > 0 && pages > e.Limits.MaxPages {
 		return document.Document{}, document.Permanentf(document.ReasonTooManyPages, "pdf: %d pages, over the page cap of %d", pages, e.Limits.MaxPages)
 	}
+	// Every page's size, so that none is rendered past the pixel cap (a page can be 200
+	// inches wide): refused before pdftoppm allocates it.
+	sizes, err := e.run(ctx, "pdf", nil, int64(pages)*128+1<<20, e.Tools.PDFInfo, "-f", "1", "-l", strconv.Itoa(pages), tmp.Name())
+	if err != nil {
+		return document.Document{}, err
+	}
+	for _, l := range strings.Split(string(sizes), "\n") {
+		var n int
+		var w, h float64
+		if _, err := fmt.Sscanf(strings.Join(strings.Fields(l), " "), "Page %d size: %g x %g pts", &n, &w, &h); err != nil {
+			continue
+		}
+		if px := (w * float64(e.DPI) / 72) * (h * float64(e.DPI) / 72); px > MaxImagePixels {
+			return document.Document{}, document.Permanentf(document.ReasonTooLarge, "pdf: page %d (%.0f × %.0f pt) would render to %.0f pixels at %d DPI, over the cap of %d", n, w, h, px, e.DPI, MaxImagePixels)
+		}
+	}
 	results := make([][]extractors.OCRParagraph, pages)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, e.Concurrency))
 	for i := range pages {
 		g.Go(func() error {
 			n := strconv.Itoa(i + 1)
-			png, err := e.run(gctx, "pdf", nil, 4*MaxImagePixels+1<<20, e.Tools.PDFToPPM,
+			png, err := e.run(gctx, "pdf", nil, MaxImagePixels*3/2+1<<20, e.Tools.PDFToPPM,
 				"-r", strconv.Itoa(e.DPI), "-png", "-gray", "-f", n, "-l", n, "-singlefile", tmp.Name())
 			if err != nil {
 				return err

@@ -143,6 +143,23 @@ func TestHostileImages(t *testing.T) {
 	extractortest.WantPermanent(t, err, "a blank image", document.ReasonNoTextLayer)
 }
 
+// A scan whose page would render past the pixel cap at the configured DPI is refused
+// from its page size, before anything is rendered.
+func TestHugePage(t *testing.T) {
+	e := engine(t)
+	objs := []pdftest.Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 14400 14400] /Contents 4 0 R >>",
+		pdftest.Stream("", []byte("q Q")),
+	}
+	_, err := e.PDF(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	extractortest.WantPermanent(t, err, "a 200-inch page", document.ReasonTooLarge)
+	if err == nil || !strings.Contains(err.Error(), "page 1") {
+		t.Errorf("%v does not name the page", err)
+	}
+}
+
 // auto turns OCR on only where Tesseract is; on refuses to start without it; off is off.
 func TestConfig(t *testing.T) {
 	cfg := DefaultConfig()
