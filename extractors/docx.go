@@ -8,6 +8,7 @@ import (
 	"errors"
 
 	"io"
+	"path"
 	"strconv"
 	"strings"
 
@@ -186,28 +187,11 @@ func (c *capReader) Read(p []byte) (int, error) {
 // readStyles maps paragraph style ids to heading levels: built-in "heading N" and "Title"
 // names (whatever the localized id), or a style's own outline level.
 func (e DOCXExtractor) readStyles(f *zip.File, levels map[string]int) error {
-	rc, err := e.open(f)
-	if err != nil {
-		return err
-	}
-	defer rc.Close()
-	dec := xml.NewDecoder(rc)
 	var id string
-	depth := 0
-	for {
-		tok, err := dec.Token()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
-		if err != nil {
-			return xmlErr("styles.xml", err)
-		}
-		if err := xmlDepth(tok, &depth, "styles.xml"); err != nil {
-			return err
-		}
+	return eachToken(FormatDOCX, f, e.maxXMLBytes(), false, func(tok xml.Token) error {
 		se, ok := tok.(xml.StartElement)
 		if !ok {
-			continue
+			return nil
 		}
 		switch se.Name.Local {
 		case "style":
@@ -228,7 +212,17 @@ func (e DOCXExtractor) readStyles(f *zip.File, levels map[string]int) error {
 				}
 			}
 		}
+		return nil
+	})
+}
+
+// relTarget resolves a relationship's Target against the folder of the part that names
+// it (an absolute target starts at the archive's root).
+func relTarget(dir, target string) string {
+	if strings.HasPrefix(target, "/") {
+		return strings.TrimPrefix(target, "/")
 	}
+	return path.Join(dir, target)
 }
 
 func attr(se xml.StartElement, local string) string {

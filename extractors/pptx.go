@@ -38,12 +38,7 @@ func (e PPTXExtractor) relTargets(parts map[string]*zip.File, part, typeSuffix s
 	}
 	err := eachToken(FormatPPTX, rels, e.maxXMLBytes(), false, func(tok xml.Token) error {
 		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "Relationship" {
-			target := attr(se, "Target")
-			if strings.HasPrefix(target, "/") {
-				target = strings.TrimPrefix(target, "/")
-			} else {
-				target = path.Join(dir, target)
-			}
+			target := relTarget(dir, attr(se, "Target"))
 			out[attr(se, "Id")] = target
 			if first == "" && typeSuffix != "" && strings.HasSuffix(attr(se, "Type"), typeSuffix) {
 				first = target

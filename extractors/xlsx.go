@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"math"
-	"path"
 	"strconv"
 	"strings"
 	"time"
@@ -100,10 +99,8 @@ func (e XLSXExtractor) Extract(ctx context.Context, data []byte) (document.Docum
 			date1904 = v == "1" || v == "true"
 		case "sheet":
 			target := targets[attrNS(se, "id")]
-			if strings.HasPrefix(target, "/") {
-				target = strings.TrimPrefix(target, "/")
-			} else if target != "" {
-				target = path.Join("xl", target)
+			if target != "" {
+				target = relTarget("xl", target)
 			}
 			sheets = append(sheets, xlsxSheet{name: attr(se, "name"), part: parts[target]})
 		}
