@@ -24,6 +24,21 @@ type Document struct {
 	// OCR lists, in text order, the paragraphs that came from OCR, each with its words'
 	// mean confidence (0 to 1); empty for text from a text layer or a file's own text.
 	OCR []OCRSpan
+	// Attachments are files the document carries that are documents of their own (an
+	// e-mail's attached PDF): the pipeline extracts each one whose format it reads as a
+	// separate document under the parent source. Nil for most formats.
+	Attachments []Attachment
+}
+
+// Attachment is a file carried inside a document: its 1-based position among the
+// document's attachments (stable for the same bytes), its file name as the document
+// gives it (may be empty), and its decoded bytes, or Err when they could not be decoded
+// (the attachment fails on its own; its parent does not).
+type Attachment struct {
+	N    int
+	Name string
+	Data []byte
+	Err  error
 }
 
 // OCRSpan is a stretch of Text read by OCR: [Start, End), how many words, and their mean

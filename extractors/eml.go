@@ -26,9 +26,14 @@ import (
 // encoded words too. From, To, Cc, Date, Subject, Message-ID and the attachments' names
 // become the document's metadata, so every chunk carries them.
 //
-// Attachments are named, not extracted: their text is not part of the message's
-// document. A message nests at most MaxEMLDepth multiparts and has at most MaxEMLParts
-// parts.
+// Attachments are not part of the message's text: they are returned, decoded, in
+// Document.Attachments (the pipeline reads each one whose format it knows as a document
+// of its own). An attachment is a part with "Content-Disposition: attachment", or a named
+// part that is not text outside multipart/related (inline images of an HTML body, which
+// sit in multipart/related, are not documents). A message whose body has no text but
+// has attachments gives a document with empty text and its attachments. A message nests
+// at most MaxEMLDepth multiparts and has at most MaxEMLParts parts; its attachments'
+// bytes together are at most the message's own size (transfer encodings only shrink).
 type EMLExtractor struct{ Limits Limits }
 
 // Caps on a message's MIME structure.
@@ -48,6 +53,7 @@ var emlWords = &mime.WordDecoder{CharsetReader: func(charset string, input io.Re
 type emlBody struct {
 	plain, html []string // text parts in order
 	attachments []string
+	files       []document.Attachment
 	parts       int
 }
 
@@ -74,7 +80,7 @@ func (e EMLExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 		meta["date"] = d.Format(time.RFC3339)
 	}
 	var body emlBody
-	if err := e.walk(ctx, h, msg.Body, 0, &body, false); err != nil {
+	if err := e.walk(ctx, h, msg.Body, 0, &body, ""); err != nil {
 		return document.Document{}, err
 	}
 	if len(body.attachments) > 0 {
@@ -104,17 +110,26 @@ func (e EMLExtractor) Extract(ctx context.Context, data []byte) (document.Docume
 		}
 	}
 	doc, err := b.done()
+	if reason, _ := document.Classify(err); err != nil && reason == document.ReasonEmpty && len(body.files) > 0 && ctx.Err() == nil {
+		doc, err = document.Document{Format: FormatEML}, nil // only attachments
+	}
 	if err != nil {
 		return doc, err
 	}
 	doc.Metadata = meta
+	for i := range body.files {
+		body.files[i].N = i + 1 // in the message's order, alternatives included
+	}
+	doc.Attachments = body.files
 	return doc, nil
 }
 
 // mimeHeader adapts mail.Header and multipart's textproto headers.
 type mimeHeader interface{ Get(string) string }
 
-func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth int, out *emlBody, inAlternative bool) error {
+// walk reads one MIME part into out; parent is the media type of the multipart that
+// holds it ("" for the message's own body).
+func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth int, out *emlBody, parent string) error {
 	if out.parts++; out.parts > MaxEMLParts {
 		return document.Permanentf(document.ReasonTooLarge, "eml: more than %d MIME parts", MaxEMLParts)
 	}
@@ -150,7 +165,7 @@ func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth
 			if err != nil {
 				return document.Permanentf(document.ReasonCorrupt, "eml: %w", err)
 			}
-			err = e.walk(ctx, p.Header, p, depth+1, target, alt)
+			err = e.walk(ctx, p.Header, p, depth+1, target, ctype)
 			p.Close()
 			if err != nil {
 				return err
@@ -160,6 +175,7 @@ func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth
 			// one of the alternatives: plain text when there is any
 			out.parts = sub.parts
 			out.attachments = append(out.attachments, sub.attachments...)
+			out.files = append(out.files, sub.files...)
 			if len(sub.plain) > 0 {
 				out.plain = append(out.plain, sub.plain...)
 			} else {
@@ -176,10 +192,21 @@ func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth
 		name = d
 	}
 	if disposition == "attachment" || (name != "" && !strings.HasPrefix(ctype, "text/")) || (!strings.HasPrefix(ctype, "text/plain") && !strings.HasPrefix(ctype, "text/html")) {
-		if name == "" {
-			name = "(" + ctype + ")"
+		listed := name
+		if listed == "" {
+			listed = "(" + ctype + ")"
 		}
-		out.attachments = append(out.attachments, name)
+		out.attachments = append(out.attachments, listed)
+		if disposition == "attachment" || (name != "" && parent != "multipart/related") {
+			data, err := io.ReadAll(transferDecoder(h, r))
+			if err != nil {
+				data, err = nil, document.Permanentf(document.ReasonCorrupt, "eml: attachment %q: %w", name, err)
+			}
+			if name == "" && ctype == "message/rfc822" {
+				name = "message.eml"
+			}
+			out.files = append(out.files, document.Attachment{Name: name, Data: data, Err: err})
+		}
 		return nil
 	}
 	text, err := e.decode(h, r, params["charset"])
@@ -197,12 +224,7 @@ func (e EMLExtractor) walk(ctx context.Context, h mimeHeader, r io.Reader, depth
 // decode undoes a part's transfer encoding and charset, reading at most the text cap
 // (times four: markup and encoding) of it.
 func (e EMLExtractor) decode(h mimeHeader, r io.Reader, charset string) (string, error) {
-	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, &base64Lines{r: r})
-	}
+	r = transferDecoder(h, r)
 	limit := int64(1 << 30)
 	if e.Limits.MaxTextBytes > 0 {
 		limit = int64(e.Limits.MaxTextBytes) * 4
@@ -222,6 +244,17 @@ func (e EMLExtractor) decode(h mimeHeader, r io.Reader, charset string) (string,
 		}
 	}
 	return strings.ToValidUTF8(string(raw), "\uFFFD"), nil
+}
+
+// transferDecoder undoes a part's Content-Transfer-Encoding.
+func transferDecoder(h mimeHeader, r io.Reader) io.Reader {
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
+	case "quoted-printable":
+		return quotedprintable.NewReader(r)
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, &base64Lines{r: r})
+	}
+	return r
 }
 
 // base64Lines drops the line breaks and spaces of a base64 body, which encoding/base64's

@@ -83,3 +83,56 @@ func TestEMLDetails(t *testing.T) {
 }
 
 func itoa(i int) string { return string(rune('0'+i/10)) + string(rune('0'+i%10)) }
+
+// Attachments come back decoded, numbered in message order, for the pipeline to read as
+// documents of their own; inline images of an HTML body are not documents; an
+// undecodable attachment fails alone; a message with attachments and no body text is a
+// document with empty text.
+func TestEMLAttachments(t *testing.T) {
+	msg := "From: a@example.org\r\nSubject: report\r\nContent-Type: multipart/mixed; boundary=X\r\n\r\n" +
+		"--X\r\nContent-Type: multipart/alternative; boundary=A\r\n\r\n" +
+		"--A\r\nContent-Type: text/plain\r\n\r\nsee attached\r\n" +
+		"--A\r\nContent-Type: multipart/related; boundary=R\r\n\r\n" +
+		"--R\r\nContent-Type: text/html\r\n\r\n<p>see attached <img src=cid:logo></p>\r\n" +
+		"--R\r\nContent-Type: image/png; name=logo.png\r\nContent-ID: <logo>\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n" +
+		"--R--\r\n--A--\r\n" +
+		"--X\r\nContent-Type: text/plain; name=notes.txt\r\nContent-Disposition: attachment; filename=notes.txt\r\nContent-Transfer-Encoding: base64\r\n\r\n" +
+		"bm90ZXMgb24g\r\ndGhlIHJlcG9ydA==\r\n" +
+		"--X\r\nContent-Type: application/pdf; name=\"r.pdf\"\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n%PDF-1.4=0A=\r\nend\r\n" +
+		"--X\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=bad.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!\r\n" +
+		"--X--\r\n"
+	doc, err := EMLExtractor{}.Extract(context.Background(), []byte(msg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc.Text != "report\n\nsee attached" {
+		t.Errorf("text %q", doc.Text)
+	}
+	if got := doc.Metadata["attachments"]; got != "logo.png, notes.txt, r.pdf, bad.bin" {
+		t.Errorf("attachments named %q", got)
+	}
+	if len(doc.Attachments) != 3 {
+		t.Fatalf("%d attachment documents, want 3 (notes.txt, r.pdf, bad.bin; the inline logo is part of the body): %+v", len(doc.Attachments), doc.Attachments)
+	}
+	want := []document.Attachment{{N: 1, Name: "notes.txt", Data: []byte("notes on the report")}, {N: 2, Name: "r.pdf", Data: []byte("%PDF-1.4\nend")}}
+	for i, w := range want {
+		a := doc.Attachments[i]
+		if a.N != w.N || a.Name != w.Name || string(a.Data) != string(w.Data) || a.Err != nil {
+			t.Errorf("attachment %d: %d %q %q %v, want %d %q %q", i, a.N, a.Name, a.Data, a.Err, w.N, w.Name, w.Data)
+		}
+	}
+	if bad := doc.Attachments[2]; bad.N != 3 || bad.Name != "bad.bin" || bad.Err == nil {
+		t.Errorf("an undecodable attachment: %+v", bad)
+	} else {
+		wantPermanent(t, bad.Err, "undecodable attachment", document.ReasonCorrupt)
+	}
+	only := "From: a@example.org\r\nContent-Type: multipart/mixed; boundary=X\r\n\r\n" +
+		"--X\r\nContent-Type: text/plain\r\n\r\n\r\n" +
+		"--X\r\nContent-Type: text/csv; name=a.csv\r\nContent-Disposition: attachment; filename=a.csv\r\n\r\nx,y\r\n1,2\r\n--X--\r\n"
+	doc, err = EMLExtractor{}.Extract(context.Background(), []byte(only))
+	if err != nil || doc.Text != "" || doc.Format != FormatEML || len(doc.Attachments) != 1 || doc.Attachments[0].Name != "a.csv" {
+		t.Errorf("attachments only: %q %+v %v", doc.Text, doc.Attachments, err)
+	}
+	_, err = EMLExtractor{}.Extract(context.Background(), []byte("From: a@example.org\r\nContent-Type: text/plain\r\n\r\n \r\n"))
+	wantPermanent(t, err, "neither text nor attachments", document.ReasonEmpty)
+}

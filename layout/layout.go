@@ -3,6 +3,7 @@ package layout
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -286,3 +287,21 @@ func JobOutputManifest(name string) string {
 
 // EmbeddingCache is the folder of one model's cached vectors; modelHash names the model.
 func EmbeddingCache(modelHash string) string { return EmbeddingCacheRoot + modelHash + "/" }
+
+// AttachmentKey is the source key of a document carried inside another (an e-mail's
+// attachment): "<parent>#<n>-<name>", n counting the parent's attachments from 1. The
+// name's slashes become "_" so that the key adds no folder: the attachment's outputs sit
+// beside its parent's (chunks/inbox/a.eml#1-report.pdf.jsonl). A missing name is
+// "attachment".
+func AttachmentKey(parent string, n int, name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, strings.TrimSpace(name))
+	if name == "" {
+		name = "attachment"
+	}
+	return parent + "#" + strconv.Itoa(n) + "-" + name
+}

@@ -1,6 +1,7 @@
 package layout
 
 import (
+	"path"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -147,4 +148,25 @@ func FuzzSourcePath(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestAttachmentKey(t *testing.T) {
+	for _, c := range []struct {
+		parent, name string
+		n            int
+		want         string
+	}{
+		{"inbox/a.eml", "report.pdf", 1, "inbox/a.eml#1-report.pdf"},
+		{"inbox/a.eml", "../x/y\\z.pdf", 2, "inbox/a.eml#2-.._x_y_z.pdf"},
+		{"a.eml", "  ", 3, "a.eml#3-attachment"},
+	} {
+		got := AttachmentKey(c.parent, c.n, c.name)
+		if got != c.want {
+			t.Errorf("AttachmentKey(%q, %d, %q) = %q, want %q", c.parent, c.n, c.name, got, c.want)
+		}
+		// beside the parent's outputs: the same folder, one segment
+		if path.Dir(SourcePath(got)) != path.Dir(SourcePath(c.parent)) {
+			t.Errorf("%q leaves its parent's folder: %q", got, SourcePath(got))
+		}
+	}
 }

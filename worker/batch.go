@@ -68,8 +68,12 @@ type Summary struct {
 	Elapsed   time.Duration
 	// PlannedBytes is the size of what was (or, in a dry run, would be) processed.
 	PlannedBytes int64
-	// FailedBy counts the failed documents by reason (a failure record's reason).
+	// FailedBy counts the failed documents by reason (a failure record's reason),
+	// attachments included.
 	FailedBy map[string]int
+	// Attachments counts the documents read from sources' attachments (an e-mail's
+	// files; their chunks are in Chunks), AttachmentsFailed those of them that failed.
+	Attachments, AttachmentsFailed int
 	// Labels counts the chunks labeled, by status.
 	Labels LabelCounts
 	// Stages adds up the time the documents spent in each stage.
@@ -169,6 +173,17 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 			sum.Processed++
 		}
 		sum.Chunks += o.Result.Chunks
+		for _, a := range o.Result.Attachments {
+			sum.Attachments++
+			sum.Chunks += a.Chunks
+			if a.Status == statusFailed {
+				sum.AttachmentsFailed++
+				if sum.FailedBy == nil {
+					sum.FailedBy = map[string]int{}
+				}
+				sum.FailedBy[a.Reason]++
+			}
+		}
 		sum.Bytes += o.Result.Bytes
 		sum.Labels.Add(o.Result.Labels)
 		sum.Stages.Add(o.Result)
@@ -320,8 +335,11 @@ func hashSource(ctx context.Context, src Source, key string) (string, error) {
 func (p *Pipeline) failedSources(ctx context.Context) (map[string]int, error) {
 	out := map[string]int{}
 	err := p.ListFailures(ctx, func(key string, rec FailureRecord) error {
-		if rec.Key() != "" {
-			out[rec.Key()] = rec.Attempts
+		switch {
+		case rec.ParentKey() != "":
+			out[rec.ParentKey()] = max(out[rec.ParentKey()], rec.Attempts) // an attachment: its parent is done again
+		case rec.Key() != "":
+			out[rec.Key()] = max(out[rec.Key()], rec.Attempts)
 		}
 		return nil
 	})

@@ -440,7 +440,15 @@ func (c *Consumer) processSource(ctx context.Context, obj Object, receives int, 
 		c.documents("failed", res.Failure.Reason)
 		return nil
 	}
-	log.Info("document processed", "chunks", res.Chunks, "bytes", res.Bytes, "duration", time.Since(start))
+	for _, a := range res.Attachments {
+		if a.Status == statusFailed {
+			log.Warn("attachment failed", "attachment", a.Key(), "reason", a.Reason)
+			c.documents("failed", a.Reason)
+		} else {
+			c.documents("processed", "")
+		}
+	}
+	log.Info("document processed", "chunks", res.Chunks, "attachments", len(res.Attachments), "bytes", res.Bytes, "duration", time.Since(start))
 	c.documents("processed", "")
 	return nil
 }

@@ -35,20 +35,18 @@ func (p *Pipeline) fail(ctx context.Context, obj Object, res Result, meta *sourc
 	if err := p.out.Put(ctx, layout.Failed(obj.Key), bytes.NewReader(append(body, '\n'))); err != nil {
 		return res, fmt.Errorf("write failure record of %s: %w", obj.Key, err)
 	}
-	for _, k := range append([]string{layout.Text(obj.Key)}, layout.ChunkFiles(obj.Key)...) {
-		if err := p.out.Delete(ctx, k); err != nil {
-			return res, fmt.Errorf("remove stale output of %s: %w", obj.Key, err)
-		}
+	if err := p.dropOutputs(ctx, obj.Key, false); err != nil {
+		return res, err
 	}
-	if p.cfg.Labeler != nil {
-		if err := p.cfg.Labeler.Remove(ctx, obj.Key); err != nil {
-			return res, fmt.Errorf("remove stale labels of %s: %w", obj.Key, err)
+	if head.found {
+		if err := p.dropAttachments(ctx, head.state.Attachments, nil); err != nil {
+			return res, err
 		}
 	}
 	if meta == nil {
 		meta = &sourceMeta{etag: obj.ETag}
 	}
-	if err := p.commit(ctx, obj, meta, statusFailed, string(reason), 0, attempts, head); err != nil {
+	if err := p.commit(ctx, obj, meta, statusFailed, string(reason), 0, nil, attempts, head); err != nil {
 		return res, err
 	}
 	return res, nil

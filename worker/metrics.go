@@ -54,5 +54,9 @@ func (m *Metrics) observe(res Result) {
 	m.Stage.WithLabelValues("chunk").Observe(res.Chunk.Seconds())
 	m.Stage.WithLabelValues("embed").Observe(res.Embed.Seconds())
 	m.Stage.WithLabelValues("write").Observe(res.Write.Seconds())
-	m.Chunks.Add(float64(res.Chunks))
+	chunks := res.Chunks
+	for _, a := range res.Attachments {
+		chunks += a.Chunks
+	}
+	m.Chunks.Add(float64(chunks))
 }

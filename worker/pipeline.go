@@ -228,6 +228,9 @@ type Result struct {
 	Chunks int
 	// Failure is set when the document failed; its record has been written.
 	Failure *FailureRecord
+	// Attachments are the documents read from the source's attachments (Chunks counts
+	// the source's own chunks only).
+	Attachments []AttachmentState
 	// Labels counts the chunks labeled, by status, when a Labeler is configured.
 	Labels LabelCounts
 	// Elapsed per stage: Encode is the writing of chunk records, Write the rest of
@@ -302,23 +305,45 @@ func (p *Pipeline) processOnce(ctx context.Context, src Source, obj Object, atte
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, err, head)
 	}
-	t := time.Now()
-	spans, err := p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(ctx, doc)
-	res.Chunk = time.Since(t)
-	if err != nil {
-		return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err), head)
-	}
-	if len(spans) == 0 {
-		return p.fail(ctx, obj, res, meta, attempts, document.Permanentf(document.ReasonEmpty, "%s: no text to chunk", obj.Key), head)
-	}
-	if err := p.write(ctx, obj, meta, doc, spans, &res); err != nil {
-		if _, permanent := document.Classify(err); permanent {
-			return p.fail(ctx, obj, res, meta, attempts, err, head)
+	atts := doc.Attachments // documents of their own, read after this one
+	doc.Attachments = nil
+	var spans []document.Span
+	if doc.Text != "" {
+		t := time.Now()
+		spans, err = p.cfg.ChunkerFor(doc.Format, obj.Key).Chunk(ctx, doc)
+		res.Chunk = time.Since(t)
+		if err != nil {
+			return p.fail(ctx, obj, res, meta, attempts, fmt.Errorf("chunk %s: %w", obj.Key, err), head)
 		}
+	}
+	switch {
+	case len(spans) == 0 && len(atts) == 0:
+		return p.fail(ctx, obj, res, meta, attempts, document.Permanentf(document.ReasonEmpty, "%s: no text to chunk", obj.Key), head)
+	case len(spans) == 0:
+		// a message that is only its attachments: no outputs of its own
+		if err := p.dropOutputs(ctx, obj.Key, false); err != nil {
+			return res, err
+		}
+	default:
+		if err := p.write(ctx, obj, meta, doc, spans, &res); err != nil {
+			if _, permanent := document.Classify(err); permanent {
+				return p.fail(ctx, obj, res, meta, attempts, err, head)
+			}
+			return res, err
+		}
+	}
+	kids, err := p.attachments(ctx, obj, meta, doc.Metadata, atts, attempts, &res)
+	if err != nil {
 		return res, err
 	}
+	if head.found {
+		if err := p.dropAttachments(ctx, head.state.Attachments, kids); err != nil {
+			return res, err
+		}
+	}
 	res.Chunks = len(spans)
-	if err := p.commit(ctx, obj, meta, statusOK, "", len(spans), attempts, head); err != nil {
+	res.Attachments = kids
+	if err := p.commit(ctx, obj, meta, statusOK, "", len(spans), kids, attempts, head); err != nil {
 		return res, err
 	}
 	return res, nil

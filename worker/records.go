@@ -69,6 +69,10 @@ type FailureRecord struct {
 	Permanent   bool   `json:"permanent"`
 	Attempts    int    `json:"attempts"`
 	Pipeline    string `json:"pipeline"`
+	// Parent is set on an attachment's record: the source it came from, which is what
+	// is tried again (`failed retry` re-runs the parent, and with it the attachment).
+	Parent      string `json:"parent,omitempty"`
+	ParentBytes []byte `json:"parent_bytes,omitempty"`
 }
 
 // State is state/<source>/<name>.json: what the last processing of a source saw and did.
@@ -95,12 +99,36 @@ type State struct {
 	// chunk count), so that its vectors can still be deleted from the vector index when
 	// the first attempt could not.
 	Removed *RemovedVersion `json:"removed,omitempty"`
+	// Attachments are the documents read from the source's attachments (an e-mail's
+	// files), each under its own key (layout.AttachmentKey) with its own outputs or
+	// failure record. They have no state of their own: they are committed, re-done and
+	// removed with this source, and planning never sees them.
+	Attachments []AttachmentState `json:"attachments,omitempty"`
+}
+
+// AttachmentState is one attachment document of a source: its key, whether it has
+// outputs (ok) or a failure record (failed, with the reason), and its chunk count.
+type AttachmentState struct {
+	Source      string `json:"source"`
+	SourceBytes []byte `json:"source_bytes,omitempty"`
+	Status      string `json:"status"`
+	Reason      string `json:"reason,omitempty"`
+	Chunks      int    `json:"chunks"`
+}
+
+// Key returns the attachment's key, byte for byte.
+func (a AttachmentState) Key() string {
+	if a.SourceBytes != nil {
+		return string(a.SourceBytes)
+	}
+	return a.Source
 }
 
 // RemovedVersion is what a tombstone remembers of the removed version.
 type RemovedVersion struct {
-	Pipeline string `json:"pipeline"`
-	Chunks   int    `json:"chunks"`
+	Pipeline    string            `json:"pipeline"`
+	Chunks      int               `json:"chunks"`
+	Attachments []AttachmentState `json:"attachments,omitempty"`
 }
 
 // sourceBytes is what SourceBytes holds for key: nil unless key is not valid UTF-8.
@@ -109,6 +137,15 @@ func sourceBytes(key string) []byte {
 		return nil
 	}
 	return []byte(key)
+}
+
+// ParentKey returns the source an attachment's record came from, byte for byte ("" for
+// a source's own record).
+func (r FailureRecord) ParentKey() string {
+	if r.ParentBytes != nil {
+		return string(r.ParentBytes)
+	}
+	return r.Parent
 }
 
 // Key returns the source key the record is about, byte for byte.

@@ -125,7 +125,7 @@ func (p *Pipeline) legacyState(ctx context.Context, source string) (State, bool,
 // commit writes the source's state last, after every other output: a state means the
 // outputs it describes are complete. It is conditional on head: errConflict when another
 // writer committed since head was read.
-func (p *Pipeline) commit(ctx context.Context, obj Object, meta *sourceMeta, status, reason string, chunks, attempts int, head stateHead) error {
+func (p *Pipeline) commit(ctx context.Context, obj Object, meta *sourceMeta, status, reason string, chunks int, kids []AttachmentState, attempts int, head stateHead) error {
 	st := State{
 		Schema:      1,
 		Source:      obj.Key,
@@ -142,6 +142,7 @@ func (p *Pipeline) commit(ctx context.Context, obj Object, meta *sourceMeta, sta
 		Chunks:      chunks,
 		Attempts:    attempts,
 		Processed:   p.cfg.Now().UTC(),
+		Attachments: kids,
 	}
 	return p.putState(ctx, st, head)
 }
@@ -261,14 +262,12 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 	if head.found && SequencerLess(sequencer, head.state.Sequencer) {
 		sequencer = head.state.Sequencer
 	}
-	for _, k := range append(layout.ChunkFiles(source), layout.Text(source), layout.Failed(source)) {
-		if err := p.out.Delete(ctx, k); err != nil {
-			return fmt.Errorf("remove outputs of %s: %w", source, err)
-		}
+	if err := p.dropOutputs(ctx, source, true); err != nil {
+		return err
 	}
-	if p.cfg.Labeler != nil {
-		if err := p.cfg.Labeler.Remove(ctx, source); err != nil {
-			return fmt.Errorf("remove labels of %s: %w", source, err)
+	if head.found {
+		if err := p.dropAttachments(ctx, head.state.Attachments, nil); err != nil {
+			return err
 		}
 	}
 	tomb := State{
@@ -276,7 +275,7 @@ func (p *Pipeline) remove(ctx context.Context, source, sequencer string) error {
 		ETag: "deleted:" + sequencer, Status: statusDeleted, Processed: p.cfg.Now().UTC(),
 	}
 	if head.found && head.state.Status == statusOK {
-		tomb.Removed = &RemovedVersion{Pipeline: head.state.Pipeline, Chunks: head.state.Chunks}
+		tomb.Removed = &RemovedVersion{Pipeline: head.state.Pipeline, Chunks: head.state.Chunks, Attachments: head.state.Attachments}
 	} else if head.found && head.state.Status == statusDeleted {
 		tomb.Removed = head.state.Removed // a removal tried again
 	}

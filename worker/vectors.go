@@ -41,54 +41,40 @@ func (s storeOpener) Open(ctx context.Context, key string) (io.ReadCloser, error
 // done again (by planning, or by the redelivered message), and its message is kept.
 func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) error {
 	keep := map[string]bool{}
-	if st.Status == statusOK && st.Chunks > 0 {
-		key := layout.Chunks(st.Key())
-		if p.cfg.ChunksFormat == ChunksParquet {
-			key = layout.ChunksParquet(st.Key())
+	if st.Status == statusOK {
+		docs := []AttachmentState{{Source: st.Key(), Status: statusOK, Chunks: st.Chunks}}
+		for _, a := range st.Attachments { // an e-mail's attachments are committed with it
+			docs = append(docs, AttachmentState{Source: a.Key(), Status: a.Status, Chunks: a.Chunks})
 		}
-		batch := make([]vectorindex.Vector, 0, vectorindex.MaxPerPut)
-		flush := func() error {
-			skipped, err := p.cfg.Vectors.Upsert(ctx, batch)
-			if len(skipped) > 0 {
-				p.cfg.Logger.Warn("zero vectors left out of the vector index (its cosine metric refuses them)", "source", st.Source, "chunks", skipped)
+		for _, d := range docs {
+			if d.Status == statusOK && d.Chunks > 0 {
+				if err := p.upsertVectors(ctx, d.Source, keep); err != nil {
+					return err
+				}
 			}
-			batch = batch[:0]
-			return err
-		}
-		err := dataset.EachChunk(ctx, storeOpener{p.out}, key, func(r dataset.ChunkRow) error {
-			v := vectorindex.Vector{ID: r.ID, Data: r.Embedding, Source: st.Source, Index: int(r.Index), HeadingPath: r.HeadingPath}
-			if r.PageStart != nil {
-				v.Page = int(*r.PageStart)
-			}
-			if r.Label != nil && r.Label.Class != nil {
-				v.Label = *r.Label.Class
-			}
-			keep[r.ID] = true
-			if batch = append(batch, v); len(batch) == cap(batch) {
-				return flush()
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("read chunks of %s for the vector index: %w", st.Source, err)
-		}
-		if err := flush(); err != nil {
-			return err
 		}
 	}
 	// the version before: the head's, or the one a tombstone says it removed (a removal
 	// whose vector update failed is tried again over its own tombstone)
 	var prev *RemovedVersion
 	if old := head.state; head.found && old.Status == statusOK {
-		prev = &RemovedVersion{Pipeline: old.Pipeline, Chunks: old.Chunks}
+		prev = &RemovedVersion{Pipeline: old.Pipeline, Chunks: old.Chunks, Attachments: old.Attachments}
 	} else if head.found && old.Status == statusDeleted {
 		prev = old.Removed
 	}
 	if prev != nil {
 		var gone []string
-		for i := 0; i < prev.Chunks; i++ {
-			if id := chunkID(st.Key(), i, prev.Pipeline); !keep[id] {
-				gone = append(gone, id)
+		del := func(key string, chunks int) {
+			for i := 0; i < chunks; i++ {
+				if id := chunkID(key, i, prev.Pipeline); !keep[id] {
+					gone = append(gone, id)
+				}
+			}
+		}
+		del(st.Key(), prev.Chunks)
+		for _, a := range prev.Attachments {
+			if a.Status == statusOK {
+				del(a.Key(), a.Chunks)
 			}
 		}
 		if err := p.cfg.Vectors.Delete(ctx, gone); err != nil {
@@ -96,6 +82,45 @@ func (p *Pipeline) syncVectors(ctx context.Context, st State, head stateHead) er
 		}
 	}
 	return nil
+}
+
+// upsertVectors upserts the chunks of one committed document (a source, or one of its
+// attachments) and notes their ids in keep.
+func (p *Pipeline) upsertVectors(ctx context.Context, key string, keep map[string]bool) error {
+	file := layout.Chunks(key)
+	if p.cfg.ChunksFormat == ChunksParquet {
+		file = layout.ChunksParquet(key)
+	}
+	batch := make([]vectorindex.Vector, 0, vectorindex.MaxPerPut)
+	flush := func() error {
+		skipped, err := p.cfg.Vectors.Upsert(ctx, batch)
+		if len(skipped) > 0 {
+			p.cfg.Logger.Warn("zero vectors left out of the vector index (its cosine metric refuses them)", "source", key, "chunks", skipped)
+		}
+		batch = batch[:0]
+		return err
+	}
+	err := dataset.EachChunk(ctx, storeOpener{p.out}, file, func(r dataset.ChunkRow) error {
+		v := vectorindex.Vector{ID: r.ID, Data: r.Embedding, Source: key, Index: int(r.Index), HeadingPath: r.HeadingPath}
+		if r.PageStart != nil {
+			v.Page = int(*r.PageStart)
+		}
+		if r.Label != nil && r.Label.Class != nil {
+			v.Label = *r.Label.Class
+		}
+		keep[r.ID] = true
+		if batch = append(batch, v); len(batch) == cap(batch) {
+			return flush()
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read chunks of %s for the vector index: %w", key, err)
+	}
+	if len(batch) == 0 {
+		return nil
+	}
+	return flush()
 }
 
 // fullyCommitted reports whether st's marker is there: a commit whose vector index update

@@ -237,6 +237,22 @@ func TestRunFormats(t *testing.T) {
 	if rec.Metadata["from"] != "Mariana Duarte <m.duarte@example.org>" || rec.Metadata["attachments"] != "budget.xlsx" || rec.Metadata["date"] != "2026-04-02T09:30:00+02:00" {
 		t.Errorf("the e-mail's chunk metadata: %v", rec.Metadata)
 	}
+	// the attached workbook is a document of its own, beside the mail
+	b, err = os.ReadFile(filepath.Join(out, "chunks", "survey.eml#1-budget.xlsx.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var att struct {
+		Text     string            `json:"text"`
+		Metadata map[string]string `json:"metadata"`
+	}
+	json.Unmarshal(b[:bytes.IndexByte(b, '\n')], &att)
+	if att.Metadata["attachment_of"] != "survey.eml" || att.Metadata["subject"] == "" || !strings.Contains(att.Text, "Amount: 12,500.50") {
+		t.Errorf("the attachment's first chunk: %q %v", att.Text, att.Metadata)
+	}
+	if !strings.Contains(stderr, "1 attachments (0 failed)") {
+		t.Errorf("summary: %s", stderr)
+	}
 }
 
 // A page image goes through Tesseract (real, installed by scripts/test): its chunks hold

@@ -266,8 +266,8 @@ func (a *app) runBatch(cmd *cobra.Command, srcArg string, f runFlags, retry bool
 		}
 		return &exitError{code: exitFailures, err: err}
 	}
-	if sum.Failed > 0 {
-		return &exitError{code: exitFailures, err: fmt.Errorf("%d documents failed: see 'docingest failed list --out %s'", sum.Failed, f.out)}
+	if n := sum.Failed + sum.AttachmentsFailed; n > 0 {
+		return &exitError{code: exitFailures, err: fmt.Errorf("%d documents failed: see 'docingest failed list --out %s'", n, f.out)}
 	}
 	return nil
 }
@@ -278,14 +278,18 @@ type report struct {
 	DryRun    bool `json:"dry_run"`
 	Documents int  `json:"documents"`
 	// Processed counts the documents processed successfully (failures are not in it).
-	Processed      int                `json:"processed"`
-	Unchanged      int                `json:"unchanged"`
-	Failed         int                `json:"failed"`
-	FailedByReason map[string]int     `json:"failed_by_reason"`
-	Chunks         int                `json:"chunks"`
-	InputBytes     int64              `json:"input_bytes"`
-	Seconds        float64            `json:"seconds"`
-	Labels         worker.LabelCounts `json:"labels"`
+	Processed      int            `json:"processed"`
+	Unchanged      int            `json:"unchanged"`
+	Failed         int            `json:"failed"`
+	FailedByReason map[string]int `json:"failed_by_reason"`
+	// Attachments counts the documents read from attachments (an e-mail's files),
+	// AttachmentsFailed those that failed (in failed_by_reason too).
+	Attachments       int                `json:"attachments"`
+	AttachmentsFailed int                `json:"attachments_failed"`
+	Chunks            int                `json:"chunks"`
+	InputBytes        int64              `json:"input_bytes"`
+	Seconds           float64            `json:"seconds"`
+	Labels            worker.LabelCounts `json:"labels"`
 	// StageSeconds is the time documents spent in each stage, summed over documents.
 	StageSeconds map[string]float64 `json:"stage_seconds,omitempty"`
 	// PlannedBytes is what was, or in a dry run would be, processed.
@@ -297,7 +301,7 @@ type report struct {
 
 func batchReport(s worker.Summary, dry bool) report {
 	r := report{DryRun: dry, Documents: s.Listed, Processed: s.Processed - s.Failed, Unchanged: s.Skipped, Failed: s.Failed,
-		FailedByReason: s.FailedBy, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels, PlannedBytes: s.PlannedBytes}
+		FailedByReason: s.FailedBy, Attachments: s.Attachments, AttachmentsFailed: s.AttachmentsFailed, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels, PlannedBytes: s.PlannedBytes}
 	if st := s.Stages; st != (worker.StageTimes{}) {
 		r.StageSeconds = map[string]float64{"fetch": st.Fetch.Seconds(), "extract": st.Extract.Seconds(), "chunk": st.Chunk.Seconds(),
 			"embed": st.Embed.Seconds(), "encode": st.Encode.Seconds(), "write": st.Write.Seconds()}
@@ -355,8 +359,12 @@ func summaryLine(s worker.Summary, dry bool) string {
 		return fmt.Sprintf("dry run: %d documents: %d to process (%.1f MB), %d unchanged",
 			s.Listed, s.Processed, float64(s.PlannedBytes)/1e6, s.Skipped)
 	}
-	return fmt.Sprintf("%d documents: %d processed, %d unchanged, %d failed; %d chunks%s; %.1f MB in %s (%.1f MB/s)",
-		s.Listed, s.Processed-s.Failed, s.Skipped, s.Failed, s.Chunks, labelsPart(s.Labels), mb, s.Elapsed.Round(time.Millisecond), rate)
+	atts := ""
+	if s.Attachments > 0 {
+		atts = fmt.Sprintf(", %d attachments (%d failed)", s.Attachments, s.AttachmentsFailed)
+	}
+	return fmt.Sprintf("%d documents: %d processed, %d unchanged, %d failed%s; %d chunks%s; %.1f MB in %s (%.1f MB/s)",
+		s.Listed, s.Processed-s.Failed, s.Skipped, s.Failed, atts, s.Chunks, labelsPart(s.Labels), mb, s.Elapsed.Round(time.Millisecond), rate)
 }
 
 // labelsPart is ", labeled: 408 auto, 2 pending" when chunks were labeled, else "".
