@@ -229,39 +229,3 @@ func JoinSections(ctx context.Context, format string, lim Limits, sections []Sec
 	}
 	return b.done()
 }
-
-// OCRParagraph is a paragraph OCR read, with its words' mean confidence.
-type OCRParagraph struct {
-	Text       string
-	Confidence float64
-	Words      int
-}
-
-// OCRDocument assembles the pages OCR read into a document of format, a page each,
-// recording each paragraph's span and confidence.
-func OCRDocument(ctx context.Context, format string, lim Limits, pages [][]OCRParagraph) (document.Document, error) {
-	b := newBuilder(ctx, format, lim)
-	var spans []document.OCRSpan
-	for _, page := range pages {
-		b.page()
-		for _, p := range page {
-			if b.full() {
-				break
-			}
-
-			off := b.paraAt(p.Text)
-			if off >= 0 && p.Words > 0 {
-				spans = append(spans, document.OCRSpan{Start: off, End: b.sb.Len(), Words: p.Words, Confidence: p.Confidence})
-			}
-
-		}
-	}
-	doc, err := b.done()
-	if err != nil && len(pages) > 0 {
-		if reason, _ := document.Classify(err); reason == document.ReasonEmpty {
-			return doc, document.Permanentf(document.ReasonNoTextLayer, "%s: OCR found no text", format)
-		}
-	}
-	doc.OCR = spans
-	return doc, err
-}

@@ -68,3 +68,44 @@ func TestScanGoesToOCR(t *testing.T) {
 		t.Errorf("without OCR: %+v", rec)
 	}
 }
+
+// A PDF with a text layer goes to OCRPages (which reads its image-only pages) with a
+// time limit of its own, and what it returns is the document; a scan, already read by
+// OCR whole, does not.
+func TestTextPDFGoesToOCRPages(t *testing.T) {
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "text.pdf"), pdftest.TextPDF("%PDF-1.4", []string{"A page of text about the old mill."}, []string{"12"}), 0o644)
+	os.WriteFile(filepath.Join(src, "scan.pdf"), pdftest.ImageOnlyPDF(), 0o644)
+	cfg := testConfig(t, "fp-ocr-pages")
+	cfg.Limits.OCRTimeoutPerPage = time.Hour
+	cfg.OCR = func(ctx context.Context, data []byte) (document.Document, error) {
+		text := "Scanned words."
+		return document.Document{Format: "pdf", Text: text, Pages: []int{0}, OCR: []document.OCRSpan{{Start: 0, End: len(text), Words: 2, Confidence: 0.5}}}, nil
+	}
+	var calls int
+	var deadline time.Duration
+	cfg.OCRPages = func(ctx context.Context, data []byte, doc document.Document) (document.Document, error) {
+		calls++
+		if d, ok := ctx.Deadline(); ok {
+			deadline = time.Until(d)
+		}
+		if len(doc.Pages) != 2 {
+			t.Errorf("OCRPages got pages %v", doc.Pages)
+		}
+		add := "\n\nForty-two herons."
+		doc.OCR = append(doc.OCR, document.OCRSpan{Start: len(doc.Text) + 2, End: len(doc.Text) + len(add), Words: 2, Confidence: 0.75})
+		doc.Text += add
+		return doc, nil
+	}
+	out := t.TempDir()
+	if sum := run(t, newPipeline(t, cfg, newLocal(t, out)), newLocal(t, src), BatchOptions{}); sum.Failed != 0 || sum.Processed != 2 {
+		t.Fatalf("summary %+v", sum)
+	}
+	if calls != 1 || deadline < 50*time.Minute {
+		t.Errorf("OCRPages called %d times (want 1: the text PDF), with %s left", calls, deadline)
+	}
+	recs := readChunks(t, filepath.Join(out, "chunks", "text.pdf.jsonl"))
+	if len(recs) != 1 || !strings.Contains(recs[0].Text, "Forty-two herons") || recs[0].OCRConfidence == nil {
+		t.Errorf("chunks of the text PDF: %+v", recs)
+	}
+}

@@ -90,6 +90,9 @@ type PipelineConfig struct {
 	// OCROff says why it is not set, for the failure record of a scan.
 	OCR    func(ctx context.Context, data []byte) (document.Document, error)
 	OCROff string
+	// OCRPages, when set, reads the image-only pages of a PDF that has a text layer (a
+	// scanned page inside a text document) and adds their text to the document.
+	OCRPages func(ctx context.Context, data []byte, doc document.Document) (document.Document, error)
 	// OCRFormats are the formats read only by OCR (images): their time limit includes one
 	// page of OCR.
 	OCRFormats []string

@@ -362,7 +362,7 @@ func TestHostileInputsEndInFailureRecords(t *testing.T) {
 			t.Errorf("%s: failed document has chunk output", name)
 		}
 	}
-	if !strings.Contains(got["scanned.pdf"].Error, "no text layer: OCR is not supported") {
+	if !strings.Contains(got["scanned.pdf"].Error, "no text layer (a scan: only OCR reads it)") {
 		t.Errorf("scanned.pdf: %q", got["scanned.pdf"].Error)
 	}
 

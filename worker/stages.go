@@ -132,6 +132,18 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 			doc, err = runExtractor(octx, extractorFunc(p.cfg.OCR), key, "pdf", data)
 		}
 	}
+	if err == nil && format == "pdf" && p.cfg.OCRPages != nil && len(doc.OCR) == 0 {
+		// a text document may hold scanned pages: OCR reads those, with a time limit of
+		// its own (as for a scan, an allowance for every page, an upper bound)
+		timeout = p.cfg.Limits.DocumentTimeout + time.Duration(max(1, len(doc.Pages)))*p.cfg.Limits.OCRTimeoutPerPage
+		octx, ocancel := context.WithTimeout(ctx, timeout)
+		defer ocancel()
+		ectx = octx
+		base := doc
+		doc, err = runExtractor(octx, extractorFunc(func(ctx context.Context, data []byte) (document.Document, error) {
+			return p.cfg.OCRPages(ctx, data, base)
+		}), key, "pdf", data)
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return document.Document{}, ctx.Err()

@@ -287,6 +287,50 @@ func TestRunImageOCR(t *testing.T) {
 	}
 }
 
+// A text PDF with one page scanned back in: the text layer is kept, the scanned page is
+// read by OCR (real Tesseract), and only its chunks carry an OCR confidence.
+func TestRunMixedPDF(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("tesseract"); err != nil {
+		testenv.Missing(t, "tesseract-ocr")
+	}
+	mixed, err := pdftest.MixedPDF("../../testdata/docs/developers-reference.pdf", 13, 15, map[int]bool{14: true})
+	if err != nil {
+		testenv.Missing(t, "poppler-utils: "+err.Error())
+	}
+	src, out := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "contract.pdf"), mixed, 0o644)
+	if code, _, stderr := cli(t, nil, "run", src, "--out", out); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(out, "chunks", "contract.pdf.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, ocrChunks := map[int]bool{}, 0
+	for _, line := range bytes.Split(bytes.TrimSpace(b), []byte("\n")) {
+		var rec struct {
+			PageStart     int      `json:"page_start"`
+			PageEnd       int      `json:"page_end"`
+			OCRConfidence *float64 `json:"ocr_confidence"`
+		}
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatal(err)
+		}
+		pages[rec.PageStart] = true
+		onScan := rec.PageStart <= 2 && rec.PageEnd >= 2
+		if (rec.OCRConfidence != nil) != onScan {
+			t.Errorf("chunk on pages %d-%d: ocr_confidence %v", rec.PageStart, rec.PageEnd, rec.OCRConfidence)
+		}
+		if rec.OCRConfidence != nil {
+			ocrChunks++
+		}
+	}
+	if !pages[1] || !pages[2] || !pages[3] || ocrChunks == 0 {
+		t.Errorf("chunks start on pages %v; %d with OCR text", pages, ocrChunks)
+	}
+}
+
 func TestReindexLocal(t *testing.T) {
 	t.Parallel()
 	src := t.TempDir()

@@ -271,12 +271,13 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		table[f] = ocr.ImageExtractor{Engine: engine, Format: f, Off: ocrOff}
 	}
 	var ocrPDF func(ctx context.Context, data []byte) (document.Document, error)
+	var ocrPages func(ctx context.Context, data []byte, doc document.Document) (document.Document, error)
 	if engine != nil {
-		ocrPDF = engine.PDF
+		ocrPDF, ocrPages = engine.PDF, engine.FillPages
 	}
 	return worker.PipelineConfig{
 		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
-		OCR: ocrPDF, OCROff: ocrOff,
+		OCR: ocrPDF, OCROff: ocrOff, OCRPages: ocrPages,
 		OCRFormats: []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP},
 		Extractors: table,
 		PageHint: func(format string, data []byte) int {

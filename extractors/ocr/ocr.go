@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
@@ -42,7 +43,7 @@ const MaxImagePixels = 64_000_000
 
 // Tools are the programs OCR needs, found on PATH.
 type Tools struct {
-	Tesseract, PDFToPPM, PDFInfo string
+	Tesseract, PDFToPPM, PDFInfo, PDFImages string
 	// Version is Tesseract's ("5.3.0"); Langs the languages whose data is installed;
 	// DataDigest a digest of the language data files used (their names and sizes), so
 	// that a new model changes the pipeline fingerprint.
@@ -57,6 +58,7 @@ func Find() Tools {
 	t.Tesseract, _ = exec.LookPath("tesseract")
 	t.PDFToPPM, _ = exec.LookPath("pdftoppm")
 	t.PDFInfo, _ = exec.LookPath("pdfinfo")
+	t.PDFImages, _ = exec.LookPath("pdfimages")
 	if t.Tesseract == "" {
 		return t
 	}
@@ -150,8 +152,8 @@ func New(c Config, t Tools, lim extractors.Limits, child pdfchild.Extractor) (*E
 	switch {
 	case t.Tesseract == "":
 		missing = "tesseract is not installed (Debian package tesseract-ocr)"
-	case t.PDFToPPM == "" || t.PDFInfo == "":
-		missing = "pdftoppm and pdfinfo are not installed (Debian package poppler-utils)"
+	case t.PDFToPPM == "" || t.PDFInfo == "" || t.PDFImages == "":
+		missing = "pdftoppm, pdfinfo and pdfimages are not installed (Debian package poppler-utils)"
 	}
 	for _, l := range c.Languages {
 		if missing == "" && !contains(t.Langs, l) {
@@ -181,7 +183,7 @@ func (e *Engine) Fingerprint() string {
 	if e == nil {
 		return "off"
 	}
-	return fmt.Sprintf("tesseract %s langs %s data %s dpi %d renderer pdftoppm", e.Tools.Version, strings.Join(e.Languages, "+"), e.Tools.DataDigest, e.DPI)
+	return fmt.Sprintf("tesseract %s langs %s data %s dpi %d renderer pdftoppm; pages of text PDFs under %d letters with an image", e.Tools.Version, strings.Join(e.Languages, "+"), e.Tools.DataDigest, e.DPI, MinPageLetters)
 }
 
 // run runs one child under the caps, with stdin as its input, and returns its output.
@@ -300,9 +302,126 @@ func toParas(ps []Paragraph) []extractors.OCRParagraph {
 
 // PDF reads every page of a PDF with OCR.
 func (e *Engine) PDF(ctx context.Context, data []byte) (document.Document, error) {
+	var doc document.Document
+	err := withFile(data, func(path string) error {
+		info, err := e.run(ctx, "pdf", nil, 1<<20, e.Tools.PDFInfo, path)
+		if err != nil {
+			return err
+		}
+		n := 0
+		for _, l := range strings.Split(string(info), "\n") {
+			if v, ok := strings.CutPrefix(l, "Pages:"); ok {
+				n, _ = strconv.Atoi(strings.TrimSpace(v))
+			}
+		}
+		if n < 1 {
+			return document.Permanentf(document.ReasonCorrupt, "pdf: pdfinfo found no pages")
+		}
+		if e.Limits.MaxPages > 0 && n > e.Limits.MaxPages {
+			return document.Permanentf(document.ReasonTooManyPages, "pdf: %d pages, over the page cap of %d", n, e.Limits.MaxPages)
+		}
+		pages := make([]int, n)
+		for i := range pages {
+			pages[i] = i + 1
+		}
+		results, err := e.readPages(ctx, path, pages)
+		if err != nil {
+			return err
+		}
+		doc, err = extractors.OCRDocument(ctx, "pdf", e.Limits, results)
+		return err
+	})
+	return doc, err
+}
+
+// MinPageLetters is how few letters a page of a PDF with a text layer may hold and
+// still be read by OCR (when it shows an image): a scanned page inside a text document
+// has none, or only a stamped page number.
+const MinPageLetters = 16
+
+// FillPages reads with OCR the pages of a PDF that has a text layer whose text holds
+// fewer than MinPageLetters letters and that show at least one image (pdfimages
+// -list): scanned pages inside a text document. Their text is added to the end of the
+// page's own (extractors.SpliceOCR). A document without such pages is returned as it
+// is, and no child runs beyond pdfimages (none at all when every page has text).
+func (e *Engine) FillPages(ctx context.Context, data []byte, doc document.Document) (document.Document, error) {
+	var sparse []int
+	for i := range doc.Pages {
+		end := len(doc.Text)
+		if i+1 < len(doc.Pages) {
+			end = doc.Pages[i+1]
+		}
+		if letters(doc.Text[doc.Pages[i]:end]) < MinPageLetters {
+			sparse = append(sparse, i+1)
+		}
+	}
+	if len(sparse) == 0 {
+		return doc, nil
+	}
+	out := doc
+	err := withFile(data, func(path string) error {
+		list, err := e.run(ctx, "pdf", nil, 64<<20, e.Tools.PDFImages, "-list", "-f", strconv.Itoa(sparse[0]), "-l", strconv.Itoa(sparse[len(sparse)-1]), path)
+		if err != nil {
+			return err
+		}
+		shown := imagePages(list)
+		pages := sparse[:0]
+		for _, n := range sparse {
+			if shown[n] {
+				pages = append(pages, n)
+			}
+		}
+		if len(pages) == 0 {
+			return nil
+		}
+		results, err := e.readPages(ctx, path, pages)
+		if err != nil {
+			return err
+		}
+		ocr, err := extractors.OCRDocument(ctx, "pdf", e.Limits, results)
+		if reason, _ := document.Classify(err); err != nil && reason == document.ReasonNoTextLayer {
+			return nil // the images hold no text
+		}
+		if err != nil {
+			return err
+		}
+		out, err = extractors.SpliceOCR(doc, ocr, pages, e.Limits)
+		return err
+	})
+	return out, err
+}
+
+// letters counts the letters of s.
+func letters(s string) int {
+	n := 0
+	for _, r := range s {
+		if unicode.IsLetter(r) {
+			n++
+		}
+	}
+	return n
+}
+
+// imagePages reads pdfimages -list: the pages that show an image.
+func imagePages(list []byte) map[int]bool {
+	out := map[int]bool{}
+	for _, l := range strings.Split(string(list), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 3 {
+			continue
+		}
+		if n, err := strconv.Atoi(f[0]); err == nil && (f[2] == "image" || f[2] == "mask" || f[2] == "stencil") {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// withFile writes data to a temporary file for the poppler tools, which read files.
+func withFile(data []byte, fn func(path string) error) error {
 	tmp, err := os.CreateTemp("", "docingest-ocr-*.pdf")
 	if err != nil {
-		return document.Document{}, fmt.Errorf("pdf: %w", err)
+		return fmt.Errorf("pdf: %w", err)
 	}
 	defer os.Remove(tmp.Name())
 	_, werr := tmp.Write(data)
@@ -310,48 +429,42 @@ func (e *Engine) PDF(ctx context.Context, data []byte) (document.Document, error
 		werr = cerr
 	}
 	if werr != nil {
-		return document.Document{}, fmt.Errorf("pdf: %w", werr)
+		return fmt.Errorf("pdf: %w", werr)
 	}
-	info, err := e.run(ctx, "pdf", nil, 1<<20, e.Tools.PDFInfo, tmp.Name())
+	return fn(tmp.Name())
+}
+
+// readPages renders the given pages (1-based, ascending) and reads them, Concurrency at
+// once, after checking every page's size against the pixel cap: a page can be 200
+// inches wide, and is refused before pdftoppm allocates it.
+func (e *Engine) readPages(ctx context.Context, path string, pages []int) ([][]extractors.OCRParagraph, error) {
+	first, last := pages[0], pages[len(pages)-1]
+	want := make(map[int]bool, len(pages))
+	for _, n := range pages {
+		want[n] = true
+	}
+	sizes, err := e.run(ctx, "pdf", nil, int64(last-first+1)*128+1<<20, e.Tools.PDFInfo, "-f", strconv.Itoa(first), "-l", strconv.Itoa(last), path)
 	if err != nil {
-		return document.Document{}, err
-	}
-	pages := 0
-	for _, l := range strings.Split(string(info), "\n") {
-		if v, ok := strings.CutPrefix(l, "Pages:"); ok {
-			pages, _ = strconv.Atoi(strings.TrimSpace(v))
-		}
-	}
-	if pages < 1 {
-		return document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: pdfinfo found no pages")
-	}
-	if e.Limits.MaxPages > 0 && pages > e.Limits.MaxPages {
-		return document.Document{}, document.Permanentf(document.ReasonTooManyPages, "pdf: %d pages, over the page cap of %d", pages, e.Limits.MaxPages)
-	}
-	// Every page's size, so that none is rendered past the pixel cap (a page can be 200
-	// inches wide): refused before pdftoppm allocates it.
-	sizes, err := e.run(ctx, "pdf", nil, int64(pages)*128+1<<20, e.Tools.PDFInfo, "-f", "1", "-l", strconv.Itoa(pages), tmp.Name())
-	if err != nil {
-		return document.Document{}, err
+		return nil, err
 	}
 	for _, l := range strings.Split(string(sizes), "\n") {
 		var n int
 		var w, h float64
-		if _, err := fmt.Sscanf(strings.Join(strings.Fields(l), " "), "Page %d size: %g x %g pts", &n, &w, &h); err != nil {
+		if _, err := fmt.Sscanf(strings.Join(strings.Fields(l), " "), "Page %d size: %g x %g pts", &n, &w, &h); err != nil || !want[n] {
 			continue
 		}
 		if px := (w * float64(e.DPI) / 72) * (h * float64(e.DPI) / 72); px > MaxImagePixels {
-			return document.Document{}, document.Permanentf(document.ReasonTooLarge, "pdf: page %d (%.0f × %.0f pt) would render to %.0f pixels at %d DPI, over the cap of %d", n, w, h, px, e.DPI, MaxImagePixels)
+			return nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d (%.0f × %.0f pt) would render to %.0f pixels at %d DPI, over the cap of %d", n, w, h, px, e.DPI, MaxImagePixels)
 		}
 	}
-	results := make([][]extractors.OCRParagraph, pages)
+	results := make([][]extractors.OCRParagraph, len(pages))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(max(1, e.Concurrency))
-	for i := range pages {
+	for i, page := range pages {
 		g.Go(func() error {
-			n := strconv.Itoa(i + 1)
+			n := strconv.Itoa(page)
 			png, err := e.run(gctx, "pdf", nil, MaxImagePixels*3/2+1<<20, e.Tools.PDFToPPM,
-				"-r", strconv.Itoa(e.DPI), "-png", "-gray", "-f", n, "-l", n, "-singlefile", tmp.Name())
+				"-r", strconv.Itoa(e.DPI), "-png", "-gray", "-f", n, "-l", n, "-singlefile", path)
 			if err != nil {
 				return err
 			}
@@ -364,7 +477,7 @@ func (e *Engine) PDF(ctx context.Context, data []byte) (document.Document, error
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return document.Document{}, err
+		return nil, err
 	}
-	return extractors.OCRDocument(ctx, "pdf", e.Limits, results)
+	return results, nil
 }

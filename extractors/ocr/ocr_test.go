@@ -9,12 +9,15 @@ import (
 	"image"
 	"image/png"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/extractortest"
+	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/extractors/pdfchild"
 	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/docingest/docingest/internal/testenv"
@@ -101,6 +104,100 @@ func TestScannedPDF(t *testing.T) {
 	}
 	if overlap := float64(hit) / float64(len(want)); overlap < 0.9 {
 		t.Errorf("word overlap with the text layer %.2f, want at least 0.9", overlap)
+	}
+}
+
+// pdftotext reads pages first..last of the Developer's Reference's text layer.
+func pdftotext(t *testing.T, e *Engine, first, last int) string {
+	t.Helper()
+	ref, err := exec.Command(filepath.Join(filepath.Dir(e.Tools.PDFToPPM), "pdftotext"), "-f", fmt.Sprint(first), "-l", fmt.Sprint(last), "../../testdata/docs/developers-reference.pdf", "-").Output()
+	if err != nil {
+		t.Fatal("pdftotext (poppler-utils): ", err)
+	}
+	return string(ref)
+}
+
+func overlap(want, got string) float64 {
+	w, g := words(want), words(got)
+	hit := 0
+	for x := range w {
+		if g[x] {
+			hit++
+		}
+	}
+	return float64(hit) / float64(len(w))
+}
+
+// A text PDF with a scanned page in the middle (pages 13 and 15 of the Developer's
+// Reference as they are, page 14 as a 300 DPI scan, joined by pdfunite): the text layer
+// is kept where it is, and only the scanned page is read by OCR, its text on its page.
+// Pages with text, and a blank page without an image, run no OCR at all.
+func TestFillPages(t *testing.T) {
+	e := engine(t)
+	data, err := pdftest.MixedPDF("../../testdata/docs/developers-reference.pdf", 13, 15, map[int]bool{14: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	base, err := pdf.Extractor{Limits: lim}.Extract(ctx, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(base.Pages) != 3 || base.Pages[1] != base.Pages[2] {
+		t.Fatalf("text layer: pages %v: want page 2 empty", base.Pages)
+	}
+	doc, err := e.FillPages(ctx, data, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extractortest.CheckDocument(t, doc)
+	page := func(d document.Document, i int) string {
+		end := len(d.Text)
+		if i+1 < len(d.Pages) {
+			end = d.Pages[i+1]
+		}
+		return d.Text[d.Pages[i]:end]
+	}
+	if len(doc.Pages) != 3 || page(doc, 0) != page(base, 0) || strings.TrimSpace(page(doc, 2)) != strings.TrimSpace(page(base, 2)) {
+		t.Fatalf("the text layer's pages changed: %v", doc.Pages)
+	}
+	if o := overlap(pdftotext(t, e, 14, 14), page(doc, 1)); o < 0.9 {
+		t.Errorf("the scanned page's OCR text overlaps its original text layer by %.2f, want at least 0.9", o)
+	}
+	if len(doc.OCR) == 0 {
+		t.Fatal("no OCR spans")
+	}
+	for _, sp := range doc.OCR {
+		if sp.Start < doc.Pages[1] || sp.End > doc.Pages[2] {
+			t.Errorf("OCR span %v outside the scanned page %d..%d", sp, doc.Pages[1], doc.Pages[2])
+		}
+	}
+	for _, h := range base.Headings {
+		if h.Offset >= base.Pages[2] && !slices.ContainsFunc(doc.Headings, func(g document.Heading) bool { return g.Title == h.Title && g.Offset > doc.Pages[2]-1 }) {
+			t.Errorf("heading %q of page 3 lost or not moved", h.Title)
+		}
+	}
+
+	// no page without text: no child at all; a blank page without an image: pdfimages
+	// only, no rendering
+	broken := *e
+	broken.Tools.PDFImages, broken.Tools.PDFToPPM = "/nonexistent/pdfimages", "/nonexistent/pdftoppm"
+	text := pdftest.TextPDF("%PDF-1.4", []string{"A page of text with more than sixteen letters."}, []string{"And a second one, also long enough."})
+	tdoc, err := pdf.Extractor{Limits: lim}.Extract(ctx, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := broken.FillPages(ctx, text, tdoc); err != nil || got.Text != tdoc.Text {
+		t.Errorf("a text PDF: %q %v", got.Text, err)
+	}
+	blank := pdftest.TextPDF("%PDF-1.4", []string{"A page of text with more than sixteen letters."}, []string{"12"})
+	bdoc, err := pdf.Extractor{Limits: lim}.Extract(ctx, blank)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken.Tools.PDFImages = e.Tools.PDFImages
+	if got, err := broken.FillPages(ctx, blank, bdoc); err != nil || got.Text != bdoc.Text {
+		t.Errorf("a page with a page number and no image: %q %v", got.Text, err)
 	}
 }
 

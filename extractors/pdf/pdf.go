@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -25,7 +26,7 @@ import (
 type Extractor struct{ Limits extractors.Limits }
 
 // ErrNoTextLayer is the message of the failure for PDFs whose pages hold no text.
-var ErrNoTextLayer = errors.New("no text layer: OCR is not supported")
+var ErrNoTextLayer = errors.New("no text layer (a scan: only OCR reads it)")
 
 // Extract recovers panics of the PDF library (it panics on many malformed files) into a
 // corrupt failure naming the cause.
@@ -35,7 +36,7 @@ func (e Extractor) Extract(ctx context.Context, data []byte) (doc document.Docum
 			doc, err = document.Document{}, document.Permanentf(document.ReasonCorrupt, "pdf: malformed file: %v", v)
 		}
 	}()
-	data = normalizePDFHeader(data)
+	data = repairTrailerSize(normalizePDFHeader(data))
 	r, err := pdf.NewReader(bytes.NewReader(data), int64(len(data)))
 	if err != nil {
 		if errors.Is(err, pdf.ErrInvalidPassword) || strings.Contains(strings.ToLower(err.Error()), "encrypt") {
@@ -150,6 +151,69 @@ func normalizePDFHeader(data []byte) []byte {
 		out[8] = '\n'
 	}
 	return out
+}
+
+// repairTrailerSize raises the /Size of the last trailer to cover the cross-reference
+// table before it. Writers such as poppler's pdfunite copy /Size from an input file,
+// smaller than the table they write; the library cuts the table to /Size and loses the
+// objects past it (the catalog: "no page tree"), while PDF readers (poppler, PDFium)
+// read the file. Only bytes after the table change, so every offset stays valid. Data
+// that needs no repair is returned as it is; xref streams are left alone.
+func repairTrailerSize(data []byte) []byte {
+	end := len(data)
+	x := -1
+	for end > 0 {
+		i := bytes.LastIndex(data[:end], []byte("xref"))
+		if i < 0 {
+			return data
+		}
+		if i == 0 || data[i-1] == '\n' || data[i-1] == '\r' {
+			x = i
+			break
+		}
+		end = i // "startxref"
+	}
+	if x < 0 {
+		return data
+	}
+	rest := data[x+len("xref"):]
+	t := bytes.Index(rest, []byte("trailer"))
+	if t < 0 {
+		return data
+	}
+	extent := int64(0)
+	for _, line := range bytes.FieldsFunc(rest[:t], func(r rune) bool { return r == '\n' || r == '\r' }) {
+		f := bytes.Fields(line)
+		if len(f) != 2 {
+			continue // an entry: offset, generation, n or f
+		}
+		start, err1 := strconv.ParseInt(string(f[0]), 10, 64)
+		n, err2 := strconv.ParseInt(string(f[1]), 10, 64)
+		if err1 == nil && err2 == nil && start >= 0 && n >= 0 {
+			extent = max(extent, start+n)
+		}
+	}
+	tr := x + len("xref") + t
+	k := bytes.Index(data[tr:], []byte("/Size"))
+	if k < 0 {
+		return data
+	}
+	num := tr + k + len("/Size")
+	for num < len(data) && (data[num] == ' ' || data[num] == '\n' || data[num] == '\r' || data[num] == '\t') {
+		num++
+	}
+	digits := num
+	for digits < len(data) && data[digits] >= '0' && data[digits] <= '9' {
+		digits++
+	}
+	size, err := strconv.ParseInt(string(data[num:digits]), 10, 64)
+	if err != nil || size >= extent || extent > 1<<31 {
+		return data
+	}
+	out := make([]byte, 0, len(data)+8)
+	out = append(out, data[:num]...)
+	out = strconv.AppendInt(out, extent, 10)
+	return append(out, data[digits:]...)
 }
 
 // errPDFTooManyItems reports a page with more text runs than any real page holds.

@@ -1,6 +1,7 @@
 package pdf
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"os"
@@ -128,6 +129,28 @@ func TestPDFHeaders(t *testing.T) {
 		if doc.Text != "Readable text." {
 			t.Errorf("header %q: text %q", header, doc.Text)
 		}
+	}
+}
+
+// A trailer whose /Size is smaller than its cross-reference table (pdfunite writes
+// such files) reads like its repaired self: the catalog past /Size is found.
+func TestPDFTrailerSizeTooSmall(t *testing.T) {
+	t.Parallel()
+	good := pdftest.TextPDF("%PDF-1.4", []string{"First page."}, []string{"Second page."})
+	// objects: catalog, pages, font, 2 per page: /Size 8. A catalog moved to the end of
+	// the table, past a /Size of 3, is lost unless /Size is repaired.
+	for _, size := range []string{"8", "3", "2"} {
+		bad := bytes.Replace(good, []byte("/Size 8 "), []byte("/Size "+size+" "), 1)
+		doc, err := extractSafely(t, Extractor{}, bad, "/Size "+size)
+		if err != nil || doc.Text != "First page.\n\nSecond page." {
+			t.Errorf("/Size %s: %q %v", size, doc.Text, err)
+		}
+	}
+	if got := repairTrailerSize(good); &got[0] != &good[0] {
+		t.Error("a file that needs no repair was copied")
+	}
+	if got := repairTrailerSize(bytes.Replace(good, []byte("/Size 8 "), []byte("/Size 3 "), 1)); !bytes.Contains(got, []byte("/Size 8 ")) || len(got) != len(good) {
+		t.Errorf("repaired trailer: %q", got[bytes.LastIndex(got, []byte("trailer")):])
 	}
 }
 

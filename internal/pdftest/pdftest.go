@@ -12,6 +12,9 @@ import (
 	"image/draw"
 	"image/jpeg"
 	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 )
 
@@ -236,4 +239,44 @@ func ScanPDF(pngs [][]byte, dpi int) ([]byte, error) {
 	}
 	objs[1] = Object(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", kids, len(pngs)))
 	return Build("%PDF-1.4", objs, ""), nil
+}
+
+// MixedPDF is a real PDF's pages with some of them scanned: pages first..last of the
+// file at path, where the pages in scanned are replaced by a 300 DPI image of
+// themselves (no text layer), the rest kept as they are (pdfseparate, pdftoppm and
+// pdfunite from poppler-utils, which must be on PATH). It is the shape of a contract
+// with a signed page scanned back in.
+func MixedPDF(path string, first, last int, scanned map[int]bool) ([]byte, error) {
+	dir, err := os.MkdirTemp("", "pdftest-mixed-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	var parts []string
+	for n := first; n <= last; n++ {
+		part := filepath.Join(dir, fmt.Sprintf("p%d.pdf", n))
+		parts = append(parts, part)
+		if !scanned[n] {
+			if out, err := exec.Command("pdfseparate", "-f", fmt.Sprint(n), "-l", fmt.Sprint(n), path, part).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("pdfseparate: %w: %s", err, out)
+			}
+			continue
+		}
+		png, err := exec.Command("pdftoppm", "-r", "300", "-png", "-gray", "-f", fmt.Sprint(n), "-l", fmt.Sprint(n), "-singlefile", path).Output()
+		if err != nil {
+			return nil, fmt.Errorf("pdftoppm: %w", err)
+		}
+		scan, err := ScanPDF([][]byte{png}, 300)
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(part, scan, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	out := filepath.Join(dir, "mixed.pdf")
+	if msg, err := exec.Command("pdfunite", append(parts, out)...).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("pdfunite: %w: %s", err, msg)
+	}
+	return os.ReadFile(out)
 }
