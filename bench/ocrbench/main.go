@@ -8,6 +8,13 @@
 //
 // and scores each page's words against the original PDF's text layer (pdftotext), as
 // bench/pdf.sh does. It prints the median and worst word overlap, and both wall times.
+//
+// It then does the same for mixed PDFs (the same pages, every other one scanned, joined
+// by pdfunite): the text layer is read in process and only the scanned pages by OCR
+// (Engine.FillPages); scored on the scanned pages, timed against the bare calls on
+// those pages only. Last, every hostile image of internal/hostile (decompression bombs,
+// truncated files, a blank image at the pixel cap) is read, and its outcome, time and
+// the children's peak memory printed: each must be a failure record of its reason.
 package main
 
 import (
@@ -22,11 +29,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
+	"github.com/docingest/docingest/document"
 	"github.com/docingest/docingest/extractors"
 	"github.com/docingest/docingest/extractors/ocr"
+	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/extractors/pdfchild"
+	"github.com/docingest/docingest/internal/hostile"
 	"github.com/docingest/docingest/internal/pdftest"
 	"golang.org/x/sync/errgroup"
 )
@@ -35,6 +46,8 @@ func main() {
 	dpi := flag.Int("dpi", 300, "render resolution")
 	perPDF := flag.Int("pages", 4, "pages taken from each PDF (from its middle: text, not covers)")
 	conc := flag.Int("concurrency", 2, "pages at once, on both sides")
+	mixed := flag.Bool("mixed", true, "also measure mixed PDFs (every other page scanned)")
+	hostileImages := flag.Bool("hostile", true, "also read the hostile images of internal/hostile")
 	flag.Parse()
 	tools := ocr.Find()
 	cfg := ocr.DefaultConfig()
@@ -111,6 +124,117 @@ func main() {
 	}
 	fmt.Printf("%d pages at %d DPI from %d PDFs: word overlap with the text layer median %.3f, worst %.3f; docingest %.1fs, bare pdftoppm+tesseract %.1fs (%.2fx), %.2f pages/s\n",
 		pagesTotal, *dpi, len(flag.Args()), overlaps[len(overlaps)/2], overlaps[0], oursTotal.Seconds(), bareTotal.Seconds(), oursTotal.Seconds()/bareTotal.Seconds(), float64(pagesTotal)/oursTotal.Seconds())
+	if *mixed {
+		mixedPDFs(eng, flag.Args(), tmp, *perPDF, *dpi, *conc)
+	}
+	if *hostileImages {
+		hostileCases(eng)
+	}
+}
+
+// mixedPDFs reads PDFs whose odd pages are kept and even pages scanned.
+func mixedPDFs(eng *ocr.Engine, pdfs []string, tmp string, perPDF, dpi, conc int) {
+	var scanned, kept []float64
+	var oursTotal, bareTotal time.Duration
+	pages := 0
+	for _, path := range pdfs {
+		n := pageCount(path)
+		if n < 2 {
+			continue
+		}
+		first := max(1, n/2-perPDF/2)
+		last := min(n, first+perPDF-1)
+		scan := map[int]bool{}
+		for p := first + 1; p <= last; p += 2 {
+			scan[p] = true
+		}
+		data, err := pdftest.MixedPDF(path, first, last, scan)
+		if err != nil {
+			log.Fatal(err)
+		}
+		file := filepath.Join(tmp, "mixed.pdf")
+		os.WriteFile(file, data, 0o644)
+		base, err := pdf.Extractor{Limits: eng.Limits}.Extract(context.Background(), data)
+		if err != nil {
+			log.Printf("%s: the mixed PDF's text layer: %v", filepath.Base(path), err)
+			continue
+		}
+		start := time.Now()
+		doc, err := eng.FillPages(context.Background(), data, base)
+		ours := time.Since(start)
+		if err != nil {
+			log.Printf("%s: %v", filepath.Base(path), err)
+			continue
+		}
+		start = time.Now()
+		g := errgroup.Group{}
+		g.SetLimit(conc)
+		for p := range scan {
+			g.Go(func() error {
+				n := strconv.Itoa(p - first + 1) // the same scanned page, rendered from the mixed file
+				img := run("pdftoppm", "-r", strconv.Itoa(dpi), "-png", "-gray", "-f", n, "-l", n, "-singlefile", file)
+				cmd := exec.Command("tesseract", "stdin", "stdout", "-l", "eng", "--dpi", strconv.Itoa(dpi), "tsv")
+				cmd.Stdin, cmd.Env = bytes.NewReader(img), append(os.Environ(), "OMP_THREAD_LIMIT=1")
+				_, err := cmd.Output()
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			log.Fatal(err)
+		}
+		bare := time.Since(start)
+		oursTotal, bareTotal = oursTotal+ours, bareTotal+bare
+		for p := first; p <= last && p-first < len(doc.Pages); p++ {
+			i := p - first
+			end := len(doc.Text)
+			if i+1 < len(doc.Pages) {
+				end = doc.Pages[i+1]
+			}
+			o := overlap(string(run("pdftotext", "-f", strconv.Itoa(p), "-l", strconv.Itoa(p), path, "-")), doc.Text[doc.Pages[i]:end])
+			if scan[p] {
+				scanned = append(scanned, o)
+			} else {
+				kept = append(kept, o)
+			}
+		}
+		pages += last - first + 1
+		fmt.Fprintf(os.Stderr, "%-40s mixed, %d of %d pages scanned  docingest %.1fs  bare %.1fs\n", filepath.Base(path), len(scan), last-first+1, ours.Seconds(), bare.Seconds())
+	}
+	if len(scanned) == 0 {
+		fmt.Println("mixed PDFs: none read")
+		return
+	}
+	sort.Float64s(scanned)
+	sort.Float64s(kept)
+	fmt.Printf("mixed PDFs, %d pages, %d scanned: scanned pages' word overlap median %.3f, worst %.3f; text pages' median %.3f, worst %.3f; OCR of the scanned pages %.1fs, bare %.1fs (%.2fx)\n",
+		pages, len(scanned), scanned[len(scanned)/2], scanned[0], kept[len(kept)/2], kept[0], oursTotal.Seconds(), bareTotal.Seconds(), oursTotal.Seconds()/bareTotal.Seconds())
+}
+
+// hostileCases reads every hostile image as the image extractor does, under the
+// document's and one page's time limits.
+func hostileCases(eng *ocr.Engine) {
+	bad := 0
+	for _, c := range hostile.ImageCases() {
+		var b bytes.Buffer
+		if err := c.Write(&b); err != nil {
+			log.Fatal(err)
+		}
+		format := extractors.Detect(c.File, b.Bytes())
+		ctx, cancel := context.WithTimeout(context.Background(), 180*time.Second)
+		start := time.Now()
+		_, err := ocr.ImageExtractor{Engine: eng, Format: format}.Extract(ctx, b.Bytes())
+		took := time.Since(start)
+		cancel()
+		reason, permanent := document.Classify(err)
+		mark := ""
+		if err == nil || !permanent || string(reason) != c.Reason {
+			mark, bad = " !!", bad+1
+		}
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_CHILDREN, &ru)
+		fmt.Printf("hostile %-22s %9d bytes  %-14s %6.2fs  children's peak RSS so far %4d MiB%s\n", c.Name, b.Len(), reason, took.Seconds(), ru.Maxrss>>10, mark)
+	}
+	fmt.Printf("hostile images: %d of %d ended in their failure record\n", len(hostile.ImageCases())-bad, len(hostile.ImageCases()))
 }
 
 func run(name string, args ...string) []byte {

@@ -3,9 +3,7 @@ package ocr
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
-	"hash/crc32"
 	"image"
 	"image/png"
 	"os/exec"
@@ -19,6 +17,7 @@ import (
 	"github.com/docingest/docingest/extractors/extractortest"
 	"github.com/docingest/docingest/extractors/pdf"
 	"github.com/docingest/docingest/extractors/pdfchild"
+	"github.com/docingest/docingest/internal/hostile"
 	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/docingest/docingest/internal/testenv"
 )
@@ -201,28 +200,26 @@ func TestFillPages(t *testing.T) {
 	}
 }
 
-// pngHeader is a PNG signature and header declaring w×h pixels, and nothing else.
-func pngHeader(w, h uint32) []byte {
-	b := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR")
-	b = binary.BigEndian.AppendUint32(b, w)
-	b = binary.BigEndian.AppendUint32(b, h)
-	b = append(b, 8, 0, 0, 0, 0)
-	return binary.BigEndian.AppendUint32(b, crc32.ChecksumIEEE(b[12:]))
-}
-
 // Hostile images end as failure records before Tesseract sees them: a decompression bomb
 // (a header declaring 50,000×50,000 pixels) as too_large, a truncated image as corrupt.
 // The pixel cap holds at the limit and one past it.
 func TestHostileImages(t *testing.T) {
 	e := &Engine{Tools: Tools{Tesseract: "/nonexistent/tesseract"}, Languages: []string{"eng"}, Limits: lim}
-	_, err := e.Image(context.Background(), pngHeader(50000, 50000), "png")
-	extractortest.WantPermanent(t, err, "a 50,000×50,000 PNG", document.ReasonTooLarge)
-	_, err = e.Image(context.Background(), pngHeader(8000, 8001), "png")
+	for _, c := range hostile.ImageCases() {
+		if c.Reason == "no_text_layer" || strings.HasSuffix(c.Name, "-zlib") || c.Name == "png-truncated-data" {
+			continue // decoded for real: below, and in bench/ocr.sh
+		}
+		var b bytes.Buffer
+		if err := c.Write(&b); err != nil {
+			t.Fatal(err)
+		}
+		_, err := e.Image(context.Background(), b.Bytes(), c.File)
+		extractortest.WantPermanent(t, err, c.Name, document.Reason(c.Reason))
+	}
+	_, err := e.Image(context.Background(), hostile.PNGHeader(8000, 8001), "png")
 	extractortest.WantPermanent(t, err, "one row past the pixel cap", document.ReasonTooLarge)
-	_, err = e.Image(context.Background(), []byte("\x89PNG\r\n\x1a\n\x00\x00"), "png")
-	extractortest.WantPermanent(t, err, "a truncated PNG", document.ReasonCorrupt)
 	// at the cap, the image is handed to Tesseract (here a missing one: not a cap error)
-	_, err = e.Image(context.Background(), pngHeader(8000, 8000), "png")
+	_, err = e.Image(context.Background(), hostile.PNGHeader(8000, 8000), "png")
 	if reason, _ := document.Classify(err); reason == document.ReasonTooLarge {
 		t.Errorf("an image at the pixel cap was refused: %v", err)
 	}
@@ -233,6 +230,14 @@ func TestHostileImages(t *testing.T) {
 	if _, permanent := document.Classify(err); err != nil && !permanent {
 		t.Errorf("a truncated page: a transient error %v", err)
 	}
+	var half bytes.Buffer
+	for _, c := range hostile.ImageCases() {
+		if c.Name == "png-truncated-data" {
+			c.Write(&half)
+		}
+	}
+	_, err = ImageExtractor{Engine: real, Format: "png"}.Extract(context.Background(), half.Bytes())
+	extractortest.WantPermanent(t, err, "a PNG cut off in its pixel data", document.ReasonCorrupt)
 	// an image without any text
 	var blank bytes.Buffer
 	png.Encode(&blank, image.NewGray(image.Rect(0, 0, 600, 400)))
