@@ -25,33 +25,33 @@ func FuzzExtractDOCX(f *testing.F) {
 }
 
 func FuzzExtractXLSX(f *testing.F) {
-	fuzzExtractor(f, XLSXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.xlsx"), buildXLSX(f, true,
+	fuzzExtractor(f, XLSXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.xlsx", "formats/real/*.xlsx"), buildXLSX(f, true,
 		map[string]string{"S": `<row><c t="s"><v>0</v></c><c s="1"><v>45292</v></c></row><row><c><v>1</v></c></row>`}, []string{"S"}, []string{"<t>a</t>"}))...)
 }
 
 func FuzzExtractPPTX(f *testing.F) {
-	fuzzExtractor(f, PPTXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.pptx"),
+	fuzzExtractor(f, PPTXExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.pptx", "formats/real/*.pptx"),
 		buildPPTX(f, []string{pptxShape("title", "T") + pptxShape("", "body")}, map[int]string{0: "notes"}))...)
 }
 
 func FuzzExtractODF(f *testing.F) {
-	fuzzExtractor(f, ODFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.odt"),
+	fuzzExtractor(f, ODFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.odt", "formats/real/*.od?"),
 		buildODF(f, odsMime, `<office:spreadsheet><table:table table:name="S"><table:table-row><table:table-cell table:number-columns-repeated="3"><text:p>x</text:p></table:table-cell></table:table-row></table:table></office:spreadsheet>`),
 		buildODF(f, odpMime, `<office:presentation><draw:page><draw:frame presentation:class="title"><draw:text-box><text:p>T</text:p></draw:text-box></draw:frame></draw:page></office:presentation>`))...)
 }
 
 func FuzzExtractRTF(f *testing.F) {
-	fuzzExtractor(f, RTFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.rtf"),
+	fuzzExtractor(f, RTFExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.rtf", "formats/real/*.rtf"),
 		[]byte(`{\rtf1\ansicpg1251{\stylesheet{\s1 heading 1;}}\s1 T\par \'cf\u-10179?\u-8694? {\*\x y}\bin3 abc\intbl a\cell\row}`))...)
 }
 
 func FuzzExtractEPUB(f *testing.F) {
-	fuzzExtractor(f, EPUBExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.epub"),
+	fuzzExtractor(f, EPUBExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.epub", "formats/real/*.epub"),
 		buildEPUB(f, map[string]string{"a.xhtml": "<h1>A</h1><p>x</p>"}, []string{"a.xhtml"}, false, map[string]string{"a.xhtml": "A"}))...)
 }
 
 func FuzzExtractEML(f *testing.F) {
-	fuzzExtractor(f, EMLExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.eml"),
+	fuzzExtractor(f, EMLExtractor{Limits: fuzzLimits}, append(seedFiles(f, "formats/*.eml", "formats/real/*.eml"),
 		[]byte("From: a\nSubject: =?utf-8?b?w6k=?=\nContent-Type: multipart/alternative; boundary=z\n\n--z\nContent-Type: text/html; charset=latin1\nContent-Transfer-Encoding: base64\n\nPGI+eDwvYj4=\n--z--\n"))...)
 }
 

@@ -187,11 +187,14 @@ func (p *odfParser) start(t xml.StartElement) error {
 		p.heading, _ = strconv.Atoi(attr(t, "outline-level"))
 		p.heading = max(p.heading, 1)
 	case "p":
-		if p.inPara == 0 {
+		switch {
+		case p.inCell:
+			if p.cellText.Len() > 0 {
+				p.write(" ") // a cell's paragraphs ("Population", "in millions") are one value
+			}
+		case p.inPara == 0:
 			p.title = attr(t, "style-name") == "Title"
-		} else if p.inCell {
-			p.write(" ")
-		} else {
+		default:
 			p.write("\n") // a note's paragraph inside a paragraph
 		}
 		p.inPara++

@@ -221,9 +221,25 @@ func TestRunFormats(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "0 failed") {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, name := range []string{"budget.xlsx", "deck.pptx", "deck.odt", "deck.rtf", "deck.epub", "survey.eml"} {
+	names := []string{"budget.xlsx", "deck.pptx", "deck.odt", "deck.rtf", "deck.epub", "survey.eml", "legacy/Test97.xls", "legacy/namesdemo.xls"}
+	real, _ := filepath.Glob("../../testdata/formats/real/*.*")
+	for _, r := range real {
+		if !strings.Contains(r, "COPYRIGHT") {
+			names = append(names, "real/"+filepath.Base(r))
+		}
+	}
+	if len(names) < 18 {
+		t.Fatalf("files: %v", names)
+	}
+	for _, name := range names {
 		if _, err := os.Stat(filepath.Join(out, "chunks", name+".jsonl")); err != nil {
 			t.Errorf("%s: %v", name, err)
+		}
+	}
+	// the legacy formats through catdoc's tools, real files
+	for name, want := range map[string]string{"real/writer.doc": "Simple doc from Libre Writer", "real/lt_mixed_endian_example.ppt": "The TLM 2.0 Mixed Endianness Example"} {
+		if b, err := os.ReadFile(filepath.Join(out, "text", name+".txt")); err != nil || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %q %v", name, b, err)
 		}
 	}
 	b, err := os.ReadFile(filepath.Join(out, "chunks", "survey.eml.jsonl"))

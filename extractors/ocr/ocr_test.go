@@ -274,7 +274,7 @@ func TestConfig(t *testing.T) {
 		t.Errorf("on without tesseract: %v", err)
 	}
 	cfg.Enabled, cfg.Languages = "auto", []string{"deu"}
-	if e, off, _ := New(cfg, Tools{Tesseract: "t", PDFToPPM: "p", PDFInfo: "i", Langs: []string{"eng"}}, lim, pdfchild.Extractor{}); e != nil || !strings.Contains(off, "tesseract-ocr-deu") {
+	if e, off, _ := New(cfg, Tools{Tesseract: "t", PDFToPPM: "p", PDFInfo: "i", PDFImages: "m", Langs: []string{"eng"}}, lim, pdfchild.Extractor{}); e != nil || !strings.Contains(off, "tesseract-ocr-deu") {
 		t.Errorf("a language without data: %v %q", e, off)
 	}
 	cfg = DefaultConfig()
