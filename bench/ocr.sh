@@ -4,7 +4,9 @@
 # image-only PDFs, read by docingest's OCR and, for the time, by pdftoppm + tesseract
 # called directly on the same pages (bench/ocrbench). Word overlap is scored against each
 # page's text layer (pdftotext). Issue 20's targets: median word overlap >= 0.95 at 300
-# DPI; docingest <= 1.10x the bare calls.
+# DPI; docingest <= 1.10x the bare calls. Then the same pages as mixed PDFs (every other
+# page scanned: only those are read by OCR), and the hostile images of internal/hostile,
+# each of which must end in its failure record (rows marked !! do not).
 #   bench/ocr.sh            # 4 pages from each of up to 6 manuals
 #   PAGES=2 bench/ocr.sh
 set -euo pipefail
