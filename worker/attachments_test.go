@@ -196,6 +196,7 @@ func TestAttachments(t *testing.T) {
 	if err := os.Remove(filepath.Join(srcDir, "inbox/a.eml")); err != nil {
 		t.Fatal(err)
 	}
+	put("inbox/c.eml", mail("A new mail.", [2]string{"c.txt", "Its attachment, read by the reindex."}, [2]string{"bad.txt", "!!!"}))
 	var plan []string
 	rsum, err := p.Reindex(context.Background(), ReindexOptions{Source: src, Concurrency: 2, OnPlan: func(key string, a ReindexAction) {
 		plan = append(plan, key+" "+string(a))
@@ -204,8 +205,9 @@ func TestAttachments(t *testing.T) {
 		t.Fatal(err)
 	}
 	slices.Sort(plan)
-	if want := []string{"inbox/a.eml orphan", "inbox/b.eml unchanged"}; !slices.Equal(plan, want) || rsum.Removed != 1 {
-		t.Fatalf("reindex planned %v (removed %d), want %v", plan, rsum.Removed, want)
+	if want := []string{"inbox/a.eml orphan", "inbox/b.eml unchanged", "inbox/c.eml new"}; !slices.Equal(plan, want) || rsum.Removed != 1 ||
+		rsum.Attachments != 2 || rsum.AttachmentsFailed != 1 || rsum.FailedBy["corrupt"] != 1 {
+		t.Fatalf("reindex planned %v (%+v), want %v", plan, rsum, want)
 	}
 	var left []string
 	filepath.Walk(outDir, func(path string, info os.FileInfo, err error) error {

@@ -106,6 +106,22 @@ func failureReason(res Result, err error) string {
 	return string(reason)
 }
 
+// countAttachments adds a result's attachment documents to a summary's counts: how many,
+// how many failed (by reason too) and their chunks.
+func countAttachments(r Result, n, failed, chunks *int, by *map[string]int) {
+	for _, a := range r.Attachments {
+		*n++
+		*chunks += a.Chunks
+		if a.Status == statusFailed {
+			*failed++
+			if *by == nil {
+				*by = map[string]int{}
+			}
+			(*by)[a.Reason]++
+		}
+	}
+}
+
 func countFailure(m *map[string]int, res Result, err error) {
 	if *m == nil {
 		*m = map[string]int{}
@@ -173,17 +189,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 			sum.Processed++
 		}
 		sum.Chunks += o.Result.Chunks
-		for _, a := range o.Result.Attachments {
-			sum.Attachments++
-			sum.Chunks += a.Chunks
-			if a.Status == statusFailed {
-				sum.AttachmentsFailed++
-				if sum.FailedBy == nil {
-					sum.FailedBy = map[string]int{}
-				}
-				sum.FailedBy[a.Reason]++
-			}
-		}
+		countAttachments(o.Result, &sum.Attachments, &sum.AttachmentsFailed, &sum.Chunks, &sum.FailedBy)
 		sum.Bytes += o.Result.Bytes
 		sum.Labels.Add(o.Result.Labels)
 		sum.Stages.Add(o.Result)

@@ -85,8 +85,11 @@ type ReindexSummary struct {
 	Failed    int
 	// Resumed counts the sources a checkpoint showed already sent (not sent again).
 	Resumed int
-	// FailedBy counts the failed sources by reason.
+	// FailedBy counts the failed sources by reason (attachments included).
 	FailedBy map[string]int
+	// Attachments counts the documents read from the processed sources' attachments,
+	// AttachmentsFailed those that failed (their chunks are in Chunks).
+	Attachments, AttachmentsFailed int
 	// Chunks, Bytes and Labels total what was processed here (not what was enqueued).
 	Chunks  int
 	Bytes   int64

@@ -225,6 +225,7 @@ func (p *Pipeline) Reindex(ctx context.Context, opts ReindexOptions) (ReindexSum
 			sum.Processed++
 		}
 		sum.Chunks += r.Chunks
+		countAttachments(r, &sum.Attachments, &sum.AttachmentsFailed, &sum.Chunks, &sum.FailedBy)
 		sum.Bytes += r.Bytes
 		sum.Labels.Add(r.Labels)
 		if opts.OnDone != nil {

@@ -181,8 +181,12 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 		if sum.Resumed > 0 {
 			resumed = fmt.Sprintf(" (%d sent before, by the run this one resumed)", sum.Resumed)
 		}
-		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued%s, %d removed, %d failed; %d chunks%s in %s\n",
-			sum.Processed, sum.Enqueued, resumed, sum.Removed, sum.Failed, sum.Chunks, labelsPart(sum.Labels), sum.Elapsed.Round(time.Millisecond))
+		atts := ""
+		if sum.Attachments > 0 {
+			atts = fmt.Sprintf(", %d attachments (%d failed)", sum.Attachments, sum.AttachmentsFailed)
+		}
+		fmt.Fprintf(a.stderr, "reindex: %d processed, %d enqueued%s, %d removed, %d failed%s; %d chunks%s in %s\n",
+			sum.Processed, sum.Enqueued, resumed, sum.Removed, sum.Failed, atts, sum.Chunks, labelsPart(sum.Labels), sum.Elapsed.Round(time.Millisecond))
 	}
 	if jerr := a.printJSON(f, reindexReport(sum, f.dryRun)); jerr != nil {
 		return jerr
@@ -193,12 +197,15 @@ func (a *app) reindex(cmd *cobra.Command, srcArg string, f runFlags, rf reindexF
 	if sum.Failed > 0 {
 		return &exitError{code: exitFailures, err: fmt.Errorf("%d sources failed", sum.Failed)}
 	}
+	if sum.AttachmentsFailed > 0 {
+		return &exitError{code: exitFailures, err: fmt.Errorf("%d attachments failed: see 'docingest failed list --out %s'", sum.AttachmentsFailed, f.out)}
+	}
 	return nil
 }
 
 func reindexReport(s worker.ReindexSummary, dry bool) report {
 	r := report{DryRun: dry, Processed: s.Processed, Unchanged: s.Planned[worker.ReindexUnchanged].Sources, Failed: s.Failed,
-		FailedByReason: s.FailedBy, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels,
+		FailedByReason: s.FailedBy, Attachments: s.Attachments, AttachmentsFailed: s.AttachmentsFailed, Chunks: s.Chunks, InputBytes: s.Bytes, Seconds: s.Elapsed.Seconds(), Labels: s.Labels,
 		PlannedBytes: s.ToDo().Bytes, Enqueued: &s.Enqueued, Removed: &s.Removed}
 	for a, c := range s.Planned {
 		if a != worker.ReindexOrphan {
