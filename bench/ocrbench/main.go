@@ -89,22 +89,11 @@ func main() {
 			continue
 		}
 		// bare: the same renders and reads, called directly
-		start = time.Now()
-		g := errgroup.Group{}
-		g.SetLimit(*conc)
-		for i := range pngs {
-			g.Go(func() error {
-				img := run("pdftoppm", "-r", strconv.Itoa(*dpi), "-png", "-gray", "-f", strconv.Itoa(i+1), "-l", strconv.Itoa(i+1), "-singlefile", scan)
-				cmd := exec.Command("tesseract", "stdin", "stdout", "-l", "eng", "--dpi", strconv.Itoa(*dpi), "tsv")
-				cmd.Stdin, cmd.Env = bytes.NewReader(img), append(os.Environ(), "OMP_THREAD_LIMIT=1")
-				_, err := cmd.Output()
-				return err
-			})
+		pages := make([]int, len(pngs))
+		for i := range pages {
+			pages[i] = i + 1
 		}
-		if err := g.Wait(); err != nil {
-			log.Fatal(err)
-		}
-		bare := time.Since(start)
+		bare := bareOCR(scan, pages, *dpi, *conc)
 		oursTotal, bareTotal = oursTotal+ours, bareTotal+bare
 		for i, ref := range refs {
 			end := len(doc.Text)
@@ -166,23 +155,11 @@ func mixedPDFs(eng *ocr.Engine, pdfs []string, tmp string, perPDF, dpi, conc int
 			log.Printf("%s: %v", filepath.Base(path), err)
 			continue
 		}
-		start = time.Now()
-		g := errgroup.Group{}
-		g.SetLimit(conc)
+		var inFile []int // the scanned pages' numbers in the mixed file
 		for p := range scan {
-			g.Go(func() error {
-				n := strconv.Itoa(p - first + 1) // the same scanned page, rendered from the mixed file
-				img := run("pdftoppm", "-r", strconv.Itoa(dpi), "-png", "-gray", "-f", n, "-l", n, "-singlefile", file)
-				cmd := exec.Command("tesseract", "stdin", "stdout", "-l", "eng", "--dpi", strconv.Itoa(dpi), "tsv")
-				cmd.Stdin, cmd.Env = bytes.NewReader(img), append(os.Environ(), "OMP_THREAD_LIMIT=1")
-				_, err := cmd.Output()
-				return err
-			})
+			inFile = append(inFile, p-first+1)
 		}
-		if err := g.Wait(); err != nil {
-			log.Fatal(err)
-		}
-		bare := time.Since(start)
+		bare := bareOCR(file, inFile, dpi, conc)
 		oursTotal, bareTotal = oursTotal+ours, bareTotal+bare
 		for p := first; p <= last && p-first < len(doc.Pages); p++ {
 			i := p - first
@@ -235,6 +212,28 @@ func hostileCases(eng *ocr.Engine) {
 		fmt.Printf("hostile %-22s %9d bytes  %-14s %6.2fs  children's peak RSS so far %4d MiB%s\n", c.Name, b.Len(), reason, took.Seconds(), ru.Maxrss>>10, mark)
 	}
 	fmt.Printf("hostile images: %d of %d ended in their failure record\n", len(hostile.ImageCases())-bad, len(hostile.ImageCases()))
+}
+
+// bareOCR renders the pages of a PDF file with pdftoppm and reads them with tesseract,
+// called directly, conc pages at once: the baseline docingest's OCR is timed against.
+func bareOCR(file string, pages []int, dpi, conc int) time.Duration {
+	start := time.Now()
+	g := errgroup.Group{}
+	g.SetLimit(conc)
+	for _, p := range pages {
+		g.Go(func() error {
+			n := strconv.Itoa(p)
+			img := run("pdftoppm", "-r", strconv.Itoa(dpi), "-png", "-gray", "-f", n, "-l", n, "-singlefile", file)
+			cmd := exec.Command("tesseract", "stdin", "stdout", "-l", "eng", "--dpi", strconv.Itoa(dpi), "tsv")
+			cmd.Stdin, cmd.Env = bytes.NewReader(img), append(os.Environ(), "OMP_THREAD_LIMIT=1")
+			_, err := cmd.Output()
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		log.Fatal(err)
+	}
+	return time.Since(start)
 }
 
 func run(name string, args ...string) []byte {
