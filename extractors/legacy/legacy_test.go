@@ -2,6 +2,7 @@ package legacy
 
 import (
 	"context"
+	"flag"
 	"os"
 	"strings"
 	"testing"
@@ -31,6 +32,33 @@ func read(t *testing.T, name string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
+
+// A real Word file (written by LibreOffice Writer) and a real PowerPoint deck (SystemC's
+// example slides), both from Debian packages, read by the real catdoc and catppt: their
+// text compared with testdata/golden on every run.
+func TestDOCAndPPT(t *testing.T) {
+	tl := findTools(t)
+	for _, c := range []struct{ format, name string }{
+		{extractors.FormatDOC, "writer.doc"},
+		{extractors.FormatPPT, "lt_mixed_endian_example.ppt"},
+	} {
+		data, err := os.ReadFile("../../testdata/formats/real/" + c.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := extractors.Detect(c.name, data); got != c.format {
+			t.Errorf("%s detected as %q", c.name, got)
+		}
+		doc, err := For(c.format, tl, lim, pdfchild.Extractor{MaxRSS: 256 << 20}).Extract(context.Background(), data)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		extractortest.CheckDocument(t, doc)
+		testenv.Golden(t, doc.Text, "../../testdata/golden/formats__real__"+c.name+".txt", *update)
+	}
 }
 
 // Real .xls files from Debian packages (Spreadsheet::ParseExcel's and xlrd's examples),
