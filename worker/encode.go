@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 
 	"github.com/docingest/docingest/dataset"
+	"github.com/docingest/docingest/internal/ftoa"
 )
 
 // The chunk record is written without reflection: a document's records share their source,
@@ -146,24 +147,13 @@ func marshalNoHTML(v any) ([]byte, error) {
 }
 
 // appendFloat32 prints f as encoding/json does: the shortest decimal that reads back as
-// the same float32, in exponent form below 1e-6 and from 1e21, with e-07 written e-7.
+// the same float32, in exponent form below 1e-6 and from 1e21, with e-07 written e-7
+// (internal/ftoa, checked against strconv for every float32).
 func appendFloat32(dst []byte, f float32) ([]byte, error) {
 	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
 		return dst, fmt.Errorf("json: unsupported value: %v", f)
 	}
-	abs := float32(math.Abs(float64(f)))
-	format := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	dst = strconv.AppendFloat(dst, float64(f), format, -1, 32)
-	if format == 'e' {
-		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
-			dst[n-2] = dst[n-1]
-			dst = dst[:n-1]
-		}
-	}
-	return dst, nil
+	return ftoa.AppendJSON(dst, f), nil
 }
 
 // appendJSONString quotes s as encoding/json does with HTML escaping off: '"', '\\' and

@@ -1,0 +1,92 @@
+package ftoa
+
+import (
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+
+	"pgregory.net/rapid"
+)
+
+// want is encoding/json's bytes for f.
+func want(t testing.TB, f float32) string {
+	b, err := json.Marshal(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func check(t testing.TB, f float32) {
+	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+		return
+	}
+	if got, w := string(AppendJSON(nil, f)), want(t, f); got != w {
+		t.Fatalf("%v (bits %#08x): %s, encoding/json %s", f, math.Float32bits(f), got, w)
+	}
+}
+
+// Every power of two and of ten, their neighbours, the edges of the positional form and
+// of the float32 range, and zeros: the places where rounding and layout change.
+func TestEdges(t *testing.T) {
+	var fs []float32
+	for e := -149; e <= 127; e++ {
+		fs = append(fs, float32(math.Ldexp(1, e)))
+	}
+	for e := -45; e <= 38; e++ {
+		fs = append(fs, float32(math.Pow(10, float64(e))))
+	}
+	fs = append(fs, 0, float32(math.Copysign(0, -1)), 1e-6, 9.999999e-7, 1e21, 9.99999e20, math.MaxFloat32, math.SmallestNonzeroFloat32, 1.0/3, 0.1, 0.3, 2.5, 16777216, 16777217)
+	for _, f := range fs {
+		for _, g := range []float32{f, math.Nextafter32(f, 0), math.Nextafter32(f, float32(math.Inf(1))), -f} {
+			check(t, g)
+		}
+	}
+}
+
+// Random bit patterns (every float32 is as likely as any other) and random vector values.
+func TestRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2_000_000 {
+		check(t, math.Float32frombits(r.Uint32()))
+		check(t, float32(r.NormFloat64()*0.08))
+	}
+	rapid.Check(t, func(rt *rapid.T) { check(t, rapid.Float32().Draw(rt, "f")) })
+}
+
+// Shortest gives strconv's digits for the values whose layout AppendJSON leaves to
+// strconv too (below 1e-6 and subnormals).
+func TestShortestSmall(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200_000 {
+		f := math.Float32frombits(r.Uint32() & 0x35ffffff) // exponents up to about 1e-6
+		if f == 0 || math.IsNaN(float64(f)) {
+			continue
+		}
+		d, e := Shortest(f)
+		if got, w := strconv.FormatFloat(float64(d)*math.Pow(10, float64(e)), 'e', -1, 32), strconv.FormatFloat(float64(f), 'e', -1, 32); got != w {
+			t.Fatalf("%v: %de%d (%s), strconv %s", f, d, e, got, w)
+		}
+	}
+}
+
+func BenchmarkAppendJSON(b *testing.B) {
+	r := rand.New(rand.NewPCG(1, 2))
+	vs := make([]float32, 4096)
+	for i := range vs {
+		vs[i] = float32(r.NormFloat64() * 0.08)
+	}
+	buf := make([]byte, 0, 64)
+	b.Run("ftoa", func(b *testing.B) {
+		for i := range b.N {
+			buf = AppendJSON(buf[:0], vs[i%len(vs)])
+		}
+	})
+	b.Run("strconv", func(b *testing.B) {
+		for i := range b.N {
+			buf = strconv.AppendFloat(buf[:0], float64(vs[i%len(vs)]), 'f', -1, 32)
+		}
+	})
+}
