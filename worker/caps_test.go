@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	"github.com/docingest/docingest/document"
@@ -190,5 +192,50 @@ func TestNotPDFAfterAll(t *testing.T) {
 	text, err := os.ReadFile(filepath.Join(outDir, "text", "note.md.txt"))
 	if err != nil || !strings.Contains(string(text), "Every PDF starts with") {
 		t.Fatalf("note: %q %v", text, err)
+	}
+}
+
+// readCapped reads the whole object whatever the size it was told (right, too small, too
+// large, unknown) and however the reader hands out bytes, stops one byte past the cap,
+// and passes the reader's error on.
+func TestReadCapped(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 10_000) // 100,000 bytes
+	readers := map[string]func() io.Reader{
+		"whole":    func() io.Reader { return bytes.NewReader(data) },
+		"one byte": func() io.Reader { return iotest.OneByteReader(bytes.NewReader(data[:3000])) },
+		"half":     func() io.Reader { return iotest.HalfReader(bytes.NewReader(data)) },
+		"data+EOF": func() io.Reader { return iotest.DataErrReader(bytes.NewReader(data)) },
+	}
+	for name, r := range readers {
+		want := data
+		if name == "one byte" {
+			want = data[:3000]
+		}
+		for _, size := range []int64{0, int64(len(want)), int64(len(want)) - 7, int64(len(want)) * 3} {
+			got, err := readCapped(r(), size, 1<<20)
+			if err != nil || !bytes.Equal(got, want) {
+				t.Errorf("%s, told %d bytes: %d bytes, %v", name, size, len(got), err)
+			}
+		}
+		// the cap: at it the whole object; one past it, limit+1 bytes and no more
+		got, err := readCapped(r(), int64(len(want)), int64(len(want)))
+		if err != nil || len(got) != len(want) {
+			t.Errorf("%s at the cap: %d bytes, %v", name, len(got), err)
+		}
+		got, err = readCapped(r(), int64(len(want)), int64(len(want))-1)
+		if err != nil || len(got) != len(want) {
+			t.Errorf("%s one past the cap: %d bytes (want the cap plus one), %v", name, len(got), err)
+		}
+		got, _ = readCapped(r(), 0, 100)
+		if len(got) != 101 {
+			t.Errorf("%s, unknown size over a cap of 100: %d bytes read", name, len(got))
+		}
+	}
+	boom := errors.New("connection reset")
+	if _, err := readCapped(iotest.TimeoutReader(bytes.NewReader(data)), int64(len(data)), 1<<20); err == nil {
+		t.Error("a reader's error was dropped")
+	}
+	if _, err := readCapped(io.MultiReader(bytes.NewReader(data[:10]), iotest.ErrReader(boom)), 0, 1<<20); !errors.Is(err, boom) {
+		t.Errorf("error %v, want %v", err, boom)
 	}
 }

@@ -56,19 +56,15 @@ func (p *Pipeline) fetch(ctx context.Context, src Source, obj *Object, res *Resu
 	if obj.Size > limit {
 		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: %d bytes, over the object cap of %d", obj.Key, obj.Size, limit)
 	}
-	var buf bytes.Buffer
-	if obj.Size > 0 {
-		buf.Grow(int(min(obj.Size, limit) + 1))
-	}
-	n, err := io.Copy(&buf, io.LimitReader(rc, limit+1))
+	data, err := readCapped(rc, obj.Size, limit)
 	if err != nil {
 		return nil, nil, fmt.Errorf("fetch %s: %w", obj.Key, err)
 	}
+	n := int64(len(data))
 	if n > limit {
 		return nil, nil, document.Permanentf(document.ReasonTooLarge, "%s: over the object cap of %d bytes", obj.Key, limit)
 	}
 	res.Bytes = n
-	data := buf.Bytes()
 	sum := sha256.Sum256(data)
 	meta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: obj.ETag}
 	if p.cfg.NoETag {
@@ -78,6 +74,34 @@ func (p *Pipeline) fetch(ctx context.Context, src Source, obj *Object, res *Resu
 		return nil, meta, document.Permanentf(document.ReasonEmpty, "%s: empty file", obj.Key)
 	}
 	return data, meta, nil
+}
+
+// readCapped reads r to its end, or to limit+1 bytes, into one buffer sized from the
+// object's reported size: a 40 MB document is read into 40 MB, not into a buffer grown
+// past it (bytes.Buffer's ReadFrom doubles it to keep 512 bytes free at the end: a second
+// allocation, a copy, and a clearing of memory the garbage collector cannot interrupt).
+// A wrong size only costs growth.
+func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
+	c := int64(64 << 10)
+	if size > 0 {
+		c = min(size, limit) + 1 // one more byte to see the end (or the cap passed)
+	}
+	buf := make([]byte, 0, c)
+	for int64(len(buf)) <= limit {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // the size was wrong: grow
+		}
+		end := min(int64(cap(buf)), limit+1)
+		n, err := r.Read(buf[len(buf):end])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // extract detects the format and runs its extractor under a recover and a deadline. A
