@@ -126,16 +126,9 @@ func add(acc []float64, slot int32, w float64) {
 type wordFeatures struct {
 	lower    string // the word lower-cased
 	word     int32
-	grams    []weighted
+	grams    []int32
+	gram     float64
 	pairHead uint64
-}
-
-// weighted is a feature as the accumulation adds it: a dimension and the signed weight,
-// so that the loop over a word's n-grams has no branch on the sign (a - w and a + (-w)
-// are the same float).
-type weighted struct {
-	dim int32
-	w   float64
 }
 
 // featureCache remembers the features of words already seen: natural text repeats its
@@ -186,7 +179,7 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 		}
 		prev = f
 		for _, g := range f.grams {
-			acc[g.dim] += g.w
+			add(acc, g, f.gram)
 		}
 	}
 }
@@ -211,16 +204,11 @@ func (h *Hashing) wordFeatures(word string, c *featureCache) *wordFeatures {
 	if total == 0 {
 		return f
 	}
-	w := 1 / float64(total)
-	f.grams = make([]weighted, 0, total)
+	f.gram = 1 / float64(total)
+	f.grams = make([]int32, 0, total)
 	for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
 		for s := 0; s+n <= runes; s++ {
-			slot := h.slot(fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+n]]))
-			if slot < 0 {
-				f.grams = append(f.grams, weighted{-slot - 1, -w})
-			} else {
-				f.grams = append(f.grams, weighted{slot - 1, w})
-			}
+			f.grams = append(f.grams, h.slot(fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+n]])))
 		}
 	}
 	return f
