@@ -59,7 +59,7 @@ func (p *Pipeline) attachment(ctx context.Context, obj Object, meta *sourceMeta,
 	if err == nil {
 		var cres Result
 		chunks, err = p.attachmentOutputs(ctx, obj.Key, child, cmeta, parentMeta, a.Data, &cres)
-		res.addStages(cres)
+		res.StageTimes.Add(cres.StageTimes)
 		res.Labels.Add(cres.Labels)
 	}
 	if err != nil {
@@ -156,14 +156,4 @@ func (p *Pipeline) dropAttachments(ctx context.Context, old, keep []AttachmentSt
 		}
 	}
 	return nil
-}
-
-// addStages adds o's stage times to r.
-func (r *Result) addStages(o Result) {
-	r.Fetch += o.Fetch
-	r.Extract += o.Extract
-	r.Chunk += o.Chunk
-	r.Embed += o.Embed
-	r.Encode += o.Encode
-	r.Write += o.Write
 }

@@ -87,7 +87,7 @@ type StageTimes struct {
 }
 
 // Add adds r's stage times.
-func (s *StageTimes) Add(r Result) {
+func (s *StageTimes) Add(r StageTimes) {
 	s.Fetch += r.Fetch
 	s.Extract += r.Extract
 	s.Chunk += r.Chunk
@@ -192,7 +192,7 @@ func (p *Pipeline) RunBatch(ctx context.Context, opts BatchOptions) (Summary, er
 		countAttachments(o.Result, &sum.Attachments, &sum.AttachmentsFailed, &sum.Chunks, &sum.FailedBy)
 		sum.Bytes += o.Result.Bytes
 		sum.Labels.Add(o.Result.Labels)
-		sum.Stages.Add(o.Result)
+		sum.Stages.Add(o.Result.StageTimes)
 		mu.Unlock()
 		if opts.OnDone != nil {
 			doneMu.Lock()

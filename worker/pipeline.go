@@ -237,8 +237,8 @@ type Result struct {
 	// Labels counts the chunks labeled, by status, when a Labeler is configured.
 	Labels LabelCounts
 	// Elapsed per stage: Encode is the writing of chunk records, Write the rest of
-	// writing text/ and chunks/ (the store).
-	Fetch, Extract, Chunk, Embed, Encode, Write time.Duration
+	// writing text/ and chunks/ (the store). An e-mail's attachments add theirs.
+	StageTimes
 }
 
 // Process runs one object through fetch, extract, chunk, embed and write. A document that
