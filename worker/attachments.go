@@ -24,8 +24,7 @@ import (
 // level): they stay named in their parent's metadata.
 
 // attachments reads every attachment of obj whose format is known, one after the other
-// (one attachment's bytes are let go before the next is read), and returns what each
-// became. A permanent failure of an attachment is its own failure record; a transient
+// (each one's bytes are let go once it is done), and returns what each became. A permanent failure of an attachment is its own failure record; a transient
 // one is returned, and the parent is tried again whole.
 func (p *Pipeline) attachments(ctx context.Context, obj Object, meta *sourceMeta, parentMeta map[string]string, atts []document.Attachment, attempts int, res *Result) ([]AttachmentState, error) {
 	var out []AttachmentState

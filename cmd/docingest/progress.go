@@ -109,8 +109,11 @@ func (p *progress) add(n int64, failed bool) {
 	}
 }
 
-// log prints a line (a failure) above the bar.
+// log prints a line (a failure) above the bar. It holds mu as line does: the two write
+// to the same stream from different goroutines.
 func (p *progress) log(line string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.bar != nil {
 		_ = p.bar.Clear()
 	}
