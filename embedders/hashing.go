@@ -140,10 +140,11 @@ type featureCache struct {
 	starts []int
 }
 
-// maxCachedWords bounds a cache (one per concurrent Embed). A thousand words catch most
-// tokens of natural text: on bench/throughput.sh's 133 files, 16,384 took 20 MiB more peak
-// RSS (4 caches) for no less CPU time.
-const maxCachedWords = 1 << 10
+// maxCachedWords bounds a cache (one per concurrent Embed). On bench/throughput.sh's 133
+// files (text in many languages), five interleaved runs each: 4,096 words took 4-9% less
+// CPU than 1,024 (bench/ab.sh: 5.01 to 4.80 CPU-seconds) for 1 MiB more peak RSS; 16,384
+// no less than 4,096 for 13 MiB more. On the one 40 MB text they are within 2%.
+const maxCachedWords = 1 << 12
 
 // features adds the signed hashed features of text to acc. Words carry weight 1, word
 // pairs 0.5, and a word's character n-grams share a weight of 1 between them, so that long
