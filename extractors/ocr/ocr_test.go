@@ -90,19 +90,8 @@ func TestScannedPDF(t *testing.T) {
 		t.Errorf("%d pages", len(doc.Pages))
 	}
 	// the text layer of the same pages, as pdftotext reads it
-	ref, err := exec.Command(e.Tools.PDFToPPM[:len(e.Tools.PDFToPPM)-len("pdftoppm")]+"pdftotext", "-f", "14", "-l", "15", "../../testdata/docs/developers-reference.pdf", "-").Output()
-	if err != nil {
-		t.Fatal("pdftotext (poppler-utils): ", err)
-	}
-	want, got := words(string(ref)), words(doc.Text)
-	hit := 0
-	for w := range want {
-		if got[w] {
-			hit++
-		}
-	}
-	if overlap := float64(hit) / float64(len(want)); overlap < 0.9 {
-		t.Errorf("word overlap with the text layer %.2f, want at least 0.9", overlap)
+	if o := overlap(pdftotext(t, e, 14, 15), doc.Text); o < 0.9 {
+		t.Errorf("word overlap with the text layer %.2f, want at least 0.9", o)
 	}
 }
 
@@ -116,6 +105,7 @@ func pdftotext(t *testing.T, e *Engine, first, last int) string {
 	return string(ref)
 }
 
+// overlap is the share of want's words (over two letters) that got has.
 func overlap(want, got string) float64 {
 	w, g := words(want), words(got)
 	hit := 0
