@@ -127,9 +127,11 @@ func (t WordTokenizer) Advance(s string, n int) int {
 	return i
 }
 
-func (WordTokenizer) Back(s string, n int) int {
+// Back returns the offset where the last n tokens of s start, so that s[Back(s, n):] holds
+// exactly those n tokens going forward (or all of s when it has fewer).
+func (t WordTokenizer) Back(s string, n int) int {
 	i := len(s)
-	for ; n > 0 && i > 0; n-- {
+	for n > 0 && i > 0 {
 		// skip white space backwards
 		for i > 0 {
 			r, size := utf8.DecodeLastRuneInString(s[:i])
@@ -142,19 +144,40 @@ func (WordTokenizer) Back(s string, n int) int {
 			return 0
 		}
 		r, size := utf8.DecodeLastRuneInString(s[:i])
-		i -= size
-		if runeClass(r) == classWord {
-			// a long run is cut from its end here, so that the suffix from the offset
-			// returned counts as n tokens going forward too
-			end := i + size
-			for i > 0 && end-i < MaxWordBytes {
-				r2, size2 := utf8.DecodeLastRuneInString(s[:i])
-				if runeClass(r2) != classWord {
-					break
-				}
-				i -= size2
-			}
+		if runeClass(r) != classWord {
+			i -= size
+			n--
+			continue
 		}
+		// a run of word characters: find where it starts, since a run longer than
+		// MaxWordBytes is cut into tokens counting from its start
+		start := i - size
+		for start > 0 {
+			r2, size2 := utf8.DecodeLastRuneInString(s[:start])
+			if runeClass(r2) != classWord {
+				break
+			}
+			start -= size2
+		}
+		if i-start <= MaxWordBytes {
+			i = start
+			n--
+			continue
+		}
+		tokens := 0
+		for j := start; j < i; tokens++ {
+			_, j = t.Next(s, j)
+		}
+		if n >= tokens {
+			i = start
+			n -= tokens
+			continue
+		}
+		j := start
+		for k := 0; k < tokens-n; k++ {
+			_, j = t.Next(s, j)
+		}
+		return j
 	}
 	return i
 }

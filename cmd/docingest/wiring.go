@@ -29,7 +29,7 @@ import (
 
 // pipelineVersion changes whenever extraction, cleaning or record code changes outputs in a
 // way the configuration does not show; it is part of the fingerprint.
-const pipelineVersion = "2026-12-02.2"
+const pipelineVersion = "2026-12-02.3"
 
 // extractorTable maps each format name extractors.Detect returns to its extractor.
 func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
