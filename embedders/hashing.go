@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/docingest/docingest/internal/ftoa"
 )
 
 // HashingConfig sets the hashing embedder's feature space.
@@ -35,7 +37,8 @@ func (c HashingConfig) Validate() error {
 // Hashing is a signed feature-hashing embedder: each lower-cased word, each pair of
 // neighbouring words and each character n-gram of a word is hashed (FNV-1a, 64 bits) to a
 // dimension and a sign, the signed counts are summed, and the vector is L2-normalised.
-// The same text always gives the same vector, on any machine. It is lexical, not semantic.
+// Components are rounded to four decimal places. The same text always gives the same
+// vector, on any machine. It is lexical, not semantic.
 type Hashing struct {
 	cfg    HashingConfig
 	tok    WordTokenizer
@@ -54,7 +57,7 @@ func NewHashing(cfg HashingConfig) (*Hashing, error) {
 
 // Model identifies the embedder and every setting that changes its vectors.
 func (h *Hashing) Model() string {
-	return fmt.Sprintf("docingest-hashing-v2/d%d/c%d-%d", h.cfg.Dimensions, h.cfg.MinN, h.cfg.MaxN)
+	return fmt.Sprintf("docingest-hashing-v3/d%d/c%d-%d", h.cfg.Dimensions, h.cfg.MinN, h.cfg.MaxN)
 }
 
 // Dimensions returns the vector size.
@@ -243,7 +246,21 @@ func normalize(acc []float64) []float32 {
 	}
 	inv := 1 / math.Sqrt(sum)
 	for i, v := range acc {
-		out[i] = float32(v * inv)
+		out[i] = quantize(v * inv)
 	}
 	return out
+}
+
+// quantize rounds a component of a unit vector to four decimal places (to the float32
+// nearest k/10,000). The error, at most 0.00005 a component, moves a cosine similarity by
+// less than 0.002 at 384 dimensions, below what a lexical embedder can tell apart; in return
+// a vector prints in about half the bytes, and chunk records print their values from a
+// table (ftoa.AppendJSON) instead of computing shortest decimals.
+func quantize(v float64) float32 {
+	k := math.Round(math.Abs(v) * ftoa.Quantum)
+	q := ftoa.Quantize(int(k))
+	if v < 0 {
+		return -q
+	}
+	return q
 }

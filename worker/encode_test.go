@@ -107,7 +107,7 @@ func BenchmarkChunkEncoder(b *testing.B) {
 	}
 	rec := ChunkRecord{Schema: 1, ID: "0123456789abcdef0123456789abcdef", Source: SourceRef{URI: "docs/a.txt", SHA256: "ab"},
 		HeadingPath: []string{"Intro", "Setup"}, Tokens: 200, Tokenizer: "words", Text: string(bytes.Repeat([]byte("some words of text, "), 60)),
-		Embedding: vec, EmbeddingModel: "docingest-hashing-v2/d384/c3-5", Pipeline: "fp"}
+		Embedding: vec, EmbeddingModel: "docingest-hashing-v3/d384/c3-5", Pipeline: "fp"}
 	b.Run("encoding/json", func(b *testing.B) {
 		for b.Loop() {
 			var buf bytes.Buffer

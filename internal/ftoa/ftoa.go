@@ -48,6 +48,37 @@ func tables() (inv [31]uint64, pos [48]uint64) {
 	return
 }
 
+// Quantum is the number of steps per unit that the lookup table of AppendJSON covers: the
+// float32 values nearest to k/Quantum for 0 <= k <= Quantum, and their negatives.
+const Quantum = 10_000
+
+const quantum = Quantum
+
+// quanta holds those values and their text, as strconv prints them (the shortest decimal
+// that reads back as the same float32, "0.0412"): computed once, immutable.
+var quanta = quantaTable()
+
+type quantaText struct {
+	values  [Quantum + 1]float32
+	offsets [Quantum + 2]uint32
+	text    []byte
+}
+
+// Quantize returns the float32 nearest to k/Quantum, the value AppendJSON prints from its
+// table.
+func Quantize(k int) float32 { return float32(float64(k) / Quantum) }
+
+func quantaTable() *quantaText {
+	t := &quantaText{text: make([]byte, 0, 7*(Quantum+1))}
+	for k := 0; k <= Quantum; k++ {
+		t.values[k] = Quantize(k)
+		t.offsets[k] = uint32(len(t.text))
+		t.text = strconv.AppendFloat(t.text, float64(t.values[k]), 'f', -1, 32)
+	}
+	t.offsets[Quantum+1] = uint32(len(t.text))
+	return t
+}
+
 // pow5bits is ceil(log2(5^e)) for e in [1, 3528], and 1 for 0.
 func pow5bits(e int32) int32 { return int32((uint32(e)*1217359)>>19) + 1 }
 
@@ -201,6 +232,17 @@ func Shortest(f float32) (digits uint32, exp int32) {
 // outside (e-7, not e-07). f must be finite.
 func AppendJSON(dst []byte, f float32) []byte {
 	abs := float32(math.Abs(float64(f))) // compared as float32, as encoding/json does
+	if abs <= 1 {
+		// the nearest float32 to a multiple of 1/10,000 (the hashing embedder rounds its
+		// vectors to those): its text is looked up
+		k := int(abs*quantum + 0.5)
+		if quanta.values[k] == abs {
+			if math.Signbit(float64(f)) {
+				dst = append(dst, '-')
+			}
+			return append(dst, quanta.text[quanta.offsets[k]:quanta.offsets[k+1]]...)
+		}
+	}
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		// rare in vectors: strconv's exponent form, with encoding/json's cleanup
 		dst = strconv.AppendFloat(dst, float64(f), 'e', -1, 32)

@@ -46,12 +46,30 @@ func TestEdges(t *testing.T) {
 	}
 }
 
+// The looked-up values: every multiple of 1/Quantum in [-1, 1], its float32 neighbours
+// (which must miss the table), and the values just past 1.
+func TestQuanta(t *testing.T) {
+	for k := 0; k <= Quantum; k++ {
+		f := Quantize(k)
+		if k > 0 && f != float32(float64(k)/Quantum) {
+			t.Fatalf("Quantize(%d) = %v", k, f)
+		}
+		for _, g := range []float32{f, -f, math.Nextafter32(f, 0), math.Nextafter32(f, 2), -math.Nextafter32(f, 2)} {
+			check(t, g)
+		}
+	}
+	if got := string(AppendJSON(nil, Quantize(412))); got != "0.0412" {
+		t.Fatalf("Quantize(412) prints %s", got)
+	}
+}
+
 // Random bit patterns (every float32 is as likely as any other) and random vector values.
 func TestRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	for range 2_000_000 {
 		check(t, math.Float32frombits(r.Uint32()))
 		check(t, float32(r.NormFloat64()*0.08))
+		check(t, Quantize(r.IntN(Quantum+1)))
 	}
 	rapid.Check(t, func(rt *rapid.T) { check(t, rapid.Float32().Draw(rt, "f")) })
 }
@@ -82,6 +100,15 @@ func BenchmarkAppendJSON(b *testing.B) {
 	b.Run("ftoa", func(b *testing.B) {
 		for i := range b.N {
 			buf = AppendJSON(buf[:0], vs[i%len(vs)])
+		}
+	})
+	qs := make([]float32, len(vs))
+	for i, v := range vs {
+		qs[i] = Quantize(int(math.Round(math.Abs(float64(v)) * Quantum)))
+	}
+	b.Run("quantized", func(b *testing.B) {
+		for i := range b.N {
+			buf = AppendJSON(buf[:0], qs[i%len(qs)])
 		}
 	})
 	b.Run("strconv", func(b *testing.B) {
