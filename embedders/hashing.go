@@ -3,6 +3,7 @@ package embedders
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"math"
 	"strings"
 	"sync"
@@ -51,7 +52,7 @@ func NewHashing(cfg HashingConfig) (*Hashing, error) {
 		return nil, err
 	}
 	h := &Hashing{cfg: cfg}
-	h.caches.New = func() any { return &featureCache{words: make(map[string]*wordFeatures)} }
+	h.caches.New = func() any { return newFeatureCache() }
 	return h, nil
 }
 
@@ -102,45 +103,127 @@ var (
 	gramBase = fnv(fnvOffset, "c\x00")
 )
 
-// slot maps a feature hash to a signed dimension: index+1, negated for a negative sign.
-func (h *Hashing) slot(hash uint64) int32 {
-	// Mix the bits (FNV's low bits are weak for short keys) before taking the index.
+// mix spreads a feature hash's bits (FNV's low bits are weak for short keys): its top bit
+// gives the sign, the rest modulo the dimensions the index.
+func mix(hash uint64) uint64 {
 	hash ^= hash >> 33
 	hash *= 0xff51afd7ed558ccd
 	hash ^= hash >> 33
-	idx := int32(hash%uint64(h.cfg.Dimensions)) + 1
-	if hash>>63 == 1 {
-		return -idx
-	}
-	return idx
+	return hash
 }
 
-func add(acc []float64, slot int32, w float64) {
-	if slot < 0 {
-		acc[-slot-1] -= w
+// slot is the feature with this hash's dimension and sign.
+func (h *Hashing) slot(hash uint64) uint32 {
+	hash = mix(hash)
+	var dim uint64
+	if h.cfg.Dimensions == 384 {
+		dim = hash % 384 // the default, by a constant: a multiply instead of a division
 	} else {
-		acc[slot-1] += w
+		dim = hash % uint64(h.cfg.Dimensions)
 	}
+	return signSlot(dim, hash>>63 == 1)
 }
 
-// wordFeatures are the features a word brings whatever its neighbours: its own slot, its
-// character n-grams' slots (each of weight gram), and the FNV state that starts the hash
-// of a pair beginning with it.
+// wordFeatures are the features a word brings whatever its neighbours: its own slot
+// (weight 1), its character n-grams' slots (each of weight gram, 1/count), and the FNV
+// state that starts the hash of a pair beginning with it. A slot is a dimension with the
+// feature's sign in its top bit (signSlot).
 type wordFeatures struct {
-	lower    string // the word lower-cased
-	word     int32
-	grams    []int32
+	key      string   // the token as it appears in the text
+	lower    string   // the word lower-cased
+	slots    []uint32 // slots[0] is the word's own; the rest its n-grams'
 	gram     float64
 	pairHead uint64
 }
 
+// signSlot packs a dimension and a sign. Adding a negated weight gives the same float as
+// subtracting it, so the sign picks the weight from a pair (w, -w) without a branch.
+func signSlot(dim uint64, negative bool) uint32 {
+	if negative {
+		return uint32(dim) | 1<<31
+	}
+	return uint32(dim)
+}
+
 // featureCache remembers the features of words already seen: natural text repeats its
 // words, and replaying a word's additions in the same order gives the same floats as
-// hashing it again. It is bounded, and emptied when full.
+// hashing it again. It holds two generations of at most maxCachedWords words each (see get).
 type featureCache struct {
-	words  map[string]*wordFeatures
-	marked []byte
-	starts []int
+	seed       maphash.Seed
+	young, old []cached // open-addressing tables; len is a power of two, 2*maxCachedWords
+	n          int      // words in young
+	marked     []byte
+	starts     []int
+	// entries and slots are handed out from slabs, a few allocations for many words
+	entries []wordFeatures
+	slots   []uint32
+}
+
+// cached is a table entry: the token's hash, compared before its bytes are.
+type cached struct {
+	hash uint64
+	f    *wordFeatures
+}
+
+// newEntry returns a zeroed wordFeatures from the slab.
+func (c *featureCache) newEntry() *wordFeatures {
+	if len(c.entries) == 0 {
+		c.entries = make([]wordFeatures, 256)
+	}
+	f := &c.entries[0]
+	c.entries = c.entries[1:]
+	return f
+}
+
+// newSlots returns n slots from the slab.
+func (c *featureCache) newSlots(n int) []uint32 {
+	if n > len(c.slots) {
+		if n > 1024 {
+			return make([]uint32, n)
+		}
+		c.slots = make([]uint32, 8192)
+	}
+	t := c.slots[:n:n]
+	c.slots = c.slots[n:]
+	return t
+}
+
+func newFeatureCache() *featureCache {
+	return &featureCache{seed: maphash.MakeSeed(), young: make([]cached, 2*maxCachedWords), old: make([]cached, 2*maxCachedWords)}
+}
+
+// get returns the features of token, from the cache or hashed now. A word missing from the
+// young table but held by the old one moves back to the young; when the young table is
+// full it becomes the old one (the old one's words are dropped), so the words a text keeps
+// using stay while the rare ones go.
+func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
+	hash := maphash.String(c.seed, token)
+	mask := len(c.young) - 1
+	i := int(hash) & mask
+	for ; c.young[i].f != nil; i = (i + 1) & mask {
+		if e := c.young[i]; e.hash == hash && e.f.key == token {
+			return e.f
+		}
+	}
+	var f *wordFeatures
+	for j := int(hash) & mask; c.old[j].f != nil; j = (j + 1) & mask {
+		if e := c.old[j]; e.hash == hash && e.f.key == token {
+			f = e.f
+			break
+		}
+	}
+	if f == nil {
+		f = h.wordFeatures(strings.Clone(token), c) // not a slice of the text, which the cache outlives
+	}
+	if c.n >= maxCachedWords {
+		c.young, c.old = c.old, c.young
+		clear(c.young)
+		c.n = 0
+		i = int(hash) & mask
+	}
+	c.young[i] = cached{hash, f}
+	c.n++
+	return f
 }
 
 // maxCachedWords bounds a cache (one per concurrent Embed). On bench/throughput.sh's 133
@@ -149,48 +232,99 @@ type featureCache struct {
 // no less than 4,096 for 13 MiB more. On the one 40 MB text they are within 2%.
 const maxCachedWords = 1 << 12
 
+// tokenKind classifies an ASCII byte for features' fast path.
+const (
+	kindSpace  = iota // white space and controls: between tokens
+	kindWord          // letters and digits: part of a word
+	kindPunct         // punctuation: a token that is no feature and breaks word pairs
+	kindSymbol        // other symbols ($ + < = > ^ ` | ~): a one-byte word
+)
+
+var asciiKind = func() (t [128]uint8) {
+	for c := 0; c < 128; c++ {
+		switch asciiClass[c] {
+		case classSpace:
+			t[c] = kindSpace
+		case classWord:
+			t[c] = kindWord
+		default:
+			if unicode.IsPunct(rune(c)) {
+				t[c] = kindPunct
+			} else {
+				t[c] = kindSymbol
+			}
+		}
+	}
+	return t
+}()
+
 // features adds the signed hashed features of text to acc. Words carry weight 1, word
 // pairs 0.5, and a word's character n-grams share a weight of 1 between them, so that long
-// words do not outweigh short ones.
+// words do not outweigh short ones. The tokens are WordTokenizer's: ASCII tokens are cut
+// here, in the same loop that finds them, and any other through WordTokenizer.Next.
 func (h *Hashing) features(text string, acc []float64, c *featureCache) {
+	unit, half := [2]float64{1, -1}, [2]float64{0.5, -0.5}
 	var prev *wordFeatures
 	for i := 0; i < len(text); {
-		start, end := h.tok.Next(text, i)
-		if start == end {
-			break
+		var start, end int
+		if b := text[i]; b < utf8.RuneSelf {
+			switch asciiKind[b] {
+			case kindSpace:
+				i++
+				continue
+			case kindPunct:
+				prev = nil
+				i++
+				continue
+			case kindSymbol:
+				start, end = i, i+1
+			default:
+				j := i + 1
+				for j < len(text) && j-i < MaxWordBytes && text[j] < utf8.RuneSelf && asciiKind[text[j]] == kindWord {
+					j++
+				}
+				if j < len(text) && j-i < MaxWordBytes && text[j] >= utf8.RuneSelf {
+					start, end = h.tok.Next(text, i) // the word goes on past ASCII
+				} else {
+					start, end = i, j
+				}
+			}
+		} else {
+			start, end = h.tok.Next(text, i)
+			if start == end {
+				break
+			}
+			if cl, _ := classAt(text, start); cl != classWord {
+				// single-rune tokens: ideographs and kana are words; punctuation is not
+				if r, _ := utf8.DecodeRuneInString(text[start:]); unicode.IsPunct(r) || unicode.IsSpace(r) {
+					prev = nil
+					i = end
+					continue
+				}
+			}
 		}
 		i = end
 		word := text[start:end]
-		if cl, _ := classAt(word, 0); cl != classWord {
-			// single-rune tokens: ideographs and kana are words; punctuation is not
-			if r, _ := utf8.DecodeRuneInString(word); unicode.IsPunct(r) || unicode.IsSpace(r) {
-				prev = nil
-				continue
-			}
-		}
-		f := c.words[word]
-		if f == nil {
-			key := strings.Clone(word) // not a slice of the text, which the cache outlives
-			f = h.wordFeatures(lower(key), c)
-			if len(c.words) >= maxCachedWords {
-				clear(c.words)
-			}
-			c.words[key] = f
-		}
-		add(acc, f.word, 1)
+		f := c.get(h, word)
+		t := f.slots
+		acc[t[0]&^(1<<31)] += unit[t[0]>>31]
 		if prev != nil {
-			add(acc, h.slot(fnv(prev.pairHead, f.lower)), 0.5)
+			p := h.slot(fnv(prev.pairHead, f.lower))
+			acc[p&^(1<<31)] += half[p>>31]
 		}
 		prev = f
-		for _, g := range f.grams {
-			add(acc, g, f.gram)
+		gram := [2]float64{f.gram, -f.gram}
+		for _, g := range t[1:] {
+			acc[g&^(1<<31)] += gram[g>>31]
 		}
 	}
 }
 
-// wordFeatures hashes a lower-cased word's own features.
-func (h *Hashing) wordFeatures(word string, c *featureCache) *wordFeatures {
-	f := &wordFeatures{lower: word, word: h.slot(fnv(wordBase, word)), pairHead: fnv(fnv(pairBase, word), "\x00")}
+// wordFeatures hashes a word's own features; key is the token as it appears.
+func (h *Hashing) wordFeatures(key string, c *featureCache) *wordFeatures {
+	word := lower(key)
+	f := c.newEntry()
+	*f = wordFeatures{key: key, lower: word, pairHead: fnv(fnv(pairBase, word), "\x00")}
 	// character n-grams of "<word>", cut at rune boundaries
 	c.marked = append(append(append(c.marked[:0], '<'), word...), '>')
 	c.starts = c.starts[:0]
@@ -205,14 +339,22 @@ func (h *Hashing) wordFeatures(word string, c *featureCache) *wordFeatures {
 			total += runes - n + 1
 		}
 	}
+	f.slots = c.newSlots(1 + total)
+	f.slots[0] = h.slot(fnv(wordBase, word))
 	if total == 0 {
 		return f
 	}
 	f.gram = 1 / float64(total)
-	f.grams = make([]int32, 0, total)
-	for n := h.cfg.MinN; n <= h.cfg.MaxN; n++ {
-		for s := 0; s+n <= runes; s++ {
-			f.grams = append(f.grams, h.slot(fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+n]])))
+	// The n-grams in order of n, then of start (the order their weights are added in),
+	// hashed in one pass per start: the hash of an n-gram goes on into the n+1-gram's.
+	at := 1
+	for s := 0; s+h.cfg.MinN <= runes; s++ {
+		hash := fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+h.cfg.MinN-1]])
+		pos := at + s
+		for n := h.cfg.MinN; n <= h.cfg.MaxN && s+n <= runes; n++ {
+			hash = fnvBytes(hash, c.marked[c.starts[s+n-1]:c.starts[s+n]])
+			f.slots[pos] = h.slot(hash)
+			pos += runes - n + 1 // to the n+1-grams, which number one fewer
 		}
 	}
 	return f
@@ -257,8 +399,7 @@ func normalize(acc []float64) []float32 {
 // a vector prints in about half the bytes, and chunk records print their values from a
 // table (ftoa.AppendJSON) instead of computing shortest decimals.
 func quantize(v float64) float32 {
-	k := math.Round(math.Abs(v) * ftoa.Quantum)
-	q := ftoa.Quantize(int(k))
+	q := ftoa.Quanta(int(math.Abs(v)*ftoa.Quantum + 0.5)) // |v| <= 1
 	if v < 0 {
 		return -q
 	}

@@ -299,16 +299,82 @@ func TestHashingCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	h, _ := NewHashing(DefaultHashing())
 	c := h.caches.Get().(*featureCache)
-	var b strings.Builder
-	for i := 0; i <= maxCachedWords; i++ { // one past the cap
-		fmt.Fprintf(&b, "w%d ", i)
+	words := func(from, to int) string {
+		var b strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&b, "w%d ", i)
+		}
+		return b.String()
+	}
+	held := func(tab []cached) (n int) {
+		for _, e := range tab {
+			if e.f != nil {
+				n++
+			}
+		}
+		return n
 	}
 	acc := make([]float64, h.cfg.Dimensions)
-	h.features(b.String(), acc, c)
-	if n := len(c.words); n == 0 || n > maxCachedWords {
-		t.Fatalf("cache holds %d words, cap %d", n, maxCachedWords)
+	h.features(words(0, maxCachedWords), acc, c) // at the cap
+	if n, o := held(c.young), held(c.old); n != maxCachedWords || c.n != n || o != 0 {
+		t.Fatalf("at the cap: young %d (n %d), old %d", n, c.n, o)
 	}
-	if n := len(c.words); n != 1 {
-		t.Fatalf("cache holds %d words after the word one past the cap; want 1 (it is emptied when full)", n)
+	h.features(words(maxCachedWords, maxCachedWords+1), acc, c) // one past it
+	if n, o := held(c.young), held(c.old); n != 1 || c.n != 1 || o != maxCachedWords {
+		t.Fatalf("one past the cap: young %d (n %d), old %d; want 1 and %d", n, c.n, o, maxCachedWords)
+	}
+	// a word of the old generation moves back; the next generation drops the rest
+	h.features("w7 "+words(maxCachedWords+1, 2*maxCachedWords-1), acc, c) // fills young again
+	h.features("x", acc, c)
+	if n, o := held(c.young), held(c.old); n != 1 || o != maxCachedWords {
+		t.Fatalf("second turn: young %d, old %d", n, o)
+	}
+	for _, e := range c.old {
+		if e.f != nil && e.f.key == "w8" {
+			t.Fatal("w8, unused for a generation, is still held")
+		}
+	}
+	found := false
+	for _, e := range c.old {
+		found = found || e.f != nil && e.f.key == "w7"
+	}
+	if !found {
+		t.Fatal("w7, used in the last generation, was dropped")
+	}
+}
+
+// BenchmarkHashingRealText embeds the golden texts of the extractor tests (real manuals,
+// about 1.2 MB) cut into chunks of about 850 bytes, the size of a 256-word chunk: words
+// repeat as in real text, and new words keep arriving.
+func BenchmarkHashingRealText(b *testing.B) {
+	files, _ := filepath.Glob("../testdata/golden/*.txt")
+	var texts []string
+	size := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for s := string(data); len(s) > 0; {
+			n := min(len(s), 850)
+			for n < len(s) && !utf8.RuneStart(s[n]) {
+				n++
+			}
+			texts = append(texts, s[:n])
+			size += n
+			s = s[n:]
+		}
+	}
+	if size < 1_000_000 {
+		b.Fatalf("only %d bytes of golden text", size)
+	}
+	h, _ := NewHashing(DefaultHashing())
+	b.SetBytes(int64(size))
+	for b.Loop() {
+		for at := 0; at < len(texts); at += 32 {
+			if _, err := h.Embed(context.Background(), texts[at:min(len(texts), at+32)]); err != nil {
+				b.Fatal(err)
+			}
+		}
 	}
 }

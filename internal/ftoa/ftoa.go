@@ -68,6 +68,9 @@ type quantaText struct {
 // table.
 func Quantize(k int) float32 { return float32(float64(k) / Quantum) }
 
+// Quanta is Quantize(k) from the table, for 0 <= k <= Quantum.
+func Quanta(k int) float32 { return quanta.values[k] }
+
 func quantaTable() *quantaText {
 	t := &quantaText{text: make([]byte, 0, 7*(Quantum+1))}
 	for k := 0; k <= Quantum; k++ {
