@@ -400,8 +400,11 @@ func normalize(acc []float64) []float32 {
 // table (ftoa.AppendJSON) instead of computing shortest decimals.
 func quantize(v float64) float32 {
 	q := ftoa.Quanta(int(math.Abs(v)*ftoa.Quantum + 0.5)) // |v| <= 1
-	if v < 0 {
-		return -q
+	// v's sign on q without a branch on it (the signs of hashed features are coin flips);
+	// a value that rounds to zero is 0, not -0
+	b := math.Float32bits(q)
+	if b != 0 {
+		b |= uint32(math.Float64bits(v)>>63) << 31
 	}
-	return q
+	return math.Float32frombits(b)
 }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode"
@@ -59,6 +60,9 @@ func TestHashingEmbedder(t *testing.T) {
 		for j, x := range v {
 			if k := math.Round(math.Abs(float64(x)) * ftoa.Quantum); float32(math.Abs(float64(x))) != ftoa.Quantize(int(k)) {
 				t.Fatalf("vector %d[%d] = %v, not rounded to four decimal places", i, j, x)
+			}
+			if x == 0 && math.Signbit(float64(x)) {
+				t.Fatalf("vector %d[%d] is -0", i, j)
 			}
 		}
 		if texts[i] == "" && n != 0 {
@@ -375,6 +379,22 @@ func BenchmarkHashingRealText(b *testing.B) {
 			if _, err := h.Embed(context.Background(), texts[at:min(len(texts), at+32)]); err != nil {
 				b.Fatal(err)
 			}
+		}
+	}
+}
+
+func TestQuantize(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		v    float64
+		want string
+	}{
+		{0, "0"}, {-0.00004, "0"}, {0.00004, "0"}, {-0.00006, "-0.0001"}, {0.00006, "0.0001"},
+		{0.041249, "0.0412"}, {-0.041251, "-0.0413"}, {1, "1"}, {-1, "-1"}, {0.99996, "1"},
+	} {
+		got := quantize(tc.v)
+		if s := strconv.FormatFloat(float64(got), 'f', -1, 32); s != tc.want {
+			t.Errorf("quantize(%v) = %s, want %s", tc.v, s, tc.want)
 		}
 	}
 }

@@ -39,7 +39,28 @@ var asciiClass = func() (t [128]uint8) {
 	return t
 }()
 
+// bmpClass holds runeClass for every rune of the Basic Multilingual Plane (64 KiB, computed
+// once): the unicode package's range tables cost a binary search per rune, and text in
+// most scripts is made of nothing else.
+var bmpClass = func() *[1 << 16]uint8 {
+	var t [1 << 16]uint8
+	for r := range rune(len(t)) {
+		t[r] = runeClassSlow(r)
+	}
+	return &t
+}()
+
 func runeClass(r rune) uint8 {
+	if r < utf8.RuneSelf {
+		return asciiClass[r]
+	}
+	if r < 1<<16 {
+		return bmpClass[r]
+	}
+	return runeClassSlow(r)
+}
+
+func runeClassSlow(r rune) uint8 {
 	if r < utf8.RuneSelf {
 		return asciiClass[r]
 	}
