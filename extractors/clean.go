@@ -95,22 +95,17 @@ func JoinHyphenation(s string) string {
 // carry no text: C0/C1 controls other than '\n' and '\t', U+FFFD (undecodable input),
 // byte-order marks and noncharacters. Invalid UTF-8 bytes are dropped too.
 func DropControl(s string) string {
-	clean := true
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x80 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f {
-			clean = false
-			break
-		}
-	}
-	if clean {
-		return s
-	}
 	// Runs of characters that stay are copied whole; only what is dropped or replaced is
-	// looked at one by one.
+	// looked at one by one, and nothing is copied until something is.
 	var b strings.Builder
-	b.Grow(len(s))
-	start := 0
+	changed := false
+	cut := func(i int) {
+		if !changed {
+			changed = true
+			b.Grow(len(s))
+		}
+		b.WriteString(s[:i])
+	}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c >= 0x20 && c < 0x7f || c == '\n' || c == '\t' {
@@ -118,27 +113,32 @@ func DropControl(s string) string {
 			continue
 		}
 		if c < utf8.RuneSelf { // a control character: \r becomes \n (\r\n one \n), the rest go
-			b.WriteString(s[start:i])
+			cut(i)
 			if c == '\r' && (i+1 == len(s) || s[i+1] != '\n') {
 				b.WriteByte('\n')
 			}
 			i++
-			start = i
+			s, i = s[i:], 0
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError, r == '\uFEFF', r == '\uFFFE', r == '\uFFFF', r >= 0x7f && r < 0xa0:
-			b.WriteString(s[start:i])
-			start = i + size
+			cut(i)
+			s, i = s[i+size:], 0
+			continue
 		case r == '\u2028' || r == '\u2029':
-			b.WriteString(s[start:i])
+			cut(i)
 			b.WriteByte('\n')
-			start = i + size
+			s, i = s[i+size:], 0
+			continue
 		}
 		i += size
 	}
-	b.WriteString(s[start:])
+	if !changed {
+		return s
+	}
+	b.WriteString(s)
 	return b.String()
 }
 
@@ -146,6 +146,9 @@ func DropControl(s string) string {
 // other Unicode spaces) into one space, trims each line, and folds runs of blank lines
 // into one blank line. The result has no leading or trailing white space.
 func FoldWhitespace(s string) string {
+	if folded(s) {
+		return s // most paragraphs: nothing to fold, nothing to copy
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	newlines := 0 // pending newlines, at most 2 are written
@@ -196,6 +199,48 @@ func FoldWhitespace(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// folded reports whether FoldWhitespace(s) == s: no white space at either end, none but
+// single spaces, single newlines and blank lines ("\n\n") between the other characters.
+func folded(s string) bool {
+	n := len(s)
+	if n == 0 {
+		return true
+	}
+	for i := 0; i < n; i++ {
+		switch c := s[i]; c {
+		case ' ':
+			if i == 0 || i == n-1 || s[i-1] == '\n' {
+				return false
+			}
+			if next := s[i+1]; next == ' ' || next == '\n' || next == '\t' {
+				return false
+			}
+		case '\n':
+			if i == 0 || i == n-1 {
+				return false
+			}
+			if next := s[i+1]; next == ' ' || next == '\t' {
+				return false
+			} else if next == '\n' {
+				if i+2 == n {
+					return false
+				}
+				if after := s[i+2]; after == '\n' || after == ' ' || after == '\t' {
+					return false
+				}
+				i++
+			}
+		case '\t':
+			return false
+		case 0xC2, 0xE1, 0xE2, 0xE3: // the lead bytes of every non-ASCII space
+			if r, _ := utf8.DecodeRuneInString(s[i:]); unicode.IsSpace(r) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // RemoveRepeatedLines removes running heads and footers: lines among the first or last

@@ -164,7 +164,25 @@ func TestCleaningMatchesReference(t *testing.T) {
 	alphabet := []rune("ab \t\n\r\v\f\x00\x1f\x7f\u0080\u009f\u00a0\u2028\u2029\u3000\uFEFF\uFFFE\uFFFF\uFFFDé日\uFB01\u0132\u0153\u00ad-")
 	rapid.Check(t, func(rt *rapid.T) {
 		s := rapid.OneOf(rapid.StringOf(rapid.SampledFrom(alphabet)), rapid.String(),
-			rapid.Custom(func(t *rapid.T) string { return string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) })).Draw(rt, "s")
+			rapid.Custom(func(t *rapid.T) string { return string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) }),
+			// words and gaps, most of them already folded
+			rapid.Custom(func(t *rapid.T) string {
+				gaps := rapid.SampledFrom([]string{" ", " ", "\n", "\n\n", "", "  ", "\n\n\n", " \n", "\n ", "\t", "\u00a0", "\u3000", "\u2029"})
+				var b strings.Builder
+				for i, n := 0, rapid.IntRange(0, 8).Draw(t, "words"); i < n; i++ {
+					if i > 0 || rapid.IntRange(0, 9).Draw(t, "lead") == 0 {
+						b.WriteString(gaps.Draw(t, "gap"))
+					}
+					b.WriteString(rapid.SampledFrom([]string{"a", "日", "é", "-", "\r"}).Draw(t, "word"))
+				}
+				if rapid.IntRange(0, 9).Draw(t, "trail") == 0 {
+					b.WriteString(gaps.Draw(t, "gap"))
+				}
+				return b.String()
+			})).Draw(rt, "s")
+		if got, want := folded(s), referenceFoldWhitespace(s) == s; got != want {
+			rt.Fatalf("folded(%q) = %v, want %v", s, got, want)
+		}
 		if got, want := DropControl(s), referenceDropControl(s); got != want {
 			rt.Fatalf("DropControl(%q) = %q, want %q", s, got, want)
 		}
