@@ -94,17 +94,14 @@ func (e *chunkEncoder) append(dst []byte, rec *ChunkRecord) ([]byte, error) {
 	if rec.Embedding == nil {
 		dst = append(dst, "null"...)
 	} else {
-		dst = append(dst, '[')
-		for i, f := range rec.Embedding {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			var err error
-			if dst, err = appendFloat32(dst, f); err != nil {
-				return dst, err
+		for _, f := range rec.Embedding {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return dst, fmt.Errorf("json: unsupported value: %v", f)
 			}
 		}
-		dst = append(dst, ']')
+		// as encoding/json prints float32 (internal/ftoa, checked against strconv for every
+		// float32)
+		dst = append(ftoa.AppendList(append(dst, '['), rec.Embedding), ']')
 	}
 	dst = append(dst, ',')
 	dst = append(dst, e.model...)
@@ -144,16 +141,6 @@ func marshalNoHTML(v any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-// appendFloat32 prints f as encoding/json does: the shortest decimal that reads back as
-// the same float32, in exponent form below 1e-6 and from 1e21, with e-07 written e-7
-// (internal/ftoa, checked against strconv for every float32).
-func appendFloat32(dst []byte, f float32) ([]byte, error) {
-	if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-		return dst, fmt.Errorf("json: unsupported value: %v", f)
-	}
-	return ftoa.AppendJSON(dst, f), nil
 }
 
 // appendJSONString quotes s as encoding/json does with HTML escaping off: '"', '\\' and

@@ -63,6 +63,36 @@ func TestQuanta(t *testing.T) {
 	}
 }
 
+// AppendList gives encoding/json's text of a []float32 (without the brackets), for
+// vectors of table values, of others, and of both.
+func TestAppendList(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for n := range 600 {
+		vals := make([]float32, n%40)
+		for i := range vals {
+			switch r.IntN(3) {
+			case 0:
+				vals[i] = Quantize(r.IntN(Quantum + 1))
+			case 1:
+				vals[i] = -Quantize(r.IntN(Quantum + 1))
+			default:
+				vals[i] = math.Float32frombits(r.Uint32())
+				if math.IsNaN(float64(vals[i])) || math.IsInf(float64(vals[i]), 0) {
+					vals[i] = 0.25
+				}
+			}
+		}
+		b, err := json.Marshal(vals)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := []byte("x")
+		if got, want := string(AppendList(prefix, vals)), "x"+string(b[1:len(b)-1]); got != want {
+			t.Fatalf("AppendList(%v) = %s, want %s", vals, got, want)
+		}
+	}
+}
+
 // Random bit patterns (every float32 is as likely as any other) and random vector values.
 func TestRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
@@ -110,6 +140,12 @@ func BenchmarkAppendJSON(b *testing.B) {
 		for i := range b.N {
 			buf = AppendJSON(buf[:0], qs[i%len(qs)])
 		}
+	})
+	b.Run("list", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			buf = AppendList(buf[:0], qs[i%16*256:i%16*256+256])
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/value")
 	})
 	b.Run("strconv", func(b *testing.B) {
 		for i := range b.N {
