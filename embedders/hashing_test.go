@@ -398,3 +398,39 @@ func TestQuantize(t *testing.T) {
 		}
 	}
 }
+
+// Count and Advance (ASCII in their own loop) agree with the tokens Next finds.
+func TestWordTokenizerCountAdvanceMatchNext(t *testing.T) {
+	t.Parallel()
+	tok := WordTokenizer{}
+	alphabet := []rune("ab1 \t\n.,$-é日\u00a0\u3000ß\x00Ω")
+	rapid.Check(t, func(rt *rapid.T) {
+		s := rapid.OneOf(rapid.StringOf(rapid.SampledFrom(alphabet)), rapid.String(),
+			rapid.Custom(func(t *rapid.T) string { // runs near MaxWordBytes
+				return strings.Repeat("x", rapid.IntRange(MaxWordBytes-3, MaxWordBytes+3).Draw(t, "run")) + rapid.StringOf(rapid.SampledFrom(alphabet)).Draw(t, "tail")
+			})).Draw(rt, "s")
+		var ends []int
+		for i := 0; ; {
+			start, end := tok.Next(s, i)
+			if start == end {
+				break
+			}
+			ends = append(ends, end)
+			i = end
+		}
+		if got := tok.Count(s); got != len(ends) {
+			rt.Fatalf("Count(%q) = %d, Next finds %d tokens", s, got, len(ends))
+		}
+		for k := 0; k <= len(ends)+1; k++ {
+			want := len(s)
+			if k == 0 {
+				want = 0
+			} else if k <= len(ends) {
+				want = ends[k-1]
+			}
+			if got := tok.Advance(s, k); got != want {
+				rt.Fatalf("Advance(%q, %d) = %d, want %d", s, k, got, want)
+			}
+		}
+	})
+}

@@ -125,27 +125,49 @@ func (WordTokenizer) Next(s string, i int) (int, int) {
 
 func (t WordTokenizer) Count(s string) int {
 	n := 0
-	for i := 0; i < len(s); {
-		start, end := t.Next(s, i)
-		if start == end {
-			break
+	for i := 0; ; n++ {
+		if i = t.skip(s, i); i < 0 {
+			return n
 		}
-		n++
-		i = end
 	}
-	return n
 }
 
 func (t WordTokenizer) Advance(s string, n int) int {
 	i := 0
 	for ; n > 0; n-- {
-		start, end := t.Next(s, i)
-		if start == end {
+		if i = t.skip(s, i); i < 0 {
 			return len(s)
 		}
-		i = end
 	}
 	return i
+}
+
+// skip returns the end of the first token at or after i, or -1 when there is none. It is
+// Next with the common case, ASCII, in its own loop.
+func (t WordTokenizer) skip(s string, i int) int {
+	for i < len(s) && s[i] < utf8.RuneSelf && asciiClass[s[i]] == classSpace {
+		i++
+	}
+	if i == len(s) {
+		return -1
+	}
+	if c := s[i]; c < utf8.RuneSelf {
+		if asciiClass[c] == classSingle {
+			return i + 1
+		}
+		j := i + 1
+		for j < len(s) && j-i < MaxWordBytes && s[j] < utf8.RuneSelf && asciiClass[s[j]] == classWord {
+			j++
+		}
+		if j == len(s) || j-i == MaxWordBytes || s[j] < utf8.RuneSelf {
+			return j
+		}
+	}
+	start, end := t.Next(s, i)
+	if start == end {
+		return -1
+	}
+	return end
 }
 
 // Back returns the offset where the last n tokens of s start, so that s[Back(s, n):] holds
