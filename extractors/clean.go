@@ -149,56 +149,88 @@ func FoldWhitespace(s string) string {
 	if folded(s) {
 		return s // most paragraphs: nothing to fold, nothing to copy
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	newlines := 0 // pending newlines, at most 2 are written
-	space := false
+	// Text between the runs of white space that change is copied in one piece: seg is
+	// where the piece not yet copied starts (-1 before the first character that stays).
+	b := make([]byte, 0, len(s))
+	seg := -1
 	for i := 0; i < len(s); {
-		c := s[i]
-		var r rune
-		size := 1
-		if c < utf8.RuneSelf {
-			r = rune(c)
-		} else {
-			r, size = utf8.DecodeRuneInString(s[i:])
+		j, newlines := spaceRun(s, i)
+		if j == i { // not white space: on to the next run of it
+			if seg < 0 {
+				seg = i
+			}
+			i = nextSpace(s, i)
+			continue
+		}
+		if j == len(s) { // trailing white space goes
+			if seg >= 0 {
+				b = append(b, s[seg:i]...)
+			}
+			return string(b)
+		}
+		if seg >= 0 { // leading white space goes
+			sep := " "
+			if newlines > 0 {
+				sep = "\n\n"[:min(newlines, 2)]
+			}
+			if s[i:j] != sep {
+				b = append(append(b, s[seg:i]...), sep...)
+				seg = j
+			}
+		}
+		i = j
+	}
+	if seg >= 0 {
+		b = append(b, s[seg:]...)
+	}
+	return string(b)
+}
+
+// isSpaceAt reports whether s[i:] starts with white space as FoldWhitespace counts it
+// (' ', '\t', '\n' and Unicode spaces; not '\r', '\v' or '\f'), and its size.
+func isSpaceAt(s string, i int) (bool, int) {
+	switch c := s[i]; c {
+	case ' ', '\t', '\n':
+		return true, 1
+	case 0xC2, 0xE1, 0xE2, 0xE3: // the lead bytes of every non-ASCII space
+		r, size := utf8.DecodeRuneInString(s[i:])
+		return unicode.IsSpace(r), size
+	}
+	return false, 1
+}
+
+// spaceRun returns the end of the run of white space at i (i when there is none) and the
+// newlines in it.
+func spaceRun(s string, i int) (end, newlines int) {
+	for i < len(s) {
+		sp, size := isSpaceAt(s, i)
+		if !sp {
+			break
+		}
+		if s[i] == '\n' {
+			newlines++
 		}
 		i += size
-		switch {
-		case r == '\n':
-			newlines++
-			space = false
-		case r == ' ' || r == '\t' || (r >= utf8.RuneSelf && unicode.IsSpace(r)):
-			space = true
-		default:
-			if b.Len() > 0 {
-				if newlines > 0 {
-					b.WriteString("\n\n"[:min(newlines, 2)])
-				} else if space {
-					b.WriteByte(' ')
-				}
-			}
-			newlines, space = 0, false
-			// copy the run of characters that are not white space at once
-			j := i
-			for j < len(s) {
-				if c := s[j]; c < utf8.RuneSelf {
-					if c == ' ' || c == '\t' || c == '\n' {
-						break
-					}
-					j++
-					continue
-				}
-				r2, size2 := utf8.DecodeRuneInString(s[j:])
-				if unicode.IsSpace(r2) {
-					break
-				}
-				j += size2
-			}
-			b.WriteString(s[i-size : j])
-			i = j
-		}
 	}
-	return b.String()
+	return i, newlines
+}
+
+// nextSpace returns where the next white space at or after i starts, or len(s).
+func nextSpace(s string, i int) int {
+	for i < len(s) {
+		switch s[i] {
+		case ' ', '\t', '\n', 0xC2, 0xE1, 0xE2, 0xE3:
+		default:
+			i++
+			continue
+		}
+		sp, size := isSpaceAt(s, i)
+		if sp {
+			return i
+		}
+		i += size
+	}
+	return len(s)
 }
 
 // folded reports whether FoldWhitespace(s) == s: no white space at either end, none but
