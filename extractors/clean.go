@@ -13,6 +13,11 @@ import (
 // hyphenation, and finally whitespace folding. Newlines survive (single ones separate
 // lines, double ones blocks) so that chunkers can split on them.
 func Clean(s string) string {
+	if plainASCII(s) {
+		// nothing for the steps before folding to do (they look for control characters,
+		// characters outside ASCII and words broken at line ends)
+		return FoldWhitespace(s)
+	}
 	s = DropControl(s)
 	s = ExpandLigatures(s)
 	s = RemoveSoftHyphens(s)
@@ -151,7 +156,8 @@ func FoldWhitespace(s string) string {
 	}
 	// Text between the runs of white space that change is copied in one piece: seg is
 	// where the piece not yet copied starts (-1 before the first character that stays).
-	b := make([]byte, 0, len(s))
+	var b strings.Builder
+	b.Grow(len(s))
 	seg := -1
 	for i := 0; i < len(s); {
 		j, newlines := spaceRun(s, i)
@@ -164,9 +170,9 @@ func FoldWhitespace(s string) string {
 		}
 		if j == len(s) { // trailing white space goes
 			if seg >= 0 {
-				b = append(b, s[seg:i]...)
+				b.WriteString(s[seg:i])
 			}
-			return string(b)
+			return b.String()
 		}
 		if seg >= 0 { // leading white space goes
 			sep := " "
@@ -174,16 +180,17 @@ func FoldWhitespace(s string) string {
 				sep = "\n\n"[:min(newlines, 2)]
 			}
 			if s[i:j] != sep {
-				b = append(append(b, s[seg:i]...), sep...)
+				b.WriteString(s[seg:i])
+				b.WriteString(sep)
 				seg = j
 			}
 		}
 		i = j
 	}
 	if seg >= 0 {
-		b = append(b, s[seg:]...)
+		b.WriteString(s[seg:])
 	}
-	return string(b)
+	return b.String()
 }
 
 // isSpaceAt reports whether s[i:] starts with white space as FoldWhitespace counts it
@@ -389,6 +396,18 @@ func isRoman(s string) bool {
 	}
 	for _, r := range strings.ToLower(s) {
 		if !strings.ContainsRune("ivxlc", r) {
+			return false
+		}
+	}
+	return true
+}
+
+// plainASCII reports whether s is ASCII with no control characters but '\n' and '\t', and
+// no hyphen before a line break: text that only FoldWhitespace can change.
+func plainASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x7f || c < 0x20 && c != '\n' && c != '\t' || c == '-' && i+1 < len(s) && (s[i+1] == '\n' || s[i+1] == ' ' || s[i+1] == '\t') {
 			return false
 		}
 	}

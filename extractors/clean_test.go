@@ -33,6 +33,8 @@ func TestCleaningFunctions(t *testing.T) {
 		{"invalid UTF-8 dropped", DropControl, "ok\xff\xfe!", "ok!"},
 		{"whitespace folded", FoldWhitespace, "  a \t b\u00a0\u2003c  \n\n\n\n d  ", "a b c\n\nd"},
 		{"line structure kept", FoldWhitespace, "line one  \n  line two", "line one\nline two"},
+		{"clean joins ASCII hyphenation", Clean, "an exam-\nple  here", "an example here"},
+		{"clean drops ASCII controls", Clean, "a\x00b\rc\x7f", "ab\nc"},
 		{"clean composes all", Clean, "\ufeff  The \ufb01rst exam-\nple\u00ad\r\n\r\n\r\nnext\x00 para  ", "The first example\n\nnext para"},
 	}
 	for _, tc := range cases {
@@ -173,7 +175,7 @@ func TestCleaningMatchesReference(t *testing.T) {
 					if i > 0 || rapid.IntRange(0, 9).Draw(t, "lead") == 0 {
 						b.WriteString(gaps.Draw(t, "gap"))
 					}
-					b.WriteString(rapid.SampledFrom([]string{"a", "日", "é", "-", "\r"}).Draw(t, "word"))
+					b.WriteString(rapid.SampledFrom([]string{"a", "日", "é", "-", "\r", "ex-", "\x7f", "\x01"}).Draw(t, "word"))
 				}
 				if rapid.IntRange(0, 9).Draw(t, "trail") == 0 {
 					b.WriteString(gaps.Draw(t, "gap"))
@@ -182,6 +184,9 @@ func TestCleaningMatchesReference(t *testing.T) {
 			})).Draw(rt, "s")
 		if got, want := folded(s), referenceFoldWhitespace(s) == s; got != want {
 			rt.Fatalf("folded(%q) = %v, want %v", s, got, want)
+		}
+		if got, want := Clean(s), FoldWhitespace(JoinHyphenation(NormalizeUnicode(RemoveSoftHyphens(ExpandLigatures(DropControl(s)))))); got != want {
+			rt.Fatalf("Clean(%q) = %q, the steps one by one give %q", s, got, want)
 		}
 		if got, want := DropControl(s), referenceDropControl(s); got != want {
 			rt.Fatalf("DropControl(%q) = %q, want %q", s, got, want)
