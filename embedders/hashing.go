@@ -394,10 +394,12 @@ func normalize(acc []float64) []float32 {
 }
 
 // quantize rounds a component of a unit vector to four decimal places (to the float32
-// nearest k/10,000). The error, at most 0.00005 a component, moves a cosine similarity by
-// less than 0.002 at 384 dimensions, below what a lexical embedder can tell apart; in return
-// a vector prints in about half the bytes, and chunk records print their values from a
-// table (ftoa.AppendJSON) instead of computing shortest decimals.
+// nearest k/10,000). The error, at most 0.00005 a component, can move a cosine similarity
+// by at most 0.002 at 384 dimensions; measured (bench/quantize.sh, 4,238 chunks of text the
+// tests do not use, 200 queries) it moved them by 0.00003 on average and 0.00016 at most,
+// and 1,998 of 2,000 top-10 neighbours stayed. In return a vector prints in about half the
+// bytes (chunk files 32% smaller) and from a table (ftoa.AppendList) instead of by
+// computing shortest decimals.
 func quantize(v float64) float32 {
 	q := ftoa.Quanta(int(math.Abs(v)*ftoa.Quantum + 0.5)) // |v| <= 1
 	// v's sign on q without a branch on it (the signs of hashed features are coin flips);
