@@ -222,12 +222,14 @@ func spaceRun(s string, i int) (end, newlines int) {
 	return i, newlines
 }
 
+// spaceLead marks the bytes white space can start with: ' ', '\t', '\n' and the lead
+// bytes of every non-ASCII space.
+var spaceLead = [256]bool{' ': true, '\t': true, '\n': true, 0xC2: true, 0xE1: true, 0xE2: true, 0xE3: true}
+
 // nextSpace returns where the next white space at or after i starts, or len(s).
 func nextSpace(s string, i int) int {
 	for i < len(s) {
-		switch s[i] {
-		case ' ', '\t', '\n', 0xC2, 0xE1, 0xE2, 0xE3:
-		default:
+		if !spaceLead[s[i]] {
 			i++
 			continue
 		}
@@ -248,6 +250,9 @@ func folded(s string) bool {
 		return true
 	}
 	for i := 0; i < n; i++ {
+		if !spaceLead[s[i]] {
+			continue
+		}
 		switch c := s[i]; c {
 		case ' ':
 			if i == 0 || i == n-1 || s[i-1] == '\n' {
