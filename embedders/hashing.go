@@ -189,7 +189,8 @@ func (c *featureCache) newSlots(n int) []uint32 {
 }
 
 func newFeatureCache() *featureCache {
-	return &featureCache{seed: maphash.MakeSeed(), young: make([]cached, 2*maxCachedWords), old: make([]cached, 2*maxCachedWords)}
+	// old is made at the first turn of generations: a cache often lives less long
+	return &featureCache{seed: maphash.MakeSeed(), young: make([]cached, 2*maxCachedWords)}
 }
 
 // get returns the features of token, from the cache or hashed now. A word missing from the
@@ -206,9 +207,14 @@ func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
 		}
 	}
 	var f *wordFeatures
-	for j := int(hash) & mask; c.old[j].f != nil; j = (j + 1) & mask {
+	for j := int(hash) & mask; c.old != nil && c.old[j].f != nil; j = (j + 1) & mask {
 		if e := c.old[j]; e.hash == hash && e.f.key == token {
-			f = e.f
+			// copied into the current slabs: a word kept alive from an old generation
+			// must not keep its whole slab alive with it
+			f = c.newEntry()
+			*f = *e.f
+			f.slots = c.newSlots(len(e.f.slots))
+			copy(f.slots, e.f.slots)
 			break
 		}
 	}
@@ -217,6 +223,9 @@ func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
 	}
 	if c.n >= maxCachedWords {
 		c.young, c.old = c.old, c.young
+		if c.young == nil {
+			c.young = make([]cached, len(c.old))
+		}
 		clear(c.young)
 		c.n = 0
 		i = int(hash) & mask
