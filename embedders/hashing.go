@@ -235,10 +235,10 @@ func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
 	return f
 }
 
-// maxCachedWords bounds a cache (one per concurrent Embed). On bench/throughput.sh's 133
-// files (text in many languages), five interleaved runs each: 4,096 words took 4-9% less
-// CPU than 1,024 (bench/ab.sh: 5.01 to 4.80 CPU-seconds) for 1 MiB more peak RSS; 16,384
-// no less than 4,096 for 13 MiB more. On the one 40 MB text they are within 2%.
+// maxCachedWords bounds each generation of a cache (one cache per concurrent Embed). With
+// the map this table replaced, 4,096 words took 4-9% less CPU than 1,024 on
+// bench/throughput.sh's 133 files of many languages; generations of 8,192 were no faster
+// than 4,096 on them or on the 40 MB text (bench/ab.sh, four interleaved runs each).
 const maxCachedWords = 1 << 12
 
 // tokenKind classifies an ASCII byte for features' fast path.
