@@ -16,6 +16,10 @@ type Document struct {
 	// Pages holds, for paged formats, the offset at which each page starts; Pages[0] is 0.
 	// Empty for formats without pages.
 	Pages []int
+	// PageImages holds, when the extractor can tell (the built-in PDF reader), whether each
+	// page paints an image (an image XObject or an inline image, directly or in a form);
+	// nil when it cannot. OCR reads the pages with little text that paint one.
+	PageImages []bool
 	// Headings lists the headings in text order.
 	Headings []Heading
 	// Metadata holds what the format says about the document beside its text (an

@@ -340,10 +340,11 @@ func (e *Engine) PDF(ctx context.Context, data []byte) (document.Document, error
 const MinPageLetters = 16
 
 // FillPages reads with OCR the pages of a PDF that has a text layer whose text holds
-// fewer than MinPageLetters letters and that show at least one image (pdfimages
-// -list): scanned pages inside a text document. Their text is added to the end of the
-// page's own (extractors.SpliceOCR). A document without such pages is returned as it
-// is, and no child runs beyond pdfimages (none at all when every page has text).
+// fewer than MinPageLetters letters and that show at least one image (as the extractor
+// saw, doc.PageImages, or else as pdfimages -list tells): scanned pages inside a text
+// document. Their text is added to the end of the page's own (extractors.SpliceOCR). A
+// document without such pages is returned as it is, and no child runs (pdfimages only,
+// when the extractor could not tell which pages paint images).
 func (e *Engine) FillPages(ctx context.Context, data []byte, doc document.Document) (document.Document, error) {
 	var sparse []int
 	for i := range doc.Pages {
@@ -355,24 +356,46 @@ func (e *Engine) FillPages(ctx context.Context, data []byte, doc document.Docume
 			sparse = append(sparse, i+1)
 		}
 	}
+	known := len(doc.PageImages) == len(doc.Pages)
+	if known {
+		// the extractor saw which pages paint an image: no pdfimages
+		shown := sparse[:0]
+		for _, n := range sparse {
+			if doc.PageImages[n-1] {
+				shown = append(shown, n)
+			}
+		}
+		sparse = shown
+	}
 	if len(sparse) == 0 {
 		return doc, nil
 	}
 	out := doc
 	err := withFile(data, func(path string) error {
-		list, err := e.run(ctx, "pdf", nil, 64<<20, e.Tools.PDFImages, "-list", "-f", strconv.Itoa(sparse[0]), "-l", strconv.Itoa(sparse[len(sparse)-1]), path)
-		if err != nil {
-			return err
-		}
-		shown := imagePages(list)
-		pages := sparse[:0]
-		for _, n := range sparse {
-			if shown[n] {
-				pages = append(pages, n)
+		pages := sparse
+		if !known {
+			// pdfimages reads every page of its range: one call per run of nearby
+			// candidates, not one from the first to the last (a manual with a blank page
+			// near each end had all its pages read)
+			shown := map[int]bool{}
+			for _, r := range pageRanges(sparse, rangeGap) {
+				list, err := e.run(ctx, "pdf", nil, 64<<20, e.Tools.PDFImages, "-list", "-f", strconv.Itoa(r[0]), "-l", strconv.Itoa(r[1]), path)
+				if err != nil {
+					return err
+				}
+				for n := range imagePages(list) {
+					shown[n] = true
+				}
 			}
-		}
-		if len(pages) == 0 {
-			return nil
+			pages = nil
+			for _, n := range sparse {
+				if shown[n] {
+					pages = append(pages, n)
+				}
+			}
+			if len(pages) == 0 {
+				return nil
+			}
 		}
 		results, err := e.readPages(ctx, path, pages)
 		if err != nil {
@@ -389,6 +412,24 @@ func (e *Engine) FillPages(ctx context.Context, data []byte, doc document.Docume
 		return err
 	})
 	return out, err
+}
+
+// rangeGap is how many pages between two candidates pdfimages reads rather than start
+// again: a start costs about as much as reading a few pages.
+const rangeGap = 4
+
+// pageRanges groups sorted page numbers into [first, last] ranges, merging neighbours at
+// most gap pages apart.
+func pageRanges(pages []int, gap int) [][2]int {
+	var out [][2]int
+	for _, p := range pages {
+		if n := len(out); n > 0 && p-out[n-1][1] <= gap+1 {
+			out[n-1][1] = p
+			continue
+		}
+		out = append(out, [2]int{p, p})
+	}
+	return out
 }
 
 // letters counts the letters of s.

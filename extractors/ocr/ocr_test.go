@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -135,6 +136,9 @@ func TestFillPages(t *testing.T) {
 	if len(base.Pages) != 3 || base.Pages[1] != base.Pages[2] {
 		t.Fatalf("text layer: pages %v: want page 2 empty", base.Pages)
 	}
+	if !slices.Equal(base.PageImages, []bool{false, true, false}) {
+		t.Fatalf("PageImages = %v, want the scanned page 2 alone", base.PageImages)
+	}
 	doc, err := e.FillPages(ctx, data, base)
 	if err != nil {
 		t.Fatal(err)
@@ -187,6 +191,41 @@ func TestFillPages(t *testing.T) {
 	broken.Tools.PDFImages = e.Tools.PDFImages
 	if got, err := broken.FillPages(ctx, blank, bdoc); err != nil || got.Text != bdoc.Text {
 		t.Errorf("a page with a page number and no image: %q %v", got.Text, err)
+	}
+
+	// sparse pages far apart: pdfimages reads each alone, not every page between them
+	pages := make([][]string, 12)
+	words := strings.Fields("alder birch cedar damson elder fir ginkgo hazel ilex juniper kauri larch")
+	for i := range pages { // lines that differ (a line on every page is a running head)
+		pages[i] = []string{"The " + words[i] + " grows by the river, a page of text."}
+	}
+	pages[0], pages[11] = []string{"i"}, []string{"12"}
+	far := pdftest.TextPDF("%PDF-1.4", pages...)
+	fdoc, err := pdf.Extractor{Limits: lim}.Extract(ctx, far)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := filepath.Join(t.TempDir(), "calls")
+	wrapper := filepath.Join(t.TempDir(), "pdfimages")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\necho \"$2 $3 $4 $5\" >> "+log+"\nexec "+e.Tools.PDFImages+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	broken.Tools.PDFImages = wrapper
+	if !slices.Equal(fdoc.PageImages, make([]bool, 12)) {
+		t.Fatalf("PageImages = %v, want 12 pages without images", fdoc.PageImages)
+	}
+	if got, err := broken.FillPages(ctx, far, fdoc); err != nil || got.Text != fdoc.Text {
+		t.Errorf("pages 1 and 12 with few letters and no image: %q %v", got.Text, err)
+	}
+	if calls, _ := os.ReadFile(log); len(calls) != 0 {
+		t.Errorf("pdfimages was called (%q) though the extractor saw no image", calls)
+	}
+	fdoc.PageImages = nil // as the PDFium backend gives it: pdfimages tells
+	if got, err := broken.FillPages(ctx, far, fdoc); err != nil || got.Text != fdoc.Text {
+		t.Errorf("pages 1 and 12 with few letters and no image: %q %v", got.Text, err)
+	}
+	if calls, _ := os.ReadFile(log); string(calls) != "-f 1 -l 1\n-f 12 -l 12\n" {
+		t.Errorf("pdfimages was called with %q, want pages 1 and 12 alone", calls)
 	}
 }
 
@@ -292,4 +331,23 @@ func FuzzParseTSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestPageRanges(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		pages []int
+		want  [][2]int
+	}{
+		{nil, nil},
+		{[]int{1}, [][2]int{{1, 1}}},
+		{[]int{1, 2, 3}, [][2]int{{1, 3}}},
+		{[]int{1, 6}, [][2]int{{1, 6}}},         // 4 pages between: read through
+		{[]int{1, 7}, [][2]int{{1, 1}, {7, 7}}}, // 5 pages between: two calls
+		{[]int{2, 900}, [][2]int{{2, 2}, {900, 900}}},
+	} {
+		if got := pageRanges(tc.pages, rangeGap); !slices.Equal(got, tc.want) {
+			t.Errorf("pageRanges(%v) = %v, want %v", tc.pages, got, tc.want)
+		}
+	}
 }

@@ -50,13 +50,15 @@ func (e Extractor) Extract(ctx context.Context, data []byte) (doc document.Docum
 	}
 	n := len(pageList)
 	pages := make([][]string, 0, n)
+	images := make([]bool, 0, n)
 	fonts := newPDFFontCache()
 	chars := 0
 	for i, pg := range pageList {
 		if err := ctx.Err(); err != nil {
 			return document.Document{}, err
 		}
-		lines, err := pdfPageLines(ctx, pg, i+1, fonts)
+		lines, image, err := pdfPageLines(ctx, pg, i+1, fonts)
+		images = append(images, image)
 		if err != nil {
 			return document.Document{}, err
 		}
@@ -69,7 +71,11 @@ func (e Extractor) Extract(ctx context.Context, data []byte) (doc document.Docum
 		}
 		pages = append(pages, lines)
 	}
-	return pdfDocument(pages, chars, e.Limits)
+	doc, err = pdfDocument(pages, chars, e.Limits)
+	if err == nil && len(doc.Pages) == len(images) {
+		doc.PageImages = images
+	}
+	return doc, err
 }
 
 // pdfDocument builds the document from each page's lines, for both backends: running heads
@@ -225,21 +231,21 @@ var errPDFTooManyItems = errors.New("page holds too many text runs")
 // about a fifth of an em; kerns inside words are far smaller), and an empty line between
 // paragraphs (a vertical gap well above the page's usual line spacing). A panic inside the library is
 // returned as a corrupt-page error.
-func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (lines []string, err error) {
+func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (lines []string, images bool, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			lines, err = nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)
+			lines, images, err = nil, false, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: %v", i, v)
 		}
 	}()
-	texts, err := pdfPageItems(ctx, p, fonts)
+	texts, images, err := pdfPageItems(ctx, p, fonts)
 	texts = mergeAccents(texts)
 	switch {
 	case errors.Is(err, errPDFTooManyItems), errors.Is(err, errContentStream):
-		return nil, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, err)
+		return nil, false, document.Permanentf(document.ReasonTooLarge, "pdf: page %d: %v", i, err)
 	case ctx.Err() != nil:
-		return nil, ctx.Err()
+		return nil, false, ctx.Err()
 	case err != nil:
-		return nil, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: content stream: %v", i, err)
+		return nil, false, document.Permanentf(document.ReasonCorrupt, "pdf: page %d: content stream: %v", i, err)
 	}
 	type line struct {
 		text string
@@ -273,7 +279,7 @@ func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (
 	}
 	flush()
 	if len(out) == 0 {
-		return nil, nil
+		return nil, images, nil
 	}
 	// Paragraph breaks: a baseline gap clearly larger than the median gap.
 	gaps := make([]float64, 0, len(out))
@@ -297,7 +303,7 @@ func pdfPageLines(ctx context.Context, p pdf.Page, i int, fonts *pdfFontCache) (
 		}
 		lines = append(lines, l.text)
 	}
-	return lines, nil
+	return lines, images, nil
 }
 
 // PageHint estimates a PDF's page count from its bytes without parsing it (page

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -221,4 +223,45 @@ func BenchmarkExtractPDF(b *testing.B) {
 		pages = len(doc.Pages)
 	}
 	b.ReportMetric(float64(pages)*float64(b.N)/b.Elapsed().Seconds(), "pages/s")
+}
+
+// PageImages tells which pages paint an image: an inline image, an image XObject, a form
+// that paints one (run the first time, remembered the next), and not a page of text alone
+// or one that paints a form of text.
+func TestPageImages(t *testing.T) {
+	t.Parallel()
+	text := func(s string) string { return "BT /F1 12 Tf 72 720 Td (" + s + ") Tj ET " }
+	contents := []string{
+		text("An inline image follows this text") + "q 10 0 0 10 0 0 cm BI /W 1 /H 1 /BPC 8 /CS /G ID \x80 EI Q",
+		text("Nothing but text on this page"),
+		text("An image XObject follows") + "q 10 0 0 10 0 0 cm /Im1 Do Q",
+		text("A form that paints the image") + "/Fm1 Do",
+		text("The same form again, from the cache") + "/Fm1 Do",
+		text("A form of text only") + "/Fm2 Do",
+	}
+	res := "<< /Font << /F1 3 0 R >> /XObject << /Im1 4 0 R /Fm1 5 0 R /Fm2 6 0 R >> >>"
+	objs := []pdftest.Object{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"", // the page tree, below
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+		pdftest.Stream("/Type /XObject /Subtype /Image /Width 1 /Height 1 /ColorSpace /DeviceGray /BitsPerComponent 8", []byte{0x80}),
+		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 10 10] /Resources << /XObject << /Im1 4 0 R >> >>", []byte("q 10 0 0 10 0 0 cm /Im1 Do Q")),
+		pdftest.Stream("/Type /XObject /Subtype /Form /BBox [0 0 100 100] /Resources << /Font << /F1 3 0 R >> >>", []byte(text("words in a form"))),
+	}
+	var kids []string
+	for _, c := range contents {
+		page := len(objs) + 1
+		kids = append(kids, fmt.Sprintf("%d 0 R", page))
+		objs = append(objs,
+			pdftest.Object(fmt.Sprintf("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources %s /Contents %d 0 R >>", res, page+1)),
+			pdftest.Stream("", []byte(c)))
+	}
+	objs[1] = pdftest.Object(fmt.Sprintf("<< /Type /Pages /Kids [%s] /Count %d >>", strings.Join(kids, " "), len(kids)))
+	doc, err := Extractor{extractors.Limits{MaxPages: 50, MaxTextBytes: 1 << 20}}.Extract(context.Background(), pdftest.Build("%PDF-1.4", objs, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []bool{true, false, true, true, true, false}; !slices.Equal(doc.PageImages, want) {
+		t.Fatalf("PageImages = %v, want %v (pages %v)", doc.PageImages, want, doc.Pages)
+	}
 }

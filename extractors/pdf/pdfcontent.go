@@ -50,12 +50,13 @@ type pdfFontCache struct {
 	fonts  map[string]*pdfFont
 	glyphs glyphList // parsed at the first font that needs it
 	// notForm holds XObjects (by reference) that draw no text (images, forms without
-	// text): not resolved or run again
-	notForm map[string]bool
+	// text): not resolved or run again; image holds those of them that paint an image
+	// (an image, or a form that paints one)
+	notForm, image map[string]bool
 }
 
 func newPDFFontCache() *pdfFontCache {
-	return &pdfFontCache{fonts: map[string]*pdfFont{}, notForm: map[string]bool{}}
+	return &pdfFontCache{fonts: map[string]*pdfFont{}, notForm: map[string]bool{}, image: map[string]bool{}}
 }
 
 func (c *pdfFontCache) glyphList() glyphList {
@@ -219,18 +220,19 @@ type contentWalker struct {
 	tm, tlm matrix
 	ops     int
 	forms   int
+	images  int // images painted: image XObjects and inline images
 }
 
 // pdfPageItems walks page p's content stream, and the Form XObjects it draws, and returns
-// its text runs in stream order.
-func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfItem, error) {
+// its text runs in stream order, and whether it paints an image.
+func pdfPageItems(ctx context.Context, p pdf.Page, fonts *pdfFontCache) ([]pdfItem, bool, error) {
 	contents := p.V.Key("Contents")
 	if contents.IsNull() {
-		return nil, nil
+		return nil, false, nil
 	}
 	w := &contentWalker{ctx: ctx, fonts: fonts, g: pdfGState{ctm: identity, th: 1}, tm: identity, tlm: identity}
 	err := w.run(contentReader(contents), p.Resources(), 0)
-	return w.items, err
+	return w.items, w.images > 0, err
 }
 
 func (w *contentWalker) show(raw string) {
@@ -270,12 +272,20 @@ func (w *contentWalker) show(raw string) {
 func (w *contentWalker) form(res pdf.Value, xrefs map[string]string, name string, depth int) error {
 	ref, byRef := xrefs[name]
 	if byRef && w.fonts.notForm[ref] {
+		if w.fonts.image[ref] {
+			w.images++
+		}
 		return nil
 	}
 	x := res.Key("XObject").Key(name)
 	if x.Key("Subtype").Name() != "Form" || x.Kind() != pdf.Stream {
+		image := x.Key("Subtype").Name() == "Image"
+		if image {
+			w.images++
+		}
 		if byRef {
 			w.fonts.notForm[ref] = true
+			w.fonts.image[ref] = image
 		}
 		return nil
 	}
@@ -292,10 +302,11 @@ func (w *contentWalker) form(res pdf.Value, xrefs map[string]string, name string
 	if fres.IsNull() {
 		fres = res // old files let forms use the page's resources
 	}
-	before := len(w.items)
+	before, imagesBefore := len(w.items), w.images
 	err := w.run(x.Reader(), fres, depth+1)
 	if byRef && err == nil && len(w.items) == before && depth+1 < maxFormDepth && w.forms < maxFormsPerPage {
 		w.fonts.notForm[ref] = true // drew no text, and will not the next time: not run again
+		w.fonts.image[ref] = w.images > imagesBefore
 	}
 	w.g, w.tm, w.tlm, w.stack, w.base = savedG, savedTM, savedTLM, w.stack[:w.base], savedBase
 	return err
@@ -308,6 +319,7 @@ func (w *contentWalker) run(rd io.Reader, res pdf.Value, depth int) error {
 	var xrefs map[string]string // XObject names to references, read at the first Do
 	show := w.show
 	lx := newCSLexer(rd)
+	defer func() { w.images += lx.inlineImages }()
 	for {
 		op, args, err := lx.next()
 		if err == io.EOF {

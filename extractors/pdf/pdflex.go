@@ -19,6 +19,8 @@ type csLexer struct {
 	args    []csOperand
 	tmp     []byte
 	maxArgs int // operands kept per operator (the oldest are dropped past it)
+	// inlineImages counts the inline images (BI ... ID ... EI) skipped
+	inlineImages int
 }
 
 type csKind uint8
@@ -73,6 +75,7 @@ func (l *csLexer) next() (string, []csOperand, error) {
 			continue
 		}
 		if op == "BI" {
+			l.inlineImages++
 			if err := l.skipInlineImage(); err != nil {
 				return "", nil, err
 			}
