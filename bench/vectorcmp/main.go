@@ -19,6 +19,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/docingest/docingest/labeling"
 )
 
 type record struct {
@@ -56,19 +58,6 @@ func load(out string) (map[string][]float32, error) {
 	return vecs, err
 }
 
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	if na == 0 || nb == 0 {
-		return 0
-	}
-	return dot / math.Sqrt(na*nb)
-}
-
 func topK(q []float32, ids []string, vecs map[string][]float32, k int, self string) ([]string, map[string]float64) {
 	type hit struct {
 		id  string
@@ -80,7 +69,7 @@ func topK(q []float32, ids []string, vecs map[string][]float32, k int, self stri
 		if id == self {
 			continue
 		}
-		c := cosine(q, vecs[id])
+		c := labeling.Cosine(q, vecs[id])
 		hits = append(hits, hit{id, c})
 		all[id] = c
 	}
