@@ -189,7 +189,7 @@ func (c *featureCache) newSlots(n int) []uint32 {
 }
 
 func newFeatureCache() *featureCache {
-	// old is made at the first turn of generations: a cache often lives less long
+	// old is made at the first turn of generations, which many caches never reach
 	return &featureCache{seed: maphash.MakeSeed(), young: make([]cached, 2*maxCachedWords)}
 }
 
