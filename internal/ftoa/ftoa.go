@@ -55,27 +55,62 @@ const Quantum = 10_000
 
 const quantum = Quantum
 
-// quanta holds those values and their text, as strconv prints them (the shortest decimal
-// that reads back as the same float32, "0.0412"): computed once, immutable.
+// quanta holds those values and their text as strconv prints them (the shortest decimal
+// that reads back as the same float32, "0.0412"), in fixed 8-byte cells (at most 6 bytes
+// are used) that are stored with one move and cut to their length: computed once,
+// immutable.
 var quanta = quantaTable()
 
 type quantaText struct {
-	values  [Quantum + 1]float32
-	offsets [Quantum + 2]uint32
-	text    []byte
-	// the same text in fixed 8-byte cells (at most "0.0001", 6 bytes), stored with one
-	// move and cut to its length by AppendList
-	cells [Quantum + 1][8]byte
-	lens  [Quantum + 1]uint8
+	values [Quantum + 1]float32
+	cells  [Quantum + 1][8]byte
+	lens   [Quantum + 1]uint8
 }
 
 // Quantize returns the float32 nearest to k/Quantum, the value AppendJSON prints from its
 // table.
 func Quantize(k int) float32 { return float32(float64(k) / Quantum) }
 
-// AppendList appends vals as AppendJSON does, separated by commas. It is AppendJSON in one
-// loop, for vectors: values from the table go in with one 8-byte move each. The caller
-// rejects NaN and infinities first (encoding/json has no text for them).
+// Quanta is Quantize(k) from the table, for 0 <= k <= Quantum.
+func Quanta(k int) float32 { return quanta.values[k] }
+
+func quantaTable() *quantaText {
+	t := &quantaText{}
+	var buf []byte
+	for k := 0; k <= Quantum; k++ {
+		t.values[k] = Quantize(k)
+		buf = strconv.AppendFloat(buf[:0], float64(t.values[k]), 'f', -1, 32)
+		t.lens[k] = uint8(copy(t.cells[k][:], buf))
+	}
+	return t
+}
+
+// quantumOf returns k when abs (|f|) is the table's value for k.
+func quantumOf(abs float32) (int, bool) {
+	if abs > 1 || abs != abs {
+		return 0, false
+	}
+	k := int(abs*quantum + 0.5)
+	return k, quanta.values[k] == abs
+}
+
+// appendQuantum appends f, the table's value for k or its negative.
+func appendQuantum(dst []byte, f float32, k int) []byte {
+	if math.Signbit(float64(f)) {
+		dst = append(dst, '-')
+	}
+	n := len(dst)
+	if cap(dst)-n < 8 {
+		dst = slices.Grow(dst, 8)
+	}
+	dst = dst[:n+8]
+	*(*[8]byte)(dst[n:]) = quanta.cells[k]
+	return dst[:n+int(quanta.lens[k])]
+}
+
+// AppendList appends vals as AppendJSON does, separated by commas: vectors in one loop,
+// with room for all of them made first. The caller rejects NaN and infinities first
+// (encoding/json has no text for them).
 func AppendList(dst []byte, vals []float32) []byte {
 	dst = slices.Grow(dst, 9*len(vals)+8)
 	for i, f := range vals {
@@ -83,39 +118,13 @@ func AppendList(dst []byte, vals []float32) []byte {
 			dst = append(dst, ',')
 		}
 		abs := float32(math.Abs(float64(f)))
-		if abs <= 1 {
-			if k := int(abs*quantum + 0.5); quanta.values[k] == abs {
-				if math.Signbit(float64(f)) {
-					dst = append(dst, '-')
-				}
-				n := len(dst)
-				if cap(dst)-n < 8 {
-					dst = slices.Grow(dst, 8+9*(len(vals)-i))
-				}
-				dst = dst[:n+8]
-				*(*[8]byte)(dst[n:]) = quanta.cells[k]
-				dst = dst[:n+int(quanta.lens[k])]
-				continue
-			}
+		if k, ok := quantumOf(abs); ok {
+			dst = appendQuantum(dst, f, k)
+		} else {
+			dst = appendShortest(dst, f, abs)
 		}
-		dst = AppendJSON(dst, f)
 	}
 	return dst
-}
-
-// Quanta is Quantize(k) from the table, for 0 <= k <= Quantum.
-func Quanta(k int) float32 { return quanta.values[k] }
-
-func quantaTable() *quantaText {
-	t := &quantaText{text: make([]byte, 0, 7*(Quantum+1))}
-	for k := 0; k <= Quantum; k++ {
-		t.values[k] = Quantize(k)
-		t.offsets[k] = uint32(len(t.text))
-		t.text = strconv.AppendFloat(t.text, float64(t.values[k]), 'f', -1, 32)
-		t.lens[k] = uint8(copy(t.cells[k][:], t.text[t.offsets[k]:]))
-	}
-	t.offsets[Quantum+1] = uint32(len(t.text))
-	return t
 }
 
 // pow5bits is ceil(log2(5^e)) for e in [1, 3528], and 1 for 0.
@@ -271,17 +280,16 @@ func Shortest(f float32) (digits uint32, exp int32) {
 // outside (e-7, not e-07). f must be finite.
 func AppendJSON(dst []byte, f float32) []byte {
 	abs := float32(math.Abs(float64(f))) // compared as float32, as encoding/json does
-	if abs <= 1 {
+	if k, ok := quantumOf(abs); ok {
 		// the nearest float32 to a multiple of 1/10,000 (the hashing embedder rounds its
 		// vectors to those): its text is looked up
-		k := int(abs*quantum + 0.5)
-		if quanta.values[k] == abs {
-			if math.Signbit(float64(f)) {
-				dst = append(dst, '-')
-			}
-			return append(dst, quanta.text[quanta.offsets[k]:quanta.offsets[k+1]]...)
-		}
+		return appendQuantum(dst, f, k)
 	}
+	return appendShortest(dst, f, abs)
+}
+
+// appendShortest is AppendJSON by computing the digits; abs is |f|.
+func appendShortest(dst []byte, f float32, abs float32) []byte {
 	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
 		// rare in vectors: strconv's exponent form, with encoding/json's cleanup
 		dst = strconv.AppendFloat(dst, float64(f), 'e', -1, 32)
