@@ -115,13 +115,7 @@ func mix(hash uint64) uint64 {
 // slot is the feature with this hash's dimension and sign.
 func (h *Hashing) slot(hash uint64) uint32 {
 	hash = mix(hash)
-	var dim uint64
-	if h.cfg.Dimensions == 384 {
-		dim = hash % 384 // the default, by a constant: a multiply instead of a division
-	} else {
-		dim = hash % uint64(h.cfg.Dimensions)
-	}
-	return signSlot(dim, hash>>63 == 1)
+	return signSlot(hash%uint64(h.cfg.Dimensions), hash>>63 == 1)
 }
 
 // wordFeatures are the features a word brings whatever its neighbours: its own slot
