@@ -144,13 +144,21 @@ func signSlot(dim uint64, negative bool) uint32 {
 // hashing it again. It holds two generations of at most maxCachedWords words each (see get).
 type featureCache struct {
 	seed       maphash.Seed
-	young, old []cached // open-addressing tables; len is a power of two, 2*maxCachedWords
-	n          int      // words in young
+	young, old *generation // old is made at the first turn, which many caches never reach
 	marked     []byte
 	starts     []int
-	// entries and slots are handed out from slabs, a few allocations for many words
-	entries []wordFeatures
-	slots   []uint32
+}
+
+// generation is one of a cache's two tables with the storage of its words. When it is
+// emptied its storage is handed out again, so a cache that has turned over allocates
+// nothing more: on text of many words the replaced cache allocated a third of the run's
+// memory, all of it fresh pages (dear on this kind of VM) and garbage to collect.
+type generation struct {
+	table     []cached // open addressing; len is a power of two, 2*maxCachedWords
+	n         int      // words held
+	entries   [][]wordFeatures
+	slabs     [][]uint32 // the words' slots, handed out from slabs[cur][used:]
+	cur, used int
 }
 
 // cached is a table entry: the token's hash, compared before its bytes are.
@@ -159,73 +167,95 @@ type cached struct {
 	f    *wordFeatures
 }
 
-// newEntry returns a zeroed wordFeatures from the slab.
-func (c *featureCache) newEntry() *wordFeatures {
-	if len(c.entries) == 0 {
-		c.entries = make([]wordFeatures, 256)
-	}
-	f := &c.entries[0]
-	c.entries = c.entries[1:]
-	return f
+const (
+	entryChunk = 512  // words per chunk of a generation's entries
+	slabSlots  = 8192 // slots per slab
+)
+
+func newGeneration() *generation {
+	return &generation{table: make([]cached, 2*maxCachedWords)}
 }
 
-// newSlots returns n slots from the slab.
-func (c *featureCache) newSlots(n int) []uint32 {
-	if n > len(c.slots) {
-		if n > 1024 {
-			return make([]uint32, n)
+// find returns the features of token, or nil and the empty place where it belongs.
+func (g *generation) find(hash uint64, token string) (*wordFeatures, int) {
+	mask := len(g.table) - 1
+	i := int(hash) & mask
+	for ; g.table[i].f != nil; i = (i + 1) & mask {
+		if e := g.table[i]; e.hash == hash && e.f.key == token {
+			return e.f, i
 		}
-		c.slots = make([]uint32, 8192)
 	}
-	t := c.slots[:n:n]
-	c.slots = c.slots[n:]
+	return nil, i
+}
+
+// newEntry returns the generation's next entry, to be filled by the caller.
+func (g *generation) newEntry() *wordFeatures {
+	c, k := g.n/entryChunk, g.n%entryChunk
+	if c == len(g.entries) {
+		g.entries = append(g.entries, make([]wordFeatures, entryChunk))
+	}
+	return &g.entries[c][k]
+}
+
+// newSlots returns n slots from the slabs.
+func (g *generation) newSlots(n int) []uint32 {
+	if n > slabSlots/8 {
+		return make([]uint32, n)
+	}
+	if g.cur < len(g.slabs) && g.used+n > slabSlots {
+		g.cur, g.used = g.cur+1, 0
+	}
+	if g.cur == len(g.slabs) {
+		g.slabs = append(g.slabs, make([]uint32, slabSlots))
+	}
+	t := g.slabs[g.cur][g.used : g.used+n : g.used+n]
+	g.used += n
 	return t
 }
 
-func newFeatureCache() *featureCache {
-	// old is made at the first turn of generations, which many caches never reach
-	return &featureCache{seed: maphash.MakeSeed(), young: make([]cached, 2*maxCachedWords)}
+// empty drops the generation's words; their storage is handed out again.
+func (g *generation) empty() {
+	clear(g.table)
+	g.n, g.cur, g.used = 0, 0, 0
 }
 
-// get returns the features of token, from the cache or hashed now. A word missing from the
-// young table but held by the old one moves back to the young; when the young table is
-// full it becomes the old one (the old one's words are dropped), so the words a text keeps
-// using stay while the rare ones go.
+func newFeatureCache() *featureCache {
+	return &featureCache{seed: maphash.MakeSeed(), young: newGeneration()}
+}
+
+// get returns the features of token, from the cache or hashed now. When the young
+// generation is full it becomes the old one and the old one, emptied, the young; a word
+// missing from the young generation but held by the old one is copied back into the
+// young, so the words a text keeps using stay while the rare ones go. The features
+// returned are valid until the next call.
 func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
 	hash := maphash.String(c.seed, token)
-	mask := len(c.young) - 1
-	i := int(hash) & mask
-	for ; c.young[i].f != nil; i = (i + 1) & mask {
-		if e := c.young[i]; e.hash == hash && e.f.key == token {
-			return e.f
-		}
+	f, i := c.young.find(hash, token)
+	if f != nil {
+		return f
 	}
-	var f *wordFeatures
-	for j := int(hash) & mask; c.old != nil && c.old[j].f != nil; j = (j + 1) & mask {
-		if e := c.old[j]; e.hash == hash && e.f.key == token {
-			// copied into the current slabs: a word kept alive from an old generation
-			// must not keep its whole slab alive with it
-			f = c.newEntry()
-			*f = *e.f
-			f.slots = c.newSlots(len(e.f.slots))
-			copy(f.slots, e.f.slots)
-			break
+	if c.young.n >= maxCachedWords {
+		if c.old == nil {
+			c.old = newGeneration()
 		}
+		c.young, c.old = c.old, c.young
+		c.young.empty()
+		_, i = c.young.find(hash, token)
 	}
-	if f == nil {
+	var src *wordFeatures
+	if c.old != nil {
+		src, _ = c.old.find(hash, token)
+	}
+	if src != nil {
+		f = c.young.newEntry()
+		*f = *src
+		f.slots = c.young.newSlots(len(src.slots))
+		copy(f.slots, src.slots)
+	} else {
 		f = h.wordFeatures(strings.Clone(token), c) // not a slice of the text, which the cache outlives
 	}
-	if c.n >= maxCachedWords {
-		c.young, c.old = c.old, c.young
-		if c.young == nil {
-			c.young = make([]cached, len(c.old))
-		}
-		clear(c.young)
-		c.n = 0
-		i = int(hash) & mask
-	}
-	c.young[i] = cached{hash, f}
-	c.n++
+	c.young.table[i] = cached{hash, f}
+	c.young.n++
 	return f
 }
 
@@ -267,7 +297,8 @@ var asciiKind = func() (t [128]uint8) {
 // here, in the same loop that finds them, and any other through WordTokenizer.Next.
 func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 	unit, half := [2]float64{1, -1}, [2]float64{0.5, -0.5}
-	var prev *wordFeatures
+	var prev uint64 // the pair head of the word before, 0 after punctuation
+	hasPrev := false
 	for i := 0; i < len(text); {
 		var start, end int
 		if b := text[i]; b < utf8.RuneSelf {
@@ -276,7 +307,7 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 				i++
 				continue
 			case kindPunct:
-				prev = nil
+				hasPrev = false
 				i++
 				continue
 			case kindSymbol:
@@ -300,7 +331,7 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 			if cl, _ := classAt(text, start); cl != classWord {
 				// single-rune tokens: ideographs and kana are words; punctuation is not
 				if r, _ := utf8.DecodeRuneInString(text[start:]); unicode.IsPunct(r) || unicode.IsSpace(r) {
-					prev = nil
+					hasPrev = false
 					i = end
 					continue
 				}
@@ -311,11 +342,11 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 		f := c.get(h, word)
 		t := f.slots
 		acc[t[0]&^(1<<31)] += unit[t[0]>>31]
-		if prev != nil {
-			p := h.slot(fnv(prev.pairHead, f.lower))
+		if hasPrev {
+			p := h.slot(fnv(prev, f.lower))
 			acc[p&^(1<<31)] += half[p>>31]
 		}
-		prev = f
+		prev, hasPrev = f.pairHead, true
 		gram := [2]float64{f.gram, -f.gram}
 		for _, g := range t[1:] {
 			acc[g&^(1<<31)] += gram[g>>31]
@@ -326,7 +357,8 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 // wordFeatures hashes a word's own features; key is the token as it appears.
 func (h *Hashing) wordFeatures(key string, c *featureCache) *wordFeatures {
 	word := lower(key)
-	f := c.newEntry()
+	g := c.young
+	f := g.newEntry()
 	*f = wordFeatures{key: key, lower: word, pairHead: fnv(fnv(pairBase, word), "\x00")}
 	// character n-grams of "<word>", cut at rune boundaries
 	c.marked = append(append(append(c.marked[:0], '<'), word...), '>')
@@ -342,7 +374,7 @@ func (h *Hashing) wordFeatures(key string, c *featureCache) *wordFeatures {
 			total += runes - n + 1
 		}
 	}
-	f.slots = c.newSlots(1 + total)
+	f.slots = g.newSlots(1 + total)
 	f.slots[0] = h.slot(fnv(wordBase, word))
 	if total == 0 {
 		return f

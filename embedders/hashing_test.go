@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -294,6 +295,24 @@ func TestHashingMatchesReference(t *testing.T) {
 	}
 	check(t, texts)
 	check(t, texts) // from a warm cache
+	// Many generations turn over: 20,000 words drawn by a Zipf law, so common words move
+	// back from the old generation while rare ones are dropped and their storage reused.
+	rnd := rand.New(rand.NewPCG(1, 2))
+	zipf := rand.NewZipf(rnd, 1.1, 1, 19_999)
+	vocab := []string{"Straße", "日本", "naïve", "x"}
+	for len(vocab) < 20_000 {
+		vocab = append(vocab, strconv.FormatUint(rnd.Uint64()>>rnd.IntN(60), 36)+vocab[rnd.IntN(4)])
+	}
+	var many []string
+	for range 300 {
+		var b strings.Builder
+		for range 200 {
+			b.WriteString(vocab[zipf.Uint64()])
+			b.WriteString(" ,"[rnd.IntN(2):][:1])
+		}
+		many = append(many, b.String())
+	}
+	check(t, many)
 	rapid.Check(t, func(rt *rapid.T) {
 		check(rt, rapid.SliceOf(rapid.OneOf(rapid.String(), rapid.StringOf(rapid.SampledFrom([]rune("aAbB éÉ日本.,-_ \n"))))).Draw(rt, "texts"))
 	})
@@ -310,8 +329,11 @@ func TestHashingCacheIsBounded(t *testing.T) {
 		}
 		return b.String()
 	}
-	held := func(tab []cached) (n int) {
-		for _, e := range tab {
+	held := func(g *generation) (n int) {
+		if g == nil {
+			return 0
+		}
+		for _, e := range g.table {
 			if e.f != nil {
 				n++
 			}
@@ -320,12 +342,12 @@ func TestHashingCacheIsBounded(t *testing.T) {
 	}
 	acc := make([]float64, h.cfg.Dimensions)
 	h.features(words(0, maxCachedWords), acc, c) // at the cap
-	if n, o := held(c.young), held(c.old); n != maxCachedWords || c.n != n || o != 0 {
-		t.Fatalf("at the cap: young %d (n %d), old %d", n, c.n, o)
+	if n, o := held(c.young), held(c.old); n != maxCachedWords || c.young.n != n || o != 0 {
+		t.Fatalf("at the cap: young %d (n %d), old %d", n, c.young.n, o)
 	}
 	h.features(words(maxCachedWords, maxCachedWords+1), acc, c) // one past it
-	if n, o := held(c.young), held(c.old); n != 1 || c.n != 1 || o != maxCachedWords {
-		t.Fatalf("one past the cap: young %d (n %d), old %d; want 1 and %d", n, c.n, o, maxCachedWords)
+	if n, o := held(c.young), held(c.old); n != 1 || c.young.n != 1 || o != maxCachedWords {
+		t.Fatalf("one past the cap: young %d (n %d), old %d; want 1 and %d", n, c.young.n, o, maxCachedWords)
 	}
 	// a word of the old generation moves back; the next generation drops the rest
 	h.features("w7 "+words(maxCachedWords+1, 2*maxCachedWords-1), acc, c) // fills young again
@@ -333,17 +355,25 @@ func TestHashingCacheIsBounded(t *testing.T) {
 	if n, o := held(c.young), held(c.old); n != 1 || o != maxCachedWords {
 		t.Fatalf("second turn: young %d, old %d", n, o)
 	}
-	for _, e := range c.old {
+	for _, e := range c.old.table {
 		if e.f != nil && e.f.key == "w8" {
 			t.Fatal("w8, unused for a generation, is still held")
 		}
 	}
 	found := false
-	for _, e := range c.old {
+	for _, e := range c.old.table {
 		found = found || e.f != nil && e.f.key == "w7"
 	}
 	if !found {
 		t.Fatal("w7, used in the last generation, was dropped")
+	}
+	// further generations reuse the storage of the ones they drop
+	slabs := func() int { return len(c.young.slabs) + len(c.old.slabs) + len(c.young.entries) + len(c.old.entries) }
+	h.features(words(3*maxCachedWords, 5*maxCachedWords), acc, c)
+	before := slabs()
+	h.features(words(5*maxCachedWords, 15*maxCachedWords), acc, c)
+	if after := slabs(); after != before {
+		t.Fatalf("10 more generations took %d slabs and chunks of entries; the first two, %d", after, before)
 	}
 }
 
