@@ -272,3 +272,20 @@ func TestHostileUploads(t *testing.T) {
 		})
 	}
 }
+
+// The text cap holds whether a block's white space is folded into the text directly (far
+// from the cap) or first (near it): the text may be exactly the cap, not a byte more.
+func TestCapTextBytesFolded(t *testing.T) {
+	t.Parallel()
+	in := []byte("  alpha   beta \n \n\n gamma\tdelta  \n\n\u00a0epsilon\u3000 \n\n  \n\n zeta  ")
+	want := "alpha beta\n\ngamma delta\n\nepsilon\n\nzeta"
+	for _, lim := range []int{50 << 20, len(want)} {
+		doc, err := TextExtractor{Limits{MaxTextBytes: lim}}.Extract(context.Background(), in)
+		if err != nil || doc.Text != want {
+			t.Fatalf("cap %d: %q, %v; want %q", lim, doc.Text, err, want)
+		}
+	}
+	if _, err := (TextExtractor{Limits{MaxTextBytes: len(want) - 1}}).Extract(context.Background(), in); reasonOf(err) != document.ReasonTooLarge {
+		t.Fatalf("one byte under the text: %v, want too_large", err)
+	}
+}

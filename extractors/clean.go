@@ -12,18 +12,20 @@ import (
 // and control characters first, then ligatures and soft hyphens, Unicode NFC, end-of-line
 // hyphenation, and finally whitespace folding. Newlines survive (single ones separate
 // lines, double ones blocks) so that chunkers can split on them.
-func Clean(s string) string {
+func Clean(s string) string { return FoldWhitespace(beforeFold(s)) }
+
+// beforeFold runs Clean's steps before folding white space.
+func beforeFold(s string) string {
 	if plainASCII(s) {
-		// nothing for the steps before folding to do (they look for control characters,
-		// characters outside ASCII and words broken at line ends)
-		return FoldWhitespace(s)
+		// nothing for these steps to do (they look for control characters, characters
+		// outside ASCII and words broken at line ends)
+		return s
 	}
 	s = DropControl(s)
 	s = ExpandLigatures(s)
 	s = RemoveSoftHyphens(s)
 	s = NormalizeUnicode(s)
-	s = JoinHyphenation(s)
-	return FoldWhitespace(s)
+	return JoinHyphenation(s)
 }
 
 // NormalizeUnicode returns s in Unicode Normalization Form C.
@@ -154,16 +156,31 @@ func FoldWhitespace(s string) string {
 	if folded(s) {
 		return s // most paragraphs: nothing to fold, nothing to copy
 	}
-	// Text between the runs of white space that change is copied in one piece: seg is
-	// where the piece not yet copied starts (-1 before the first character that stays).
 	var b strings.Builder
 	b.Grow(len(s))
-	seg := -1
+	foldInto(&b, "", s)
+	return b.String()
+}
+
+// foldInto writes sep and FoldWhitespace(s) to b, and reports whether it wrote them:
+// nothing is written when s is only white space. Text between the runs of white space
+// that change is copied in one piece, with no string in between.
+func foldInto(b *strings.Builder, sep, s string) bool {
+	if folded(s) {
+		if s == "" {
+			return false
+		}
+		b.WriteString(sep)
+		b.WriteString(s)
+		return true
+	}
+	seg := -1 // where the piece not yet copied starts (-1 before the first character that stays)
 	for i := 0; i < len(s); {
 		j, newlines := spaceRun(s, i)
 		if j == i { // not white space: on to the next run of it
 			if seg < 0 {
 				seg = i
+				b.WriteString(sep)
 			}
 			i = nextSpace(s, i)
 			continue
@@ -172,7 +189,7 @@ func FoldWhitespace(s string) string {
 			if seg >= 0 {
 				b.WriteString(s[seg:i])
 			}
-			return b.String()
+			return seg >= 0
 		}
 		if seg >= 0 { // leading white space goes
 			sep := " "
@@ -190,7 +207,7 @@ func FoldWhitespace(s string) string {
 	if seg >= 0 {
 		b.WriteString(s[seg:])
 	}
-	return b.String()
+	return seg >= 0
 }
 
 // isSpaceAt reports whether s[i:] starts with white space as FoldWhitespace counts it

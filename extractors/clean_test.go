@@ -194,6 +194,16 @@ func TestCleaningMatchesReference(t *testing.T) {
 		if got, want := FoldWhitespace(s), referenceFoldWhitespace(s); got != want {
 			rt.Fatalf("FoldWhitespace(%q) = %q, want %q", s, got, want)
 		}
+		var b strings.Builder
+		b.WriteString("x")
+		ref := referenceFoldWhitespace(s)
+		want := "x"
+		if ref != "" {
+			want += "\n\n" + ref
+		}
+		if wrote := foldInto(&b, "\n\n", s); b.String() != want || wrote != (ref != "") {
+			rt.Fatalf("foldInto(%q) wrote %q (%v), want %q", s, b.String()[1:], wrote, want[1:])
+		}
 		if got, want := ExpandLigatures(s), ligatures.Replace(s); got != want {
 			rt.Fatalf("ExpandLigatures(%q) = %q, want %q", s, got, want)
 		}
