@@ -261,19 +261,7 @@ func (l *Local) put(ctx context.Context, key string, r io.Reader, durable bool) 
 			os.Remove(tmp)
 		}
 	}()
-	if wt, ok := r.(io.WriterTo); ok {
-		// the body writes itself (a bytes or strings reader, or an encoder that checks
-		// ctx as it goes): no copy through a buffer
-		if err = ctx.Err(); err == nil {
-			_, err = wt.WriteTo(f)
-		}
-		if err == nil {
-			err = ctx.Err()
-		}
-	} else {
-		_, err = io.Copy(f, ctxReader{ctx, r})
-	}
-	if err != nil {
+	if _, err := io.Copy(f, ctxReader{ctx, r}); err != nil {
 		return fmt.Errorf("local store: put %s: %w", key, err)
 	}
 	if durable {

@@ -5,9 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"math"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,52 +168,3 @@ func TestEncodeChunksWaitsForTheEmbedder(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
-
-// A chunk file reaches the store the same whether the store reads it (through a pipe from
-// the encoder) or has it written into the file (io.WriterTo), and the encoder's error and
-// end are seen either way.
-func TestChunkStream(t *testing.T) {
-	t.Parallel()
-	body := strings.Repeat("chunk record\n", 50_000) // past the 256 KiB buffer
-	encode := func(w io.Writer) error {
-		for i := 0; i < len(body); i += 4096 {
-			if _, err := io.WriteString(w, body[i:min(len(body), i+4096)]); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	s := newChunkStream(encode)
-	got, err := io.ReadAll(struct{ io.Reader }{s}) // only Read
-	if err != nil || string(got) != body || s.wait() != nil {
-		t.Fatalf("through the pipe: %d bytes, %v", len(got), err)
-	}
-	var buf bytes.Buffer
-	s = newChunkStream(encode)
-	n, err := s.WriteTo(&buf)
-	if err != nil || n != int64(len(body)) || buf.String() != body || s.wait() != nil {
-		t.Fatalf("written to: %d bytes (%d counted), %v", buf.Len(), n, err)
-	}
-	// a store that gives up after one read stops the encoder: wait returns
-	s = newChunkStream(encode)
-	if _, err := s.Read(make([]byte, 10)); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.wait(); err == nil {
-		t.Fatal("an encoder cut off by the store reported no error")
-	}
-	// the encoder's error reaches the store and wait
-	bad := errors.New("bad chunk")
-	s = newChunkStream(func(w io.Writer) error { return bad })
-	if _, err := io.ReadAll(struct{ io.Reader }{s}); !errors.Is(err, bad) || !errors.Is(s.wait(), bad) {
-		t.Fatalf("encoder error through the pipe: %v", err)
-	}
-	s = newChunkStream(func(w io.Writer) error { return bad })
-	if _, err := s.WriteTo(io.Discard); !errors.Is(err, bad) || !errors.Is(s.wait(), bad) {
-		t.Fatalf("encoder error written to: %v", err)
-	}
-	// a store that never read it
-	if err := newChunkStream(encode).wait(); err == nil {
-		t.Fatal("a chunk file never read reported no error")
-	}
-}

@@ -224,24 +224,30 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 	if err := p.out.Put(ctx, layout.Text(obj.Key), strings.NewReader(doc.Text)); err != nil {
 		return fmt.Errorf("write text of %s: %w", obj.Key, err)
 	}
+	pr, pw := io.Pipe()
 	var embedTime, encodeTime, waitTime time.Duration
 	var labels LabelCounts
-	stream := newChunkStream(func(w io.Writer) error {
-		return p.encodeChunks(ctx, w, obj, meta, doc, spans, &embedTime, &encodeTime, &waitTime, &labels)
-	})
+	encoded := make(chan error, 1)
+	go func() {
+		bw := bufio.NewWriterSize(pw, 256<<10)
+		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &encodeTime, &waitTime, &labels)
+		if err == nil {
+			err = bw.Flush()
+		}
+		pw.CloseWithError(err)
+		encoded <- err
+	}()
 	key, other := layout.Chunks(obj.Key), layout.ChunksParquet(obj.Key)
 	if p.cfg.ChunksFormat == ChunksParquet {
 		key, other = other, key
 	}
-	err := p.out.Put(ctx, key, stream)
-	encErr := stream.wait()
+	err := p.out.Put(ctx, key, pr)
+	pr.CloseWithError(errors.New("chunk writer stopped")) // unblock the encoder if Put gave up
+	encErr := <-encoded
 	res.Embed, res.Encode, res.Labels = embedTime, encodeTime, labels
 	res.Write = time.Since(t) - waitTime - encodeTime // the embedder works alongside
 	if _, permanent := document.Classify(encErr); permanent {
 		return encErr // the document's own fault (the output bound): not the store's
-	}
-	if err == nil {
-		err = encErr // a store that returned without reading it all
 	}
 	if err != nil {
 		return fmt.Errorf("write chunks of %s: %w", obj.Key, err)
@@ -250,81 +256,6 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 		return fmt.Errorf("remove old chunks of %s: %w", obj.Key, err)
 	}
 	return nil
-}
-
-// chunkStream is a document's chunk file as Store.Put reads it. A store that takes an
-// io.WriterTo (the local one, through io.Copy) has the encoder write into the file
-// directly; any other store reads it through a pipe from the encoder running alongside.
-// The direct way saves a goroutine hand-off per 32 KiB and a copy of every byte.
-type chunkStream struct {
-	encode func(w io.Writer) error
-	pr     *io.PipeReader // when read through the pipe
-	ran    bool
-	result chan error // the encoder's error, once it has run
-}
-
-func newChunkStream(encode func(io.Writer) error) *chunkStream {
-	return &chunkStream{encode: encode, result: make(chan error, 1)}
-}
-
-// run encodes into w through a buffer and reports the result.
-func (s *chunkStream) run(w io.Writer) error {
-	bw := bufio.NewWriterSize(w, 256<<10)
-	err := s.encode(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	s.result <- err
-	return err
-}
-
-// WriteTo encodes the chunk file into w.
-func (s *chunkStream) WriteTo(w io.Writer) (int64, error) {
-	if s.ran {
-		return 0, errors.New("the chunk file was already read")
-	}
-	s.ran = true
-	cw := &countingWriter{w: w}
-	err := s.run(cw)
-	return cw.n, err
-}
-
-// Read reads the chunk file from the encoder, started at the first call.
-func (s *chunkStream) Read(b []byte) (int, error) {
-	if s.pr == nil {
-		if s.ran {
-			return 0, errors.New("the chunk file was already read")
-		}
-		s.ran = true
-		pr, pw := io.Pipe()
-		s.pr = pr
-		go func() { pw.CloseWithError(s.run(pw)) }()
-	}
-	return s.pr.Read(b)
-}
-
-// wait returns the encoder's error once it has stopped (a pipe the store gave up on is
-// closed, which stops it).
-func (s *chunkStream) wait() error {
-	if !s.ran {
-		return errors.New("the store did not read the chunk file")
-	}
-	if s.pr != nil {
-		s.pr.CloseWithError(errors.New("chunk writer stopped"))
-	}
-	return <-s.result
-}
-
-// countingWriter counts what goes through it.
-type countingWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countingWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
 }
 
 // The output bound (ARCHITECTURE.md, invariant 6): the text and chunk files of one
