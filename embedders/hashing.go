@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"hash/maphash"
 	"math"
-	"slices"
 	"strings"
 	"sync"
 	"unicode"
@@ -119,14 +118,14 @@ func (h *Hashing) slot(hash uint64) uint32 {
 	return signSlot(hash%uint64(h.cfg.Dimensions), hash>>63 == 1)
 }
 
-// word is a cached word's features as features uses them: its own slot and its
-// character n-grams' slots (each of weight gram, 1/count), the FNV state that starts the
-// hash of a pair beginning with it, and the word lower-cased, which ends the hash of a
-// pair ending with it. A slot is a dimension with the feature's sign in its top bit
-// (signSlot). Its slices point into the cache and are valid until the next get.
-type word struct {
+// wordFeatures are the features a word brings whatever its neighbours: its own slot
+// (weight 1), its character n-grams' slots (each of weight gram, 1/count), and the FNV
+// state that starts the hash of a pair beginning with it. A slot is a dimension with the
+// feature's sign in its top bit (signSlot).
+type wordFeatures struct {
+	key      string   // the token as it appears in the text
+	lower    string   // the word lower-cased
 	slots    []uint32 // slots[0] is the word's own; the rest its n-grams'
-	lower    []byte
 	gram     float64
 	pairHead uint64
 }
@@ -150,94 +149,74 @@ type featureCache struct {
 	starts     []int
 }
 
-// generation is one of a cache's two tables with its words, packed: a word's record in
-// words (its header and slots) and its bytes in keys, so that a lookup touches the table,
-// one record and the bytes beside it, not a chain of small objects across the heap (with
-// several documents in flight the caches outgrow the CPU's own, and every pointer followed
-// was a miss). When a generation is emptied its storage is used again.
+// generation is one of a cache's two tables with the storage of its words. When it is
+// emptied its storage is handed out again, so a cache that has turned over allocates
+// nothing more: on text of many words the replaced cache allocated a third of the run's
+// memory, all of it fresh pages (dear on this kind of VM) and garbage to collect.
 type generation struct {
-	table []cached // open addressing; len is a power of two, 2*maxCachedWords
-	n     int      // words held
-	words []uint32 // records: recordHeader words, then the slots
-	keys  []byte   // each word as it appears, then lower-cased when that differs
+	table     []cached // open addressing; len is a power of two, 2*maxCachedWords
+	n         int      // words held
+	entries   [][]wordFeatures
+	slabs     [][]uint32 // the words' slots, handed out from slabs[cur][used:]
+	cur, used int
 }
 
-// A record's header, in words (uint32) from its start.
-const (
-	recPairHead  = 0 // 2 words, low first
-	recGram      = 2 // 2 words, the float64's bits, low first
-	recKeyAt     = 4 // where the word's bytes start in keys
-	recLens      = 5 // the word's length | its lower-cased form's length << 16 (0: the same)
-	recSlots     = 6 // the number of slots
-	recordHeader = 7
-)
-
-// cached is a table entry: the token's hash, compared before its bytes are, and where
-// its record starts, plus one (0 is an empty entry).
+// cached is a table entry: the token's hash, compared before its bytes are.
 type cached struct {
 	hash uint64
-	at   uint32
+	f    *wordFeatures
 }
+
+const (
+	entryChunk = 512  // words per chunk of a generation's entries
+	slabSlots  = 8192 // slots per slab
+)
 
 func newGeneration() *generation {
 	return &generation{table: make([]cached, 2*maxCachedWords)}
 }
 
-// find returns where token's record starts, or -1 and the empty place where it belongs.
-func (g *generation) find(hash uint64, token string) (int, int) {
+// find returns the features of token, or nil and the empty place where it belongs.
+func (g *generation) find(hash uint64, token string) (*wordFeatures, int) {
 	mask := len(g.table) - 1
 	i := int(hash) & mask
-	for ; g.table[i].at != 0; i = (i + 1) & mask {
-		if e := g.table[i]; e.hash == hash {
-			at := int(e.at - 1)
-			k, n := int(g.words[at+recKeyAt]), int(g.words[at+recLens]&0xffff)
-			if string(g.keys[k:k+n]) == token {
-				return at, i
-			}
+	for ; g.table[i].f != nil; i = (i + 1) & mask {
+		if e := g.table[i]; e.hash == hash && e.f.key == token {
+			return e.f, i
 		}
 	}
-	return -1, i
+	return nil, i
 }
 
-// word returns the features of the record at at.
-func (g *generation) word(at int) word {
-	r := g.words[at : at+recordHeader]
-	k, n, l := int(r[recKeyAt]), int(r[recLens]&0xffff), int(r[recLens]>>16)
-	w := word{
-		slots:    g.words[at+recordHeader : at+recordHeader+int(r[recSlots])],
-		pairHead: uint64(r[recPairHead]) | uint64(r[recPairHead+1])<<32,
-		gram:     math.Float64frombits(uint64(r[recGram]) | uint64(r[recGram+1])<<32),
-		lower:    g.keys[k : k+n],
+// newEntry returns the generation's next entry, to be filled by the caller.
+func (g *generation) newEntry() *wordFeatures {
+	c, k := g.n/entryChunk, g.n%entryChunk
+	if c == len(g.entries) {
+		g.entries = append(g.entries, make([]wordFeatures, entryChunk))
 	}
-	if l > 0 {
-		w.lower = g.keys[k+n : k+n+l]
+	return &g.entries[c][k]
+}
+
+// newSlots returns n slots from the slabs.
+func (g *generation) newSlots(n int) []uint32 {
+	if n > slabSlots/8 {
+		return make([]uint32, n)
 	}
-	return w
+	if g.cur < len(g.slabs) && g.used+n > slabSlots {
+		g.cur, g.used = g.cur+1, 0
+	}
+	if g.cur == len(g.slabs) {
+		g.slabs = append(g.slabs, make([]uint32, slabSlots))
+	}
+	t := g.slabs[g.cur][g.used : g.used+n : g.used+n]
+	g.used += n
+	return t
 }
 
-// copyFrom copies the record at at in o into g and returns where it starts there.
-func (g *generation) copyFrom(o *generation, at int) int {
-	r := o.words[at : at+recordHeader]
-	k, n := int(r[recKeyAt]), int(r[recLens]&0xffff)+int(r[recLens]>>16)
-	to := len(g.words)
-	g.words = append(g.words, o.words[at:at+recordHeader+int(r[recSlots])]...)
-	g.words[to+recKeyAt] = uint32(len(g.keys))
-	g.keys = append(g.keys, o.keys[k:k+n]...)
-	return to
-}
-
-// empty drops the generation's words; their storage is used again, unless a generation
-// of unusually long words made it large.
+// empty drops the generation's words; their storage is handed out again.
 func (g *generation) empty() {
 	clear(g.table)
-	g.n = 0
-	g.words, g.keys = g.words[:0], g.keys[:0]
-	if cap(g.words) > 1<<18 {
-		g.words = nil
-	}
-	if cap(g.keys) > 1<<18 {
-		g.keys = nil
-	}
+	g.n, g.cur, g.used = 0, 0, 0
 }
 
 func newFeatureCache() *featureCache {
@@ -247,12 +226,13 @@ func newFeatureCache() *featureCache {
 // get returns the features of token, from the cache or hashed now. When the young
 // generation is full it becomes the old one and the old one, emptied, the young; a word
 // missing from the young generation but held by the old one is copied back into the
-// young, so the words a text keeps using stay while the rare ones go.
-func (c *featureCache) get(h *Hashing, token string) word {
+// young, so the words a text keeps using stay while the rare ones go. The features
+// returned are valid until the next call.
+func (c *featureCache) get(h *Hashing, token string) *wordFeatures {
 	hash := maphash.String(c.seed, token)
-	at, i := c.young.find(hash, token)
-	if at >= 0 {
-		return c.young.word(at)
+	f, i := c.young.find(hash, token)
+	if f != nil {
+		return f
 	}
 	if c.young.n >= maxCachedWords {
 		if c.old == nil {
@@ -262,18 +242,21 @@ func (c *featureCache) get(h *Hashing, token string) word {
 		c.young.empty()
 		_, i = c.young.find(hash, token)
 	}
-	from := -1
+	var src *wordFeatures
 	if c.old != nil {
-		from, _ = c.old.find(hash, token)
+		src, _ = c.old.find(hash, token)
 	}
-	if from >= 0 {
-		at = c.young.copyFrom(c.old, from)
+	if src != nil {
+		f = c.young.newEntry()
+		*f = *src
+		f.slots = c.young.newSlots(len(src.slots))
+		copy(f.slots, src.slots)
 	} else {
-		at = h.addWord(token, c)
+		f = h.wordFeatures(strings.Clone(token), c) // not a slice of the text, which the cache outlives
 	}
-	c.young.table[i] = cached{hash, uint32(at + 1)}
+	c.young.table[i] = cached{hash, f}
 	c.young.n++
-	return c.young.word(at)
+	return f
 }
 
 // maxCachedWords bounds each generation of a cache (one cache per concurrent Embed). With
@@ -360,7 +343,7 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 		t := f.slots
 		acc[t[0]&^(1<<31)] += unit[t[0]>>31]
 		if hasPrev {
-			p := h.slot(fnvBytes(prev, f.lower))
+			p := h.slot(fnv(prev, f.lower))
 			acc[p&^(1<<31)] += half[p>>31]
 		}
 		prev, hasPrev = f.pairHead, true
@@ -371,11 +354,12 @@ func (h *Hashing) features(text string, acc []float64, c *featureCache) {
 	}
 }
 
-// addWord hashes the features of token (as it appears in the text) into a new record of
-// the young generation and returns where it starts.
-func (h *Hashing) addWord(token string, c *featureCache) int {
-	word := lower(token)
+// wordFeatures hashes a word's own features; key is the token as it appears.
+func (h *Hashing) wordFeatures(key string, c *featureCache) *wordFeatures {
+	word := lower(key)
 	g := c.young
+	f := g.newEntry()
+	*f = wordFeatures{key: key, lower: word, pairHead: fnv(fnv(pairBase, word), "\x00")}
 	// character n-grams of "<word>", cut at rune boundaries
 	c.marked = append(append(append(c.marked[:0], '<'), word...), '>')
 	c.starts = c.starts[:0]
@@ -390,38 +374,25 @@ func (h *Hashing) addWord(token string, c *featureCache) int {
 			total += runes - n + 1
 		}
 	}
-	var gram float64
-	if total > 0 {
-		gram = 1 / float64(total)
+	f.slots = g.newSlots(1 + total)
+	f.slots[0] = h.slot(fnv(wordBase, word))
+	if total == 0 {
+		return f
 	}
-	// tokens are at most MaxWordBytes long, and lower-casing at most doubles them
-	lens := uint32(len(token))
-	if word != token {
-		lens |= uint32(len(word)) << 16
-	}
-	pairHead, gramBits := fnv(fnv(pairBase, word), "\x00"), math.Float64bits(gram)
-	at := len(g.words)
-	g.words = append(g.words, uint32(pairHead), uint32(pairHead>>32), uint32(gramBits), uint32(gramBits>>32),
-		uint32(len(g.keys)), lens, uint32(1+total))
-	g.keys = append(g.keys, token...)
-	if word != token {
-		g.keys = append(g.keys, word...)
-	}
-	g.words = slices.Grow(g.words, 1+total)[:at+recordHeader+1+total]
-	slots := g.words[at+recordHeader:]
-	slots[0] = h.slot(fnv(wordBase, word))
+	f.gram = 1 / float64(total)
 	// The n-grams in order of n, then of start (the order their weights are added in),
 	// hashed in one pass per start: the hash of an n-gram goes on into the n+1-gram's.
+	at := 1
 	for s := 0; s+h.cfg.MinN <= runes; s++ {
 		hash := fnvBytes(gramBase, c.marked[c.starts[s]:c.starts[s+h.cfg.MinN-1]])
-		pos := 1 + s
+		pos := at + s
 		for n := h.cfg.MinN; n <= h.cfg.MaxN && s+n <= runes; n++ {
 			hash = fnvBytes(hash, c.marked[c.starts[s+n-1]:c.starts[s+n]])
-			slots[pos] = h.slot(hash)
+			f.slots[pos] = h.slot(hash)
 			pos += runes - n + 1 // to the n+1-grams, which number one fewer
 		}
 	}
-	return at
+	return f
 }
 
 func fnvBytes(h uint64, b []byte) uint64 {
