@@ -145,18 +145,18 @@ func (t WordTokenizer) Advance(s string, n int) int {
 // skip returns the end of the first token at or after i, or -1 when there is none. It is
 // Next with the common case, ASCII, in its own loop.
 func (t WordTokenizer) skip(s string, i int) int {
-	for i < len(s) && s[i] < utf8.RuneSelf && asciiClass[s[i]] == classSpace {
+	for i < len(s) && byteClass[s[i]] == classSpace {
 		i++
 	}
 	if i == len(s) {
 		return -1
 	}
-	if c := s[i]; c < utf8.RuneSelf {
-		if asciiClass[c] == classSingle {
-			return i + 1
-		}
-		j := i + 1
-		for j < len(s) && j-i < MaxWordBytes && s[j] < utf8.RuneSelf && asciiClass[s[j]] == classWord {
+	switch byteClass[s[i]] {
+	case classSingle:
+		return i + 1
+	case classWord:
+		j, lim := i+1, min(len(s), i+MaxWordBytes)
+		for j < lim && byteClass[s[j]] == classWord {
 			j++
 		}
 		if j == len(s) || j-i == MaxWordBytes || s[j] < utf8.RuneSelf {
@@ -169,6 +169,18 @@ func (t WordTokenizer) skip(s string, i int) int {
 	}
 	return end
 }
+
+// byteClass is asciiClass for every byte, with classNonASCII for the bytes of characters
+// outside ASCII, so that skip's loops test each byte once.
+var byteClass = func() (t [256]uint8) {
+	copy(t[:], asciiClass[:])
+	for b := utf8.RuneSelf; b < len(t); b++ {
+		t[b] = classNonASCII
+	}
+	return t
+}()
+
+const classNonASCII = 0xff
 
 // Back returns the offset where the last n tokens of s start, so that s[Back(s, n):] holds
 // exactly those n tokens going forward (or all of s when it has fewer).
