@@ -17,10 +17,14 @@ for side in a b; do
 	(cd "$tree" && go build -o "$work/docingest-$side" ./cmd/docingest)
 	git -C "$root" worktree remove --force "$tree"
 done
-for _ in $(seq "$runs"); do
+# each run writes into a new folder, all removed at the end (see bench/throughput.sh: on
+# ext4 without a journal, deleting one run's output makes the next run's file creation
+# slower)
+rm -rf "$work/outs"
+trap 'rm -rf "$work/outs"' EXIT
+for r in $(seq "$runs"); do
 	for side in a b; do
-		rm -rf "$work/out"
-		/usr/bin/time -f "$side %U %S" -o "$work/time.txt" "$work/docingest-$side" run "$dir" --out "$work/out" >/dev/null 2>&1 || true
+		/usr/bin/time -f "$side %U %S" -o "$work/time.txt" "$work/docingest-$side" run "$dir" --out "$work/outs/$side$r" >/dev/null 2>&1 || true
 		cat "$work/time.txt"
 	done
 done | awk -v a="$1" -v b="$2" '{u[$1]+=$2; s[$1]+=$3; n[$1]++}
