@@ -69,26 +69,8 @@ func (h *Hashing) Tokenizer() WordTokenizer { return h.tok }
 
 // Embed returns one vector per text. It does no I/O; ctx is checked between texts.
 func (h *Hashing) Embed(ctx context.Context, texts []string) ([][]float32, error) {
-	return h.embed(ctx, texts, nil)
-}
-
-// EmbedInto is Embed with the vectors written into buf, one after the other, when it
-// holds len(texts)*Dimensions floats (else into a new buffer, which the vectors share).
-// A caller done with one batch's vectors can so have the next batch's written over
-// them, instead of leaving them to the garbage collector.
-func (h *Hashing) EmbedInto(ctx context.Context, texts []string, buf []float32) ([][]float32, error) {
-	d := h.cfg.Dimensions
-	if cap(buf) < len(texts)*d {
-		buf = make([]float32, len(texts)*d)
-	}
-	return h.embed(ctx, texts, buf[:len(texts)*d])
-}
-
-// embed embeds texts into buf, or into a new vector each when buf is nil.
-func (h *Hashing) embed(ctx context.Context, texts []string, buf []float32) ([][]float32, error) {
-	d := h.cfg.Dimensions
 	out := make([][]float32, len(texts))
-	acc := make([]float64, d)
+	acc := make([]float64, h.cfg.Dimensions)
 	c := h.caches.Get().(*featureCache)
 	defer h.caches.Put(c)
 	for i, t := range texts {
@@ -97,12 +79,7 @@ func (h *Hashing) embed(ctx context.Context, texts []string, buf []float32) ([][
 		}
 		clear(acc)
 		h.features(t, acc, c)
-		if buf != nil {
-			out[i] = buf[i*d : (i+1)*d : (i+1)*d]
-		} else {
-			out[i] = make([]float32, d)
-		}
-		normalize(acc, out[i])
+		out[i] = normalize(acc)
 	}
 	return out, nil
 }
@@ -435,22 +412,20 @@ func lower(s string) string {
 	return s
 }
 
-// normalize writes acc, L2-normalised and quantized, to out (as long as acc); the zero
-// vector stays zero.
-func normalize(acc []float64, out []float32) {
+func normalize(acc []float64) []float32 {
 	var sum float64
 	for _, v := range acc {
 		sum += v * v
 	}
+	out := make([]float32, len(acc))
 	if sum == 0 {
-		clear(out)
-		return
+		return out
 	}
 	inv := 1 / math.Sqrt(sum)
-	out = out[:len(acc)]
 	for i, v := range acc {
 		out[i] = quantize(v * inv)
 	}
+	return out
 }
 
 // quantize rounds a component of a unit vector to four decimal places (to the float32

@@ -26,7 +26,6 @@ import (
 	"github.com/docingest/docingest/internal/pdftest"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
-	"github.com/google/go-cmp/cmp"
 )
 
 // testConfig wires the real extractors, a recursive chunker and the hashing embedder, as
@@ -600,68 +599,6 @@ func TestRealDocuments(t *testing.T) {
 		}
 		if strings.ContainsRune(string(text), '\ufffd') || strings.Contains(string(text), "\ufb01") {
 			t.Errorf("%s: replacement characters or ligatures left", name)
-		}
-	}
-}
-
-// recordingEmbedder is the hashing embedder noting the buffers it is handed.
-type recordingEmbedder struct {
-	*embedders.Hashing
-	mu      sync.Mutex
-	buffers map[*float32]bool
-	batches int
-}
-
-func (r *recordingEmbedder) EmbedInto(ctx context.Context, texts []string, buf []float32) ([][]float32, error) {
-	r.mu.Lock()
-	r.buffers[&buf[0]] = true
-	r.batches++
-	r.mu.Unlock()
-	return r.Hashing.EmbedInto(ctx, texts, buf)
-}
-
-// A batch's vector buffer goes back to the embedder once the batch is written, and the
-// vectors written are still each chunk's own; with Parquet (and with labeling), which
-// keep vectors past their batch, buffers are not reused.
-func TestVectorBuffersAreReused(t *testing.T) {
-	t.Parallel()
-	var text strings.Builder
-	for i := range 3000 {
-		fmt.Fprintf(&text, "Word%d and word%d make sentence %d. ", i%97, i%13, i)
-		if i%40 == 39 {
-			text.WriteString("\n\n")
-		}
-	}
-	h, _ := embedders.NewHashing(embedders.DefaultHashing())
-	for _, parquet := range []bool{false, true} {
-		rec := &recordingEmbedder{Hashing: h, buffers: map[*float32]bool{}}
-		cfg := testConfig(t, "fp1")
-		cfg.Embedder, cfg.EmbedBatch = rec, 4
-		if parquet {
-			cfg.ChunksFormat = ChunksParquet
-		}
-		outDir := t.TempDir()
-		p := newPipeline(t, cfg, newLocal(t, outDir))
-		if sum := run(t, p, fakeSource{"doc.txt": []byte(text.String())}, BatchOptions{}); sum.Processed != 1 {
-			t.Fatalf("summary %+v", sum)
-		}
-		if parquet {
-			if rec.batches != 0 { // the Parquet writer keeps a row group's vectors
-				t.Fatalf("Parquet: %d batches written into reused buffers", rec.batches)
-			}
-			continue
-		}
-		recs := readChunks(t, filepath.Join(outDir, "chunks", "doc.txt.jsonl"))
-		// in use at once: one being filled, one waiting to be encoded, one being encoded;
-		// a fourth when a buffer comes back just after the embedder found none
-		if rec.batches < 10 || len(rec.buffers) > 4 || rec.batches != (len(recs)+3)/4 {
-			t.Fatalf("%d chunks in %d batches took %d buffers; want at most 4", len(recs), rec.batches, len(rec.buffers))
-		}
-		for i, r := range recs {
-			want, _ := h.Embed(context.Background(), []string{r.Text})
-			if diff := cmp.Diff(want[0], r.Embedding); diff != "" {
-				t.Fatalf("chunk %d: vector differs from the embedder's (-want +got):\n%s", i, diff)
-			}
 		}
 	}
 }

@@ -313,16 +313,9 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	}
 	// The embedder works one batch ahead of the labeling and encoding of the batch before,
 	// so that a large document keeps two cores busy; memory holds two batches of vectors.
-	// When nothing keeps the vectors past their batch (no labeling, which holds uncertain
-	// chunks, and JSON Lines, encoded at once), a batch's buffer goes back to the embedder
-	// for the batch after next.
-	var free chan []float32
-	if session == nil && p.cfg.ChunksFormat != ChunksParquet {
-		free = make(chan []float32, 2)
-	}
 	ectx, stop := context.WithCancel(ctx)
 	ahead := make(chan embedded, 1)
-	go p.embedAhead(ectx, doc.Text, spans, ahead, free)
+	go p.embedAhead(ectx, doc.Text, spans, ahead)
 	defer func() {
 		// Return only once the embedder has: a document that stops early (an error, the
 		// output bound) must not leave an Embed call running after its slot is free, or
@@ -396,12 +389,6 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				return fmt.Errorf("encode chunk %d of %s: %w", idx, obj.Key, err)
 			}
 		}
-		if free != nil && e.buf != nil {
-			select {
-			case free <- e.buf:
-			default: // two are waiting already (the embedder has stopped taking them)
-			}
-		}
 	}
 	te := time.Now()
 	err := sink.close()
@@ -421,23 +408,14 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 type embedded struct {
 	texts []string
 	vecs  [][]float32
-	buf   []float32 // the vectors' buffer, when the embedder wrote them into one
 	took  time.Duration
 	err   error
 }
 
-// bufferedEmbedder is an embedder that can write a batch's vectors into a buffer of
-// Dimensions floats per text that the caller reuses (embedders.Hashing).
-type bufferedEmbedder interface {
-	Dimensions() int
-	EmbedInto(ctx context.Context, texts []string, buf []float32) ([][]float32, error)
-}
-
 // embedAhead embeds the spans batch by batch into out, in order, and closes it; it stops
 // at the first error (sent) or when ctx ends.
-func (p *Pipeline) embedAhead(ctx context.Context, text string, spans []document.Span, out chan<- embedded, free <-chan []float32) {
+func (p *Pipeline) embedAhead(ctx context.Context, text string, spans []document.Span, out chan<- embedded) {
 	defer close(out)
-	be, _ := p.cfg.Embedder.(bufferedEmbedder)
 	for b := 0; b < len(spans); b += p.cfg.EmbedBatch {
 		batch := spans[b:min(len(spans), b+p.cfg.EmbedBatch)]
 		texts := make([]string, len(batch))
@@ -445,25 +423,9 @@ func (p *Pipeline) embedAhead(ctx context.Context, text string, spans []document
 			texts[i] = text[s.Start:s.End]
 		}
 		t := time.Now()
-		var vecs [][]float32
-		var buf []float32
-		var err error
-		if be != nil && free != nil {
-			select {
-			case buf = <-free:
-			default:
-			}
-			if n := len(texts) * be.Dimensions(); cap(buf) < n {
-				buf = make([]float32, n)
-			} else {
-				buf = buf[:n]
-			}
-			vecs, err = be.EmbedInto(ctx, texts, buf)
-		} else {
-			vecs, err = p.cfg.Embedder.Embed(ctx, texts)
-		}
+		vecs, err := p.cfg.Embedder.Embed(ctx, texts)
 		select {
-		case out <- embedded{texts: texts, vecs: vecs, buf: buf, took: time.Since(t), err: err}:
+		case out <- embedded{texts: texts, vecs: vecs, took: time.Since(t), err: err}:
 		case <-ctx.Done():
 			return
 		}
