@@ -602,3 +602,57 @@ func TestRealDocuments(t *testing.T) {
 		}
 	}
 }
+
+// poisonEmbedder fails on any batch with a text holding "POISON".
+type poisonEmbedder struct{ *embedders.Hashing }
+
+func (p poisonEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	for _, t := range texts {
+		if strings.Contains(t, "POISON") {
+			return nil, document.Permanentf(document.ReasonUnsupported, "poisoned text")
+		}
+	}
+	return p.Hashing.Embed(ctx, texts)
+}
+
+// The chunk encoders' write buffers are reused across documents: a document that fails
+// halfway, with chunks still buffered, leaves nothing in the next one's chunk file.
+func TestChunkBuffersReusedClean(t *testing.T) {
+	t.Parallel()
+	doc := func(tag string, poison bool) []byte {
+		var b strings.Builder
+		for i := range 400 {
+			fmt.Fprintf(&b, "%s sentence %d with some words. ", tag, i)
+			if i == 300 && poison {
+				b.WriteString("POISON ")
+			}
+		}
+		return []byte(b.String())
+	}
+	src, good := fakeSource{}, fakeSource{}
+	for i := range 4 {
+		src[fmt.Sprintf("d%d-bad.txt", i)] = doc(fmt.Sprintf("bad%d", i), true)
+		k := fmt.Sprintf("d%d-good.txt", i)
+		src[k], good[k] = doc(fmt.Sprintf("good%d", i), false), doc(fmt.Sprintf("good%d", i), false)
+	}
+	h, _ := embedders.NewHashing(embedders.DefaultHashing())
+	outputs := func(src fakeSource) map[string]string {
+		cfg := testConfig(t, "fp1")
+		cfg.Embedder, cfg.EmbedBatch = poisonEmbedder{h}, 2
+		outDir := t.TempDir()
+		run(t, newPipeline(t, cfg, newLocal(t, outDir)), src, BatchOptions{Concurrency: 1})
+		return snapshot(t, filepath.Join(outDir, "chunks"))
+	}
+	got, want := outputs(src), outputs(good)
+	if len(want) != 4 {
+		t.Fatalf("%d chunk files from the good documents alone", len(want))
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Fatalf("%s: chunk file differs when written after failed documents (%d bytes, want %d)", k, len(got[k]), len(w))
+		}
+	}
+	if len(got) != 4 {
+		t.Fatalf("chunk files %d, want only the 4 good ones", len(got))
+	}
+}

@@ -229,11 +229,18 @@ func (p *Pipeline) write(ctx context.Context, obj Object, meta *sourceMeta, doc 
 	var labels LabelCounts
 	encoded := make(chan error, 1)
 	go func() {
-		bw := bufio.NewWriterSize(pw, 256<<10)
+		bw, _ := p.chunkBufs.Get().(*bufio.Writer)
+		if bw == nil {
+			bw = bufio.NewWriterSize(pw, 256<<10)
+		} else {
+			bw.Reset(pw)
+		}
 		err := p.encodeChunks(ctx, bw, obj, meta, doc, spans, &embedTime, &encodeTime, &waitTime, &labels)
 		if err == nil {
 			err = bw.Flush()
 		}
+		bw.Reset(nil) // unflushed bytes and errors go; the pipe is no longer held
+		p.chunkBufs.Put(bw)
 		pw.CloseWithError(err)
 		encoded <- err
 	}()
