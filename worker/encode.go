@@ -147,6 +147,66 @@ func marshalNoHTML(v any) ([]byte, error) {
 // control characters escaped (\b \f \n \r \t by name), invalid UTF-8 as \ufffd, and
 // U+2028 and U+2029 escaped.
 func appendJSONString(dst []byte, s string) []byte {
+	if !utf8.ValidString(s) {
+		return appendJSONStringChecked(dst, s)
+	}
+	// Valid UTF-8 (chunk texts always are): a byte needs a look only when it is an ASCII
+	// character to escape or the first byte of U+2028 or U+2029; the bytes of every other
+	// character are copied as they are.
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if jsonPlain[c] {
+			continue
+		}
+		if c == 0xE2 {
+			if i+2 < len(s) && s[i+1] == 0x80 && (s[i+2] == 0xA8 || s[i+2] == 0xA9) {
+				dst = append(dst, s[start:i]...)
+				dst = append(dst, '\\', 'u', '2', '0', '2', "89"[s[i+2]-0xA8])
+				i += 2
+				start = i + 1
+			}
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = appendJSONEscape(dst, c)
+		start = i + 1
+	}
+	return append(append(dst, s[start:]...), '"')
+}
+
+// jsonPlain marks the bytes appendJSONString copies without a look in valid UTF-8: ASCII
+// from space on except '"' and '\\', and every byte of other characters but 0xE2.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < 256; c++ {
+		t[c] = c != '"' && c != '\\' && c != 0xE2
+	}
+	return t
+}()
+
+// appendJSONEscape appends the escape of an ASCII byte encoding/json escapes.
+func appendJSONEscape(dst []byte, c byte) []byte {
+	const hex = "0123456789abcdef"
+	switch c {
+	case '"', '\\':
+		return append(dst, '\\', c)
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	return append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
+}
+
+// appendJSONStringChecked is appendJSONString for any string, valid UTF-8 or not.
+func appendJSONStringChecked(dst []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	dst = append(dst, '"')
 	start := 0
@@ -157,22 +217,7 @@ func appendJSONString(dst []byte, s string) []byte {
 				continue
 			}
 			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\b':
-				dst = append(dst, '\\', 'b')
-			case '\f':
-				dst = append(dst, '\\', 'f')
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
+			dst = appendJSONEscape(dst, c)
 			i++
 			start = i
 			continue

@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"pgregory.net/rapid"
 
@@ -168,3 +171,33 @@ func TestEncodeChunksWaitsForTheEmbedder(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// BenchmarkAppendJSONString quotes the extractor tests' golden texts (real manuals, some
+// of them in other scripts than Latin) in chunks of about 850 bytes.
+func BenchmarkAppendJSONString(b *testing.B) {
+	files, _ := filepath.Glob("../testdata/golden/*.txt")
+	var texts []string
+	size := 0
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for s := string(data); len(s) > 0; {
+			n := min(len(s), 850)
+			for n < len(s) && !utf8.RuneStart(s[n]) {
+				n++
+			}
+			texts = append(texts, s[:n])
+			size += n
+			s = s[n:]
+		}
+	}
+	b.SetBytes(int64(size))
+	var dst []byte
+	for b.Loop() {
+		for _, t := range texts {
+			dst = appendJSONString(dst[:0], t)
+		}
+	}
+}
