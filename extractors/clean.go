@@ -158,13 +158,12 @@ func FoldWhitespace(s string) string {
 	}
 	var b strings.Builder
 	b.Grow(len(s))
-	foldInto(&b, "", s)
+	foldRuns(&b, "", s)
 	return b.String()
 }
 
 // foldInto writes sep and FoldWhitespace(s) to b, and reports whether it wrote them:
-// nothing is written when s is only white space. Text between the runs of white space
-// that change is copied in one piece, with no string in between.
+// nothing is written when s is only white space.
 func foldInto(b *strings.Builder, sep, s string) bool {
 	if folded(s) {
 		if s == "" {
@@ -174,6 +173,12 @@ func foldInto(b *strings.Builder, sep, s string) bool {
 		b.WriteString(s)
 		return true
 	}
+	return foldRuns(b, sep, s)
+}
+
+// foldRuns is foldInto for text not folded yet. Text between the runs of white space that
+// change is copied in one piece, with no string in between.
+func foldRuns(b *strings.Builder, sep, s string) bool {
 	seg := -1 // where the piece not yet copied starts (-1 before the first character that stays)
 	for i := 0; i < len(s); {
 		j, newlines := spaceRun(s, i)
