@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/docingest/docingest/internal/ftoa"
+	"github.com/docingest/docingest/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
 )
@@ -381,24 +382,7 @@ func TestHashingCacheIsBounded(t *testing.T) {
 // about 1.2 MB) cut into chunks of about 850 bytes, the size of a 256-word chunk: words
 // repeat as in real text, and new words keep arriving.
 func BenchmarkHashingRealText(b *testing.B) {
-	files, _ := filepath.Glob("../testdata/golden/*.txt")
-	var texts []string
-	size := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for s := string(data); len(s) > 0; {
-			n := min(len(s), 850)
-			for n < len(s) && !utf8.RuneStart(s[n]) {
-				n++
-			}
-			texts = append(texts, s[:n])
-			size += n
-			s = s[n:]
-		}
-	}
+	texts, size := testenv.TextChunks(b, "../testdata/golden/*.txt", 850)
 	if size < 1_000_000 {
 		b.Fatalf("only %d bytes of golden text", size)
 	}

@@ -6,16 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"pgregory.net/rapid"
 
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/internal/testenv"
 )
 
 // The hand-written encoder must give encoding/json's bytes exactly (with HTML escaping
@@ -175,24 +173,7 @@ func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk ful
 // BenchmarkAppendJSONString quotes the extractor tests' golden texts (real manuals, some
 // of them in other scripts than Latin) in chunks of about 850 bytes.
 func BenchmarkAppendJSONString(b *testing.B) {
-	files, _ := filepath.Glob("../testdata/golden/*.txt")
-	var texts []string
-	size := 0
-	for _, f := range files {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		for s := string(data); len(s) > 0; {
-			n := min(len(s), 850)
-			for n < len(s) && !utf8.RuneStart(s[n]) {
-				n++
-			}
-			texts = append(texts, s[:n])
-			size += n
-			s = s[n:]
-		}
-	}
+	texts, size := testenv.TextChunks(b, "../testdata/golden/*.txt", 850)
 	b.SetBytes(int64(size))
 	var dst []byte
 	for b.Loop() {
