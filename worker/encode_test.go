@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -170,15 +171,28 @@ type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
-// BenchmarkAppendJSONString quotes the extractor tests' golden texts (real manuals, some
-// of them in other scripts than Latin) in chunks of about 850 bytes.
+// BenchmarkAppendJSONString quotes text in chunks of about 850 bytes, by the byte table
+// (valid UTF-8) and the checked way (any string, as every string was before): the
+// extractor tests' golden texts, or the files DOCINGEST_BENCH_TEXT matches, e.g.
+// 'bench/corpus/throughput/files133/*.txt' (made by bench/throughput.sh).
 func BenchmarkAppendJSONString(b *testing.B) {
-	texts, size := testenv.TextChunks(b, "../testdata/golden/*.txt", 850)
-	b.SetBytes(int64(size))
-	var dst []byte
-	for b.Loop() {
-		for _, t := range texts {
-			dst = appendJSONString(dst[:0], t)
-		}
+	pattern := "../testdata/golden/*.txt"
+	if p := os.Getenv("DOCINGEST_BENCH_TEXT"); p != "" {
+		pattern = p
+	}
+	texts, size := testenv.TextChunks(b, pattern, 850)
+	for _, way := range []struct {
+		name  string
+		quote func([]byte, string) []byte
+	}{{"table", appendJSONString}, {"checked", appendJSONStringChecked}} {
+		b.Run(way.name, func(b *testing.B) {
+			b.SetBytes(int64(size))
+			var dst []byte
+			for b.Loop() {
+				for _, t := range texts {
+					dst = way.quote(dst[:0], t)
+				}
+			}
+		})
 	}
 }
