@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
+	"golang.org/x/text/unicode/norm"
 	"pgregory.net/rapid"
 )
 
@@ -162,20 +163,65 @@ func referenceFoldWhitespace(s string) string {
 	return b.String()
 }
 
+// TestCleanScanSafeRunes checks what scanClean takes for a text in NFC: that every
+// character of the Basic Multilingual Plane it passes over (all below U+0300 but the C1
+// controls, the soft hyphen and the ligatures, which other steps change) is in NFC alone
+// and combines with no character before it, as the norm package has it.
+func TestCleanScanSafeRunes(t *testing.T) {
+	passed := 0
+	for r := rune(0x80); r < 0x10000; r++ {
+		if !utf8.ValidRune(r) {
+			continue
+		}
+		s := string(r)
+		got := scanClean(s)
+		if got != cleanNone {
+			if r < 0x300 && got != cleanAll {
+				t.Errorf("scanClean(U+%04X) = %d, want %d", r, got, cleanNone)
+			}
+			continue
+		}
+		passed++
+		p := norm.NFC.PropertiesString(s)
+		// (a character after it may combine with it; one it passes over never does)
+		if p.CCC() != 0 || !p.BoundaryBefore() || !norm.NFC.IsNormalString(s) {
+			t.Errorf("U+%04X: ccc %d, boundary before %v, NFC %v", r, p.CCC(), p.BoundaryBefore(), norm.NFC.IsNormalString(s))
+		}
+	}
+	if passed < 40000 {
+		t.Errorf("scanClean passes over %d characters of the BMP; expected most of them", passed)
+	}
+	for _, s := range []string{"Ω", "日本", "я", "é"} {
+		if got := scanClean(s); got != cleanNone {
+			t.Errorf("scanClean(%q) = %d, want %d", s, got, cleanNone)
+		}
+	}
+	for _, s := range []string{"\u0301", "e\u0301", "\u212b", "\u1100\u1161", "\U0001F600"} {
+		if got := scanClean(s); got != cleanNFC {
+			t.Errorf("scanClean(%q) = %d, want %d (NFC may change it)", s, got, cleanNFC)
+		}
+	}
+	for _, s := range []string{"a\u00adb", "ex-\nample", "ex- \t\nample", "\r", "\u0085", "\ufb01", "\u2028", "\xff", "\ufeff", "日\u0301\x01"} {
+		if got := scanClean(s); got != cleanAll {
+			t.Errorf("scanClean(%q) = %d, want %d", s, got, cleanAll)
+		}
+	}
+}
+
 func TestCleaningMatchesReference(t *testing.T) {
-	alphabet := []rune("ab \t\n\r\v\f\x00\x1f\x7f\u0080\u009f\u00a0\u2028\u2029\u3000\uFEFF\uFFFE\uFFFF\uFFFDé日\uFB01\u0132\u0153\u00ad-")
+	alphabet := []rune("ab \t\n\r\v\f\x00\x1f\x7f\u0080\u009f\u00a0\u2028\u2029\u3000\uFEFF\uFFFE\uFFFF\uFFFDé日\uFB01\u0132\u0153\u00ad-\u0301\u212b\u1100\u1161\u02ff\u0340Ωя")
 	rapid.Check(t, func(rt *rapid.T) {
 		s := rapid.OneOf(rapid.StringOf(rapid.SampledFrom(alphabet)), rapid.String(),
 			rapid.Custom(func(t *rapid.T) string { return string(rapid.SliceOf(rapid.Byte()).Draw(t, "bytes")) }),
 			// words and gaps, most of them already folded
 			rapid.Custom(func(t *rapid.T) string {
-				gaps := rapid.SampledFrom([]string{" ", " ", "\n", "\n\n", "", "  ", "\n\n\n", " \n", "\n ", "\t", "\u00a0", "\u3000", "\u2029"})
+				gaps := rapid.SampledFrom([]string{" ", " ", "\n", "\n\n", "", "  ", "\n\n\n", " \n", "\n ", "\t", "\t\n", " \t\n", "\u00a0", "\u3000", "\u2029"})
 				var b strings.Builder
 				for i, n := 0, rapid.IntRange(0, 8).Draw(t, "words"); i < n; i++ {
 					if i > 0 || rapid.IntRange(0, 9).Draw(t, "lead") == 0 {
 						b.WriteString(gaps.Draw(t, "gap"))
 					}
-					b.WriteString(rapid.SampledFrom([]string{"a", "日", "é", "-", "\r", "ex-", "\x7f", "\x01"}).Draw(t, "word"))
+					b.WriteString(rapid.SampledFrom([]string{"a", "日", "é", "-", "\r", "ex-", "\x7f", "\x01", "e\u0301", "\u212b", "Ω", "\u0301"}).Draw(t, "word"))
 				}
 				if rapid.IntRange(0, 9).Draw(t, "trail") == 0 {
 					b.WriteString(gaps.Draw(t, "gap"))
