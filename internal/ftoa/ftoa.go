@@ -112,19 +112,33 @@ func appendQuantum(dst []byte, f float32, k int) []byte {
 // with room for all of them made first. The caller rejects NaN and infinities first
 // (encoding/json has no text for them).
 func AppendList(dst []byte, vals []float32) []byte {
-	dst = slices.Grow(dst, 9*len(vals)+8)
-	for i, f := range vals {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		abs := float32(math.Abs(float64(f)))
-		if k, ok := quantumOf(abs); ok {
-			dst = appendQuantum(dst, f, k)
-		} else {
-			dst = appendShortest(dst, f, abs)
-		}
+	if len(vals) == 0 {
+		return dst
 	}
-	return dst
+	// A table value is written without a branch on its sign (a coin flip in hashed
+	// vectors): '-' is always stored and kept only for negatives, the 8-byte cell is stored
+	// whole and cut to its length, and a comma follows every value (the last one is cut).
+	// Each takes at most 1+8 bytes of room and keeps at most 1+6+1.
+	n := len(dst)
+	dst = slices.Grow(dst, 9*len(vals)+8)
+	buf := dst[:cap(dst)]
+	for _, f := range vals {
+		abs := float32(math.Abs(float64(f)))
+		k, ok := quantumOf(abs)
+		if !ok {
+			buf = append(appendShortest(buf[:n], f, abs), ',')
+			n = len(buf)
+			buf = slices.Grow(buf, 9*len(vals)+8)[:cap(buf)]
+			continue
+		}
+		buf[n] = '-'
+		n += int(math.Float32bits(f) >> 31)
+		*(*[8]byte)(buf[n : n+8]) = quanta.cells[k]
+		n += int(quanta.lens[k])
+		buf[n] = ','
+		n++
+	}
+	return buf[:n-1]
 }
 
 // pow5bits is ceil(log2(5^e)) for e in [1, 3528], and 1 for 0.
