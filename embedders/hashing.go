@@ -339,10 +339,19 @@ func gramCount(runes, minN, maxN int) int {
 }
 
 func normalize(acc []float64) []float32 {
-	var sum float64
-	for _, v := range acc {
-		sum += v * v
+	// four sums, so that the additions do not wait on each other
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(acc); i += 4 {
+		s0 += acc[i] * acc[i]
+		s1 += acc[i+1] * acc[i+1]
+		s2 += acc[i+2] * acc[i+2]
+		s3 += acc[i+3] * acc[i+3]
 	}
+	for ; i < len(acc); i++ {
+		s0 += acc[i] * acc[i]
+	}
+	sum := (s0 + s1) + (s2 + s3)
 	out := make([]float32, len(acc))
 	if sum == 0 {
 		return out
@@ -366,8 +375,6 @@ func quantize(v float64) float32 {
 	// v's sign on q without a branch on it (the signs of hashed features are coin flips);
 	// a value that rounds to zero is 0, not -0
 	b := math.Float32bits(q)
-	if b != 0 {
-		b |= uint32(math.Float64bits(v)>>63) << 31
-	}
-	return math.Float32frombits(b)
+	nonzero := (b | -b) >> 31 // 1 unless b is 0 (b, positive, is below 1<<31)
+	return math.Float32frombits(b | uint32(math.Float64bits(v)>>63)&nonzero<<31)
 }
