@@ -380,9 +380,26 @@ func TestWordTokenizerCountAdvanceMatchNext(t *testing.T) {
 	tok := WordTokenizer{}
 	alphabet := []rune("ab1 \t\n.,$-é日\u00a0\u3000ß\x00Ω")
 	rapid.Check(t, func(rt *rapid.T) {
+		ascii := []rune("abzAZ09 \t\n\r.,$-_@[`{~\x00\x1f\x7f")
 		s := rapid.OneOf(rapid.StringOf(rapid.SampledFrom(alphabet)), rapid.String(),
 			rapid.Custom(func(t *rapid.T) string { // runs near MaxWordBytes
 				return strings.Repeat("x", rapid.IntRange(MaxWordBytes-3, MaxWordBytes+3).Draw(t, "run")) + rapid.StringOf(rapid.SampledFrom(alphabet)).Draw(t, "tail")
+			}),
+			// ASCII text long enough for asciiTokens' blocks, now and then a character
+			// outside ASCII or a word near MaxWordBytes
+			rapid.Custom(func(t *rapid.T) string {
+				var b strings.Builder
+				for range rapid.IntRange(0, 12).Draw(t, "parts") {
+					switch rapid.IntRange(0, 9).Draw(t, "kind") {
+					case 0:
+						b.WriteString(rapid.SampledFrom([]string{"é", "日", "\u00a0", "ß"}).Draw(t, "other"))
+					case 1:
+						b.WriteString(strings.Repeat("w", rapid.IntRange(MaxWordBytes-10, 2*MaxWordBytes+9).Draw(t, "long")))
+					default:
+						b.WriteString(rapid.StringOfN(rapid.SampledFrom(ascii), 0, 40, -1).Draw(t, "ascii"))
+					}
+				}
+				return b.String()
 			})).Draw(rt, "s")
 		var ends []int
 		for i := 0; ; {
@@ -408,4 +425,24 @@ func TestWordTokenizerCountAdvanceMatchNext(t *testing.T) {
 			}
 		}
 	})
+}
+
+// BenchmarkWordTokenizerAdvance walks the golden texts (or the files DOCINGEST_BENCH_TEXT
+// matches, e.g. 'bench/corpus/throughput/files133/*.txt') 256 tokens at a time, as the
+// recursive chunker does.
+func BenchmarkWordTokenizerAdvance(b *testing.B) {
+	pattern := "../testdata/golden/*.txt"
+	if p := os.Getenv("DOCINGEST_BENCH_TEXT"); p != "" {
+		pattern = p
+	}
+	texts, size := testenv.TextChunks(b, pattern, 1<<20)
+	b.SetBytes(int64(size))
+	tok := WordTokenizer{}
+	for b.Loop() {
+		for _, text := range texts {
+			for s := text; s != ""; {
+				s = s[tok.Advance(s, 256):]
+			}
+		}
+	}
 }
