@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -94,14 +95,16 @@ func (e *chunkEncoder) append(dst []byte, rec *ChunkRecord) ([]byte, error) {
 	if rec.Embedding == nil {
 		dst = append(dst, "null"...)
 	} else {
-		for _, f := range rec.Embedding {
-			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
-				return dst, fmt.Errorf("json: unsupported value: %v", f)
-			}
-		}
 		// as encoding/json prints float32 (internal/ftoa, checked against strconv for every
 		// float32)
-		dst = append(ftoa.AppendList(append(dst, '['), rec.Embedding), ']')
+		list, ok := ftoa.AppendList(append(dst, '['), rec.Embedding)
+		if !ok { // a NaN or an infinity: name the first
+			i := slices.IndexFunc(rec.Embedding, func(f float32) bool {
+				return math.IsNaN(float64(f)) || math.IsInf(float64(f), 0)
+			})
+			return dst, fmt.Errorf("json: unsupported value: %v", rec.Embedding[max(i, 0)])
+		}
+		dst = append(list, ']')
 	}
 	dst = append(dst, ',')
 	dst = append(dst, e.model...)

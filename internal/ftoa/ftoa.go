@@ -109,11 +109,12 @@ func appendQuantum(dst []byte, f float32, k int) []byte {
 }
 
 // AppendList appends vals as AppendJSON does, separated by commas: vectors in one loop,
-// with room for all of them made first. The caller rejects NaN and infinities first
-// (encoding/json has no text for them).
-func AppendList(dst []byte, vals []float32) []byte {
+// with room for all of them made first. It reports false, and dst as it was, when a value
+// is NaN or infinite (encoding/json has no text for them): only values outside the table
+// are looked at for that.
+func AppendList(dst []byte, vals []float32) ([]byte, bool) {
 	if len(vals) == 0 {
-		return dst
+		return dst, true
 	}
 	// A table value is written without a branch on its sign (a coin flip in hashed
 	// vectors): '-' is always stored and kept only for negatives, the 8-byte cell is stored
@@ -126,6 +127,9 @@ func AppendList(dst []byte, vals []float32) []byte {
 		abs := float32(math.Abs(float64(f)))
 		k, ok := quantumOf(abs)
 		if !ok {
+			if math.IsNaN(float64(f)) || math.IsInf(float64(f), 0) {
+				return dst, false
+			}
 			buf = append(appendShortest(buf[:n], f, abs), ',')
 			n = len(buf)
 			buf = slices.Grow(buf, 9*len(vals)+8)[:cap(buf)]
@@ -138,7 +142,7 @@ func AppendList(dst []byte, vals []float32) []byte {
 		buf[n] = ','
 		n++
 	}
-	return buf[:n-1]
+	return buf[:n-1], true
 }
 
 // pow5bits is ceil(log2(5^e)) for e in [1, 3528], and 1 for 0.

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -87,8 +88,16 @@ func TestAppendList(t *testing.T) {
 			t.Fatal(err)
 		}
 		prefix := []byte("x")
-		if got, want := string(AppendList(prefix, vals)), "x"+string(b[1:len(b)-1]); got != want {
-			t.Fatalf("AppendList(%v) = %s, want %s", vals, got, want)
+		got, ok := AppendList(prefix, vals)
+		if want := "x" + string(b[1:len(b)-1]); string(got) != want || !ok {
+			t.Fatalf("AppendList(%v) = %s, %v; want %s", vals, got, ok, want)
+		}
+		if n := len(vals); n > 0 {
+			bad := slices.Clone(vals)
+			bad[r.IntN(n)] = [...]float32{float32(math.NaN()), float32(math.Inf(1)), float32(math.Inf(-1))}[r.IntN(3)]
+			if got, ok := AppendList(prefix, bad); ok || string(got) != "x" {
+				t.Fatalf("AppendList(%v) = %s, %v; want x, false", bad, got, ok)
+			}
 		}
 	}
 }
@@ -147,7 +156,7 @@ func BenchmarkAppendJSON(b *testing.B) {
 	}
 	b.Run("list", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			buf = AppendList(buf[:0], signed[i%16*256:i%16*256+256])
+			buf, _ = AppendList(buf[:0], signed[i%16*256:i%16*256+256])
 		}
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*256), "ns/value")
 	})
