@@ -247,20 +247,21 @@ func (h *Hashing) asciiWord(word string, acc []float64, sc *scratch) uint64 {
 	n := len(word)
 	m := sc.marked[:n+2] // "<word>", lower-cased
 	m[0] = '<'
+	var x uint64 // the first eight bytes, packed as hashBytes packs them (not read back
+	// from m: a load over bytes just stored one by one waits for the stores)
 	for i := 0; i < n; i++ {
 		c := word[i]
 		if 'A' <= c && c <= 'Z' {
 			c += 'a' - 'A'
 		}
 		m[i+1] = c
+		if i < 8 {
+			x |= uint64(c) << (8 * i)
+		}
 	}
 	m[n+1] = '>'
 	var wh uint64
-	if n <= 8 { // the word's eight bytes (and what follows them), cut to its length
-		x := binary.LittleEndian.Uint64(m[1:9]) & (1<<(8*n) - 1)
-		if n == 8 {
-			x = binary.LittleEndian.Uint64(m[1:9])
-		}
+	if n <= 8 {
 		wh = fmix(wordSeed ^ uint64(n)*lenMul ^ x)
 	} else {
 		wh = hashBytes(wordSeed, m[1:n+1])
