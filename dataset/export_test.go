@@ -35,7 +35,7 @@ func chunkLine(src string, i int, text string, vec []float32) map[string]any {
 		"schema": 1, "id": fmt.Sprintf("%s-%d", src, i), "source": map[string]any{"uri": src, "sha256": "ab" + src},
 		"index": i, "start": i * 10, "end": i*10 + len(text), "heading_path": []string{"Top", "Part " + strconv.Itoa(i)},
 		"tokens": len(strings.Fields(text)), "tokenizer": "words", "text": text, "embedding": vec,
-		"embedding_model": "docingest-hashing-v3/d8/c3-5", "pipeline": "fp1",
+		"embedding_model": "docingest-hashing-v4/d8/c3-5", "pipeline": "fp1",
 	}
 	return m
 }

@@ -99,7 +99,7 @@ func TestBedrockRunCacheAndModelGuard(t *testing.T) {
 		t.Fatalf("re-embedding with --force: exit %d\n%s", code, log)
 	}
 	record, _ := os.ReadFile(filepath.Join(out, "embeddings.json"))
-	if !strings.Contains(string(record), "docingest-hashing-v3") {
+	if !strings.Contains(string(record), "docingest-hashing-v4") {
 		t.Fatalf("model record after re-embedding: %s", record)
 	}
 }
