@@ -150,7 +150,7 @@ func TestParquetChunkFiles(t *testing.T) {
 	if code, stdout, stderr := cli(t, nil, "export", "--out", pq, "--to", filepath.Join(dir, "ds")); code != 0 || !strings.Contains(stdout, fmt.Sprintf("chunks: %d rows", len(want))) {
 		t.Fatalf("export of a parquet output: exit %d: %s %s", code, stdout, stderr)
 	}
-	if code, stdout, stderr := cli(t, parquetEnv, "query", "forty-two herons and one kingfisher", "--out", pq, "--k", "1"); code != 0 || !strings.Contains(stdout, "notes.txt #") {
+	if code, stdout, stderr := cli(t, parquetEnv, "query", notesPassage, "--out", pq, "--k", "1"); code != 0 || !strings.Contains(stdout, "notes.txt #") {
 		t.Fatalf("query: exit %d: %s %s", code, stdout, stderr)
 	}
 	// back to JSON Lines: the Parquet files go

@@ -151,25 +151,27 @@ func TestVectorIndexFollowsOutputs(t *testing.T) {
 		}
 	}
 
-	// query through the index and by a scan: the same nearest chunk. The query is a
-	// passage of notes.txt, long enough that hash collisions do not decide which chunk
-	// comes first: with a phrase of a few words they can (docingest-hashing-v4 put
-	// page.html first for "forty-two herons and one kingfisher", 0.178 against 0.144, and
-	// long.txt's repeated survey sentence is close to any phrase about the survey)
-	query := "Field notes on the river survey. The survey team walked the east bank on Monday. " +
-		"Water was clear and the current slow. They counted forty-two herons and one kingfisher near the old mill."
-	code, viaIndex := cliProcess(t, env, "query", query, "--out", out, "--k", "3")
+	// query through the index and by a scan: the same nearest chunk
+	code, viaIndex := cliProcess(t, env, "query", notesPassage, "--out", out, "--k", "3")
 	if code != 0 || !strings.Contains(viaIndex, " 1. ") || !strings.Contains(strings.SplitN(viaIndex, "\n 2.", 2)[0], "notes.txt") {
 		t.Fatalf("query via the index: exit %d:\n%s", code, viaIndex)
 	}
 	if srv.Requests["QueryVectors"] != 1 {
 		t.Fatalf("%d QueryVectors requests", srv.Requests["QueryVectors"])
 	}
-	code, viaScan := cliProcess(t, nil, "query", query, "--out", out, "--k", "3")
+	code, viaScan := cliProcess(t, nil, "query", notesPassage, "--out", out, "--k", "3")
 	if code != 0 || strings.SplitN(viaScan, "\n", 2)[0] != strings.SplitN(viaIndex, "\n", 2)[0] {
 		t.Fatalf("query by a scan: exit %d:\n%s\nvia the index:\n%s", code, viaScan, viaIndex)
 	}
 }
+
+// notesPassage is the first paragraph of testdata/docs/notes.txt: a query long enough
+// that hash collisions do not decide which chunk comes first. With a phrase of a few words
+// they can: docingest-hashing-v4 put page.html first for "forty-two herons and one
+// kingfisher" (0.178 against 0.144), and long.txt's repeated survey sentence is close to
+// any phrase about the survey.
+const notesPassage = "Field notes on the river survey. The survey team walked the east bank on Monday. " +
+	"Water was clear and the current slow. They counted forty-two herons and one kingfisher near the old mill."
 
 func write(t *testing.T, path, body string) {
 	t.Helper()
