@@ -43,7 +43,7 @@ type builder struct {
 	ctx    context.Context
 	format string
 	limits Limits
-	sb     strings.Builder
+	sb     textBuffer
 	doc    document.Document
 	err    error
 	blocks int

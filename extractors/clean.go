@@ -252,7 +252,7 @@ func FoldWhitespace(s string) string {
 	if folded(s) {
 		return s // most paragraphs: nothing to fold, nothing to copy
 	}
-	var b strings.Builder
+	var b textBuffer
 	b.Grow(len(s))
 	foldRuns(&b, "", s)
 	return b.String()
@@ -260,14 +260,14 @@ func FoldWhitespace(s string) string {
 
 // foldInto writes sep and FoldWhitespace(s) to b, and reports whether it wrote them:
 // nothing is written when s is only white space.
-func foldInto(b *strings.Builder, sep, s string) bool {
+func foldInto(b *textBuffer, sep, s string) bool {
 	return foldRuns(b, sep, s)
 }
 
 // foldRuns is foldInto in one pass over s. Text between the runs of white space that
 // change is copied in one piece, with no string in between; a lone space or newline
 // between other characters, which stays, is passed over without a call.
-func foldRuns(b *strings.Builder, sep, s string) bool {
+func foldRuns(b *textBuffer, sep, s string) bool {
 	i, _ := spaceRun(s, 0) // leading white space goes
 	if i == len(s) {
 		return false

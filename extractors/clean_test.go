@@ -240,7 +240,7 @@ func TestCleaningMatchesReference(t *testing.T) {
 		if got, want := FoldWhitespace(s), referenceFoldWhitespace(s); got != want {
 			rt.Fatalf("FoldWhitespace(%q) = %q, want %q", s, got, want)
 		}
-		var b strings.Builder
+		var b textBuffer
 		b.WriteString("x")
 		ref := referenceFoldWhitespace(s)
 		want := "x"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/docingest/docingest/dataset"
 	"github.com/docingest/docingest/document"
+	"github.com/docingest/docingest/internal/hugepage"
 	"github.com/docingest/docingest/layout"
 	"github.com/docingest/docingest/storage"
 )
@@ -87,6 +88,7 @@ func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
 		c = min(size, limit) + 1 // one more byte to see the end (or the cap passed)
 	}
 	buf := make([]byte, 0, c)
+	hugepage.Advise(buf[:c]) // a large object is written whole: see internal/hugepage
 	for int64(len(buf)) <= limit {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // the size was wrong: grow
