@@ -401,14 +401,25 @@ func TestWordTokenizerCountAdvanceMatchNext(t *testing.T) {
 				}
 				return b.String()
 			})).Draw(rt, "s")
-		var ends []int
+		var starts, ends []int
 		for i := 0; ; {
 			start, end := tok.Next(s, i)
 			if start == end {
 				break
 			}
-			ends = append(ends, end)
+			starts, ends = append(starts, start), append(ends, end)
 			i = end
+		}
+		for k := 0; k <= len(starts)+1; k++ {
+			want := 0 // all of s: fewer than k tokens
+			if k == 0 {
+				want = len(s)
+			} else if k <= len(starts) {
+				want = starts[len(starts)-k]
+			}
+			if got := tok.Back(s, k); got != want {
+				rt.Fatalf("Back(%q, %d) = %d, want %d", s, k, got, want)
+			}
 		}
 		if got := tok.Count(s); got != len(ends) {
 			rt.Fatalf("Count(%q) = %d, Next finds %d tokens", s, got, len(ends))
