@@ -12,20 +12,13 @@
 #   FILES=20 QUERIES=400 bench/quantize.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/bench/lib.sh"
 base="${BENCH_BASE:-f2cf759}" head="${BENCH_HEAD:-c7ff402}" files="${FILES:-10}" queries="${QUERIES:-200}"
-src="$root/bench/corpus/throughput/files133"
-[ -d "$src" ] || { echo "no $src: run bench/throughput.sh once to build the corpus" >&2; exit 1; }
 work="$root/bench/results/quantize"
-rm -rf "$work" && mkdir -p "$work/in"
-ls "$src" | sort | head -n "$files" | while read -r f; do cp "$src/$f" "$work/in/"; done
-tree="$(mktemp -d)"
-git -C "$root" worktree add -f --detach "$tree" "$base" >/dev/null 2>&1
-(cd "$tree" && go build -o "$work/docingest-base" ./cmd/docingest)
-git -C "$root" worktree remove --force "$tree"
-tree="$(mktemp -d)"
-git -C "$root" worktree add -f --detach "$tree" "$head" >/dev/null 2>&1
-(cd "$tree" && go build -o "$work/docingest" ./cmd/docingest)
-git -C "$root" worktree remove --force "$tree"
+rm -rf "$work"
+sample_files133 "$files" "$work/in"
+build_at "$base" "$work/docingest-base"
+build_at "$head" "$work/docingest"
 (cd "$root" && go build -o "$work/vectorcmp" ./bench/vectorcmp)
 "$work/docingest-base" run "$work/in" --out "$work/out-base" >/dev/null 2>&1
 "$work/docingest" run "$work/in" --out "$work/out" >/dev/null 2>&1

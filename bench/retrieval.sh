@@ -12,16 +12,12 @@
 #   BENCH_BASE=HEAD~1 FILES=20 QUERIES=400 bench/retrieval.sh
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+. "$root/bench/lib.sh"
 base="${BENCH_BASE:-c7ff402}" files="${FILES:-10}" queries="${QUERIES:-200}"
-src="$root/bench/corpus/throughput/files133"
-[ -d "$src" ] || { echo "no $src: run bench/throughput.sh once to build the corpus" >&2; exit 1; }
 work="$root/bench/results/retrieval"
-rm -rf "$work" && mkdir -p "$work/in"
-ls "$src" | sort | head -n "$files" | while read -r f; do cp "$src/$f" "$work/in/"; done
-tree="$(mktemp -d)"
-git -C "$root" worktree add -f --detach "$tree" "$base" >/dev/null 2>&1
-(cd "$tree" && go build -o "$work/docingest-base" ./cmd/docingest)
-git -C "$root" worktree remove --force "$tree"
+rm -rf "$work"
+sample_files133 "$files" "$work/in"
+build_at "$base" "$work/docingest-base"
 (cd "$root" && go build -o "$work/docingest" ./cmd/docingest)
 for b in base this; do
 	bin="$work/docingest"; [ $b = base ] && bin="$work/docingest-base"
