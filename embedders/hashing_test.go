@@ -332,6 +332,26 @@ func TestHashingMatchesReference(t *testing.T) {
 	rapid.Check(t, func(rt *rapid.T) {
 		check(rt, rapid.SliceOf(rapid.OneOf(rapid.String(), rapid.StringOf(rapid.SampledFrom([]rune("aAbB éÉ日本.,-_ \n"))))).Draw(rt, "texts"))
 	})
+	// other n-gram sizes and dimensions: the general ASCII loop, and n-grams past eight
+	// bytes (MaxN above 8), which go the way of words outside ASCII
+	rapid.Check(t, func(rt *rapid.T) {
+		minN := rapid.IntRange(1, 6).Draw(rt, "minN")
+		cfg := HashingConfig{Dimensions: rapid.IntRange(8, 600).Draw(rt, "dims"), MinN: minN, MaxN: rapid.IntRange(minN, 16).Draw(rt, "maxN")}
+		h2, err := NewHashing(cfg)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		texts := rapid.SliceOf(rapid.OneOf(rapid.String(), rapid.StringOf(rapid.SampledFrom([]rune("aAbBzZ09 éÉ日本.,-_ \n"))))).Draw(rt, "texts")
+		got, err := h2.Embed(context.Background(), texts)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		for i, text := range texts {
+			if diff := cmp.Diff(referenceEmbed(h2, text), got[i]); diff != "" {
+				rt.Fatalf("%+v, text %q: vector differs from the reference (-want +got):\n%s", cfg, text, diff)
+			}
+		}
+	})
 }
 
 // BenchmarkHashingRealText embeds the golden texts of the extractor tests (real manuals,
