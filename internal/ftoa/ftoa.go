@@ -132,7 +132,8 @@ func AppendList(dst []byte, vals []float32) ([]byte, bool) {
 			}
 			buf = append(appendShortest(buf[:n], f, abs), ',')
 			n = len(buf)
-			buf = slices.Grow(buf, 9*len(vals)+8)[:cap(buf)]
+			buf = slices.Grow(buf, 9*len(vals)+8)
+			buf = buf[:cap(buf)]
 			continue
 		}
 		buf[n] = '-'

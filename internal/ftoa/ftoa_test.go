@@ -102,6 +102,25 @@ func TestAppendList(t *testing.T) {
 	}
 }
 
+// Values outside the table print longer than the room AppendList makes for each value at
+// first (9 bytes): a long run of them, then table values, must grow its buffer as it goes.
+func TestAppendListLongValues(t *testing.T) {
+	vals := make([]float32, 0, 3000)
+	for i := range 2000 {
+		vals = append(vals, -1.2345678e-07*float32(i+1))
+	}
+	for i := range 1000 {
+		vals = append(vals, -Quantize(i))
+	}
+	b, err := json.Marshal(vals)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := AppendList(nil, vals); !ok || string(got) != string(b[1:len(b)-1]) {
+		t.Fatalf("AppendList of %d long values and %d table values differs from encoding/json", 2000, 1000)
+	}
+}
+
 // Random bit patterns (every float32 is as likely as any other) and random vector values.
 func TestRandom(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
