@@ -138,10 +138,8 @@ func (t WordTokenizer) Count(s string) int {
 func (t WordTokenizer) Advance(s string, n int) int {
 	i := 0
 	for n > 0 {
-		j, c := asciiTokens(s, i, n)
-		if n -= c; n == 0 {
-			return j
-		}
+		j, c := asciiTokens(s, i, n) // c < n: the n-th token's end is skip's to find
+		n -= c
 		if i = t.skip(s, j); i < 0 {
 			return len(s)
 		}
