@@ -235,8 +235,8 @@ func (h *Hashing) features(text string, acc []float64, sc *scratch) {
 // the word lower-cased. The n-grams come in order of where they end, then of length: the
 // last eight bytes read are kept packed in an integer, so an n-gram of up to eight bytes
 // is a shift of it (what hashBytes would pack). The default sizes, 3 to 5, have a loop of
-// their own with the three shifts fixed: 1.8x as fast as the general loop, whose length
-// varies. With MaxN above 8, word does it all.
+// their own with the three shifts fixed and no inner loop, whose varying length the
+// general loop's branches must guess at every byte. With MaxN above 8, word does it all.
 func (h *Hashing) asciiWord(word string, acc []float64, sc *scratch) uint64 {
 	minN, maxN := h.cfg.MinN, h.cfg.MaxN
 	if maxN > 8 {
