@@ -233,8 +233,24 @@ func IsStateHead(key string) bool { return strings.HasSuffix(key, "/"+HeadName) 
 // StateName is the name of the state file for a source processed by pipeline fp from a
 // version whose change token is tok: planning compares names from a listing, never bodies.
 func StateName(fp, tok string) string {
+	return fp + "-" + TokenDigest(tok) + ".json"
+}
+
+// TokenDigest is the part of a state file's name that stands for the change token tok.
+func TokenDigest(tok string) string {
 	h := sha256.Sum256([]byte(tok))
-	return fp + "-" + hex.EncodeToString(h[:8]) + ".json"
+	return hex.EncodeToString(h[:8])
+}
+
+// StateNameParts splits a state file's name into the pipeline fingerprint and the change
+// token's digest it was made from; ok is false for a tombstone or any other name.
+func StateNameParts(name string) (fp, digest string, ok bool) {
+	rest, isJSON := strings.CutSuffix(name, ".json")
+	i := strings.LastIndexByte(rest, '-')
+	if !isJSON || i <= 0 || strings.HasPrefix(name, TombstonePrefix) {
+		return "", "", false
+	}
+	return rest[:i], rest[i+1:], true
 }
 
 // TombstoneName is the name of the state left by a removal: recognisable in a listing, so

@@ -53,7 +53,9 @@ func (p *Pipeline) attachment(ctx context.Context, obj Object, meta *sourceMeta,
 	st := AttachmentState{Source: key, SourceBytes: sourceBytes(key)}
 	child := Object{ObjectInfo: storage.ObjectInfo{Key: key, ETag: obj.ETag, VersionID: obj.VersionID, Size: int64(len(a.Data))}}
 	sum := sha256.Sum256(a.Data)
-	cmeta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: meta.etag, sidecarETag: meta.sidecarETag, attrs: meta.attrs}
+	// an attachment's records carry its mail's fingerprint (an e-mail's covers every
+	// format), so that its chunk ids follow from the mail's state
+	cmeta := &sourceMeta{sha256: hex.EncodeToString(sum[:]), etag: meta.etag, sidecarETag: meta.sidecarETag, attrs: meta.attrs, pipeline: p.pipelineOf(meta)}
 	chunks, err := 0, a.Err
 	if err == nil {
 		var cres Result
@@ -68,7 +70,7 @@ func (p *Pipeline) attachment(ctx context.Context, obj Object, meta *sourceMeta,
 		}
 		rec := FailureRecord{
 			Source: key, SourceBytes: sourceBytes(key), Reason: string(reason), Error: err.Error(), Permanent: true,
-			Attempts: attempts, Pipeline: p.cfg.Fingerprint, Parent: obj.Key, ParentBytes: sourceBytes(obj.Key),
+			Attempts: attempts, Pipeline: p.pipelineOf(meta), Parent: obj.Key, ParentBytes: sourceBytes(obj.Key),
 		}
 		body, jerr := json.MarshalIndent(rec, "", "  ")
 		if jerr != nil {
@@ -94,7 +96,7 @@ func (p *Pipeline) attachment(ctx context.Context, obj Object, meta *sourceMeta,
 // parent's metadata (an e-mail's sender, subject, date) and attachment_of, under the
 // attachment's own metadata and the parent's sidecar attributes.
 func (p *Pipeline) attachmentOutputs(ctx context.Context, parent string, child Object, meta *sourceMeta, parentMeta map[string]string, data []byte, res *Result) (int, error) {
-	doc, err := p.extract(ctx, child.Key, data, res)
+	doc, _, err := p.extract(ctx, child.Key, data, res)
 	if err != nil {
 		return 0, err
 	}

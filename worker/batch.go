@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -274,16 +273,17 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj Object) (Act
 		return ActionProcess, nil
 	}
 	dir := layout.StateDir(obj.Key)
-	want := layout.StateName(p.cfg.Fingerprint, changeToken(obj.ETag, obj.SidecarETag))
+	want := layout.TokenDigest(changeToken(obj.ETag, obj.SidecarETag))
 	var samePipeline []string
 	found := false
 	err := p.out.List(ctx, dir, false, func(o storage.ObjectInfo) error {
 		name := o.Key[len(dir):]
+		fp, digest, ok := layout.StateNameParts(name)
 		switch {
-		case !isMarker(name):
-		case name == want:
+		case !isMarker(name) || !ok || !p.current(fp):
+		case digest == want:
 			found = true
-		case strings.HasPrefix(name, p.cfg.Fingerprint+"-"):
+		default:
 			samePipeline = append(samePipeline, o.Key)
 		}
 		return nil
@@ -302,7 +302,7 @@ func (p *Pipeline) plan(ctx context.Context, opts BatchOptions, obj Object) (Act
 		return "", err
 	}
 	st := head.state
-	if !head.found || st.SHA256 == "" || st.Status == statusDeleted || st.Pipeline != p.cfg.Fingerprint {
+	if !head.found || st.SHA256 == "" || st.Status == statusDeleted || !p.current(st.Pipeline) {
 		return ActionProcess, nil // unreadable or other state: redo the source
 	}
 	if st.SidecarETag != obj.SidecarETag {

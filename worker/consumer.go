@@ -362,7 +362,7 @@ func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *
 		return err
 	}
 	if found && ev.Sequencer != "" && st.Sequencer != "" && !SequencerLess(st.Sequencer, ev.Sequencer) {
-		samePipeline := st.Pipeline == c.p.Fingerprint()
+		samePipeline := c.p.current(st.Pipeline)
 		if SequencerLess(ev.Sequencer, st.Sequencer) || samePipeline || st.Status == statusDeleted {
 			done := true
 			if c.p.cfg.Vectors != nil && !SequencerLess(ev.Sequencer, st.Sequencer) && st.Status != statusDeleted {
@@ -383,7 +383,7 @@ func (c *Consumer) applyEvent(ctx context.Context, ev Event, receives int, log *
 	// very version the state already shows processed by this pipeline, so a reindex run
 	// twice does not process twice.
 	if found && ev.Sequencer == "" && ev.Kind == ObjectCreated && ev.ETag != "" && st.ETag == ev.ETag &&
-		st.Pipeline == c.p.Fingerprint() && st.Status != statusDeleted {
+		c.p.current(st.Pipeline) && st.Status != statusDeleted {
 		same, err := c.sidecarUnchanged(ctx, source, st)
 		if err != nil {
 			return err
@@ -528,7 +528,7 @@ func (c *Consumer) sidecarEvent(ctx context.Context, ev Event, receives int, log
 	if err != nil {
 		return err
 	}
-	if found && st.Status != statusDeleted && st.Pipeline == c.p.Fingerprint() &&
+	if found && st.Status != statusDeleted && c.p.current(st.Pipeline) &&
 		ev.Kind == ObjectCreated && ev.ETag != "" && ev.ETag == st.SidecarETag {
 		log.Info("metadata sidecar already applied: nothing to do")
 		c.documents("skipped", "")

@@ -25,7 +25,7 @@ func (p *Pipeline) fail(ctx context.Context, obj Object, res Result, meta *sourc
 		Error:       cause.Error(),
 		Permanent:   true,
 		Attempts:    attempts,
-		Pipeline:    p.cfg.Fingerprint,
+		Pipeline:    p.pipelineOf(meta),
 	}
 	res.Failure = rec
 	body, err := json.MarshalIndent(rec, "", "  ")

@@ -23,13 +23,15 @@ func TestScanGoesToOCR(t *testing.T) {
 	cfg := testConfig(t, "fp-ocr")
 	var deadline time.Duration
 	cfg.Limits.OCRTimeoutPerPage = time.Hour
-	cfg.OCR = func(ctx context.Context, data []byte) (document.Document, error) {
-		if d, ok := ctx.Deadline(); ok {
-			deadline = time.Until(d)
-		}
-		text := "Forty-two herons near the old mill."
-		return document.Document{Format: "pdf", Text: text, Pages: []int{0},
-			OCR: []document.OCRSpan{{Start: 0, End: len(text), Words: 7, Confidence: 0.87654}}}, nil
+	cfg.OCR = func() OCRSteps {
+		return OCRSteps{Scan: func(ctx context.Context, data []byte) (document.Document, error) {
+			if d, ok := ctx.Deadline(); ok {
+				deadline = time.Until(d)
+			}
+			text := "Forty-two herons near the old mill."
+			return document.Document{Format: "pdf", Text: text, Pages: []int{0},
+				OCR: []document.OCRSpan{{Start: 0, End: len(text), Words: 7, Confidence: 0.87654}}}, nil
+		}}
 	}
 	out := t.TempDir()
 	sum := run(t, newPipeline(t, cfg, newLocal(t, out)), newLocal(t, src), BatchOptions{})
@@ -58,7 +60,7 @@ func TestScanGoesToOCR(t *testing.T) {
 	}
 
 	cfg = testConfig(t, "fp-no-ocr")
-	cfg.OCROff = "tesseract is not installed (Debian package tesseract-ocr)"
+	cfg.OCR = func() OCRSteps { return OCRSteps{Off: "tesseract is not installed (Debian package tesseract-ocr)"} }
 	out = t.TempDir()
 	run(t, newPipeline(t, cfg, newLocal(t, out)), newLocal(t, src), BatchOptions{})
 	b, _ := os.ReadFile(filepath.Join(out, "failed", "scan.pdf.json"))
@@ -78,13 +80,13 @@ func TestTextPDFGoesToOCRPages(t *testing.T) {
 	os.WriteFile(filepath.Join(src, "scan.pdf"), pdftest.ImageOnlyPDF(), 0o644)
 	cfg := testConfig(t, "fp-ocr-pages")
 	cfg.Limits.OCRTimeoutPerPage = time.Hour
-	cfg.OCR = func(ctx context.Context, data []byte) (document.Document, error) {
+	scan := func(ctx context.Context, data []byte) (document.Document, error) {
 		text := "Scanned words."
 		return document.Document{Format: "pdf", Text: text, Pages: []int{0}, OCR: []document.OCRSpan{{Start: 0, End: len(text), Words: 2, Confidence: 0.5}}}, nil
 	}
 	var calls int
 	var deadline time.Duration
-	cfg.OCRPages = func(ctx context.Context, data []byte, doc document.Document) (document.Document, error) {
+	pages := func(ctx context.Context, data []byte, doc document.Document) (document.Document, error) {
 		calls++
 		if d, ok := ctx.Deadline(); ok {
 			deadline = time.Until(d)
@@ -97,6 +99,7 @@ func TestTextPDFGoesToOCRPages(t *testing.T) {
 		doc.Text += add
 		return doc, nil
 	}
+	cfg.OCR = func() OCRSteps { return OCRSteps{Scan: scan, Pages: pages} }
 	out := t.TempDir()
 	if sum := run(t, newPipeline(t, cfg, newLocal(t, out)), newLocal(t, src), BatchOptions{}); sum.Failed != 0 || sum.Processed != 2 {
 		t.Fatalf("summary %+v", sum)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -86,13 +87,10 @@ type Limits struct {
 type PipelineConfig struct {
 	// Detect names a document's format from its name and bytes ("" when unsupported).
 	Detect func(name string, data []byte) string
-	// OCR, when set, reads a PDF whose extraction found no text layer (extractors/ocr);
-	// OCROff says why it is not set, for the failure record of a scan.
-	OCR    func(ctx context.Context, data []byte) (document.Document, error)
-	OCROff string
-	// OCRPages, when set, reads the image-only pages of a PDF that has a text layer (a
-	// scanned page inside a text document) and adds their text to the document.
-	OCRPages func(ctx context.Context, data []byte, doc document.Document) (document.Document, error)
+	// OCR, when set, gives the OCR steps. It is called on first need (the first PDF or
+	// image), from any goroutine, and must return the same steps every time: a run over
+	// formats that need no OCR never asks, so never starts tesseract to learn its version.
+	OCR func() OCRSteps
 	// OCRFormats are the formats read only by OCR (images): their time limit includes one
 	// page of OCR.
 	OCRFormats []string
@@ -112,8 +110,17 @@ type PipelineConfig struct {
 	// EmbedBatch is how many chunks go to the embedder per call.
 	EmbedBatch int
 	Limits     Limits
-	// Fingerprint identifies every setting that changes outputs; it is in every record.
+	// Fingerprint identifies every setting that changes the outputs of a document whose
+	// format runs no outside program; it is in every record of such a document, and of
+	// one that failed before its format was known.
 	Fingerprint string
+	// ToolsFingerprint, when set, is the fingerprint of the formats ToolFormats names,
+	// whose outputs also depend on outside programs (their versions, which are installed).
+	// It is called on first need, from any goroutine, and must return the same value
+	// every time: a tesseract upgrade redoes scans, not plain text, and a run that meets
+	// no such format never asks for the programs' versions.
+	ToolsFingerprint func() string
+	ToolFormats      []string
 	// SourceURI maps a source key to the URI written in records (s3://bucket/key, or the
 	// relative path for a local folder).
 	SourceURI func(key string) string
@@ -206,8 +213,42 @@ func NewPipeline(cfg PipelineConfig, out Store) (*Pipeline, error) {
 	return p, nil
 }
 
-// Fingerprint returns the pipeline fingerprint written into every record.
+// OCRSteps are the OCR steps of a pipeline.
+type OCRSteps struct {
+	// Scan, when set, reads a PDF whose extraction found no text layer (extractors/ocr);
+	// Off says why it is not set, for the failure record of a scan.
+	Scan func(ctx context.Context, data []byte) (document.Document, error)
+	Off  string
+	// Pages, when set, reads the image-only pages of a PDF that has a text layer (a
+	// scanned page inside a text document) and adds their text to the document.
+	Pages func(ctx context.Context, data []byte, doc document.Document) (document.Document, error)
+}
+
+// ocr returns the OCR steps (none when PipelineConfig.OCR is not set).
+func (p *Pipeline) ocr() OCRSteps {
+	if p.cfg.OCR == nil {
+		return OCRSteps{}
+	}
+	return p.cfg.OCR()
+}
+
+// Fingerprint returns the pipeline fingerprint of the formats that run no outside program
+// (every format when ToolsFingerprint is not set).
 func (p *Pipeline) Fingerprint() string { return p.cfg.Fingerprint }
+
+// fingerprintFor is the fingerprint of a document of format ("" before it is known).
+func (p *Pipeline) fingerprintFor(format string) string {
+	if p.cfg.ToolsFingerprint != nil && slices.Contains(p.cfg.ToolFormats, format) {
+		return p.cfg.ToolsFingerprint()
+	}
+	return p.cfg.Fingerprint
+}
+
+// current tells whether fp is one of this pipeline's fingerprints. The tools' fingerprint
+// is asked for only when fp is not the plain one.
+func (p *Pipeline) current(fp string) bool {
+	return fp == p.cfg.Fingerprint || (p.cfg.ToolsFingerprint != nil && fp == p.cfg.ToolsFingerprint())
+}
 
 // ReadsSidecars tells whether metadata sidecars (<key>.metadata.json) describe sources
 // (false when PipelineConfig.NoSidecars is set).
@@ -307,8 +348,9 @@ func (p *Pipeline) processOnce(ctx context.Context, src Source, obj Object, atte
 		}
 		obj.SidecarETag = meta.sidecarETag
 	}
-	doc, err := p.extract(ctx, obj.Key, data, &res)
+	doc, format, err := p.extract(ctx, obj.Key, data, &res)
 	data = nil // let the bytes go before chunking
+	meta.pipeline = p.fingerprintFor(format)
 	if err != nil {
 		return p.fail(ctx, obj, res, meta, attempts, err, head)
 	}

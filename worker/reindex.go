@@ -108,18 +108,18 @@ func (s ReindexSummary) ToDo() ReindexCount {
 }
 
 func (p *Pipeline) classify(o Object, names []string, force bool) ReindexAction {
-	want := layout.StateName(p.cfg.Fingerprint, changeToken(o.ETag, o.SidecarETag))
-	fpPrefix := p.cfg.Fingerprint + "-"
+	want := layout.TokenDigest(changeToken(o.ETag, o.SidecarETag))
 	var same, other bool
 	for _, n := range names {
+		fp, digest, ok := layout.StateNameParts(n)
 		switch {
-		case n == want:
+		case strings.HasPrefix(n, layout.TombstonePrefix):
+		case ok && p.current(fp) && digest == want:
 			if force {
 				return ReindexForced
 			}
 			return ReindexUnchanged
-		case strings.HasPrefix(n, layout.TombstonePrefix):
-		case strings.HasPrefix(n, fpPrefix):
+		case ok && p.current(fp):
 			same = true
 		default:
 			other = true

@@ -28,6 +28,17 @@ type sourceMeta struct {
 	// the metadata sidecar's change token and attributes, when there is one
 	sidecarETag string
 	attrs       map[string]any
+	// pipeline is the fingerprint of the document's format, once it is known
+	pipeline string
+}
+
+// pipelineOf is the fingerprint a document's records carry: its format's, or the plain
+// one when it failed before its format was known.
+func (p *Pipeline) pipelineOf(meta *sourceMeta) string {
+	if meta == nil || meta.pipeline == "" {
+		return p.cfg.Fingerprint
+	}
+	return meta.pipeline
 }
 
 // fetch reads the object under the size cap. When the source reports metadata with the
@@ -108,10 +119,17 @@ func readCapped(r io.Reader, size, limit int64) ([]byte, error) {
 
 // extract detects the format and runs its extractor under a recover and a deadline. A
 // panic or a deadline is a permanent failure naming the document and the cap.
-func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Result) (document.Document, error) {
+func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Result) (document.Document, string, error) {
 	t := time.Now()
 	defer func() { res.Extract = time.Since(t) }()
 	format := p.cfg.Detect(key, data)
+	doc, err := p.extractAs(ctx, key, format, data)
+	return doc, format, err
+}
+
+// extractAs runs the extractor of format, the format Detect named (extract returns it:
+// its fingerprint is the document's).
+func (p *Pipeline) extractAs(ctx context.Context, key, format string, data []byte) (document.Document, error) {
 	ex, ok := p.cfg.Extractors[format]
 	if format == "" || !ok {
 		return document.Document{}, document.Permanentf(document.ReasonUnsupported, "%s: unsupported file type (%s)", key, sniffName(data))
@@ -140,10 +158,14 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 			doc, err = runExtractor(ectx, p.cfg.Extractors[alt], key, alt, data)
 		}
 	}
+	var steps OCRSteps
+	if format == "pdf" {
+		steps = p.ocr()
+	}
 	if reason, _ := document.Classify(err); format == "pdf" && reason == document.ReasonNoTextLayer && ectx.Err() == nil {
-		if p.cfg.OCR == nil {
-			if p.cfg.OCROff != "" {
-				err = document.Permanentf(document.ReasonNoTextLayer, "%w; OCR is off: %s", err, p.cfg.OCROff)
+		if steps.Scan == nil {
+			if steps.Off != "" {
+				err = document.Permanentf(document.ReasonNoTextLayer, "%w; OCR is off: %s", err, steps.Off)
 			}
 		} else {
 			// a scan: OCR, with a time limit of its own (pages × the per-page allowance)
@@ -155,10 +177,10 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 			octx, ocancel := context.WithTimeout(ctx, timeout)
 			defer ocancel()
 			ectx = octx
-			doc, err = runExtractor(octx, extractorFunc(p.cfg.OCR), key, "pdf", data)
+			doc, err = runExtractor(octx, extractorFunc(steps.Scan), key, "pdf", data)
 		}
 	}
-	if err == nil && format == "pdf" && p.cfg.OCRPages != nil && len(doc.OCR) == 0 {
+	if err == nil && format == "pdf" && steps.Pages != nil && len(doc.OCR) == 0 {
 		// a text document may hold scanned pages: OCR reads those, with a time limit of
 		// its own (as for a scan, an allowance for every page, an upper bound)
 		timeout = p.cfg.Limits.DocumentTimeout + time.Duration(max(1, len(doc.Pages)))*p.cfg.Limits.OCRTimeoutPerPage
@@ -167,7 +189,7 @@ func (p *Pipeline) extract(ctx context.Context, key string, data []byte, res *Re
 		ectx = octx
 		base := doc
 		doc, err = runExtractor(octx, extractorFunc(func(ctx context.Context, data []byte) (document.Document, error) {
-			return p.cfg.OCRPages(ctx, data, base)
+			return steps.Pages(ctx, data, base)
 		}), key, "pdf", data)
 	}
 	if err != nil {
@@ -304,6 +326,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	bw := &boundedWriter{w: w, key: obj.Key, budget: int64(OutputPerTextByte-1) * int64(len(doc.Text))} // the text file is one of the bytes
 	w = bw
 	model := p.cfg.Embedder.Model()
+	fp := p.pipelineOf(meta)
 	metadata := chunkMetadata(doc.Metadata, meta.attrs)
 	var session LabelSession
 	var inputs []document.LabelInput
@@ -314,7 +337,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 	if p.cfg.ChunksFormat == ChunksParquet {
 		sink = &parquetSink{w: dataset.NewChunkWriter(w, p.codec)}
 	} else {
-		enc, err := newChunkEncoder(ref, metadata, p.cfg.Tokenizer, model, p.cfg.Fingerprint)
+		enc, err := newChunkEncoder(ref, metadata, p.cfg.Tokenizer, model, p.pipelineOf(meta))
 		if err != nil {
 			return fmt.Errorf("%s: %w", obj.Key, err)
 		}
@@ -354,7 +377,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 			inputs = inputs[:0]
 			for i := range batch {
 				s := batch[i]
-				inputs = append(inputs, document.LabelInput{ID: chunkID(obj.Key, b+i, p.cfg.Fingerprint), Index: b + i, Text: texts[i], Embedding: vecs[i],
+				inputs = append(inputs, document.LabelInput{ID: chunkID(obj.Key, b+i, fp), Index: b + i, Text: texts[i], Embedding: vecs[i],
 					Before: doc.Text[runeStart(doc.Text, s.Start-document.LabelContext):s.Start], After: doc.Text[s.End:runeStart(doc.Text, s.End+document.LabelContext)],
 					HeadingPath: headingPath(&doc, s)})
 			}
@@ -366,7 +389,7 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 			idx := b + i
 			rec := ChunkRecord{
 				Schema:         ChunkSchema,
-				ID:             chunkID(obj.Key, idx, p.cfg.Fingerprint),
+				ID:             chunkID(obj.Key, idx, fp),
 				Source:         ref,
 				Index:          idx,
 				Start:          s.Start,
@@ -381,14 +404,14 @@ func (p *Pipeline) encodeChunks(ctx context.Context, w io.Writer, obj Object, me
 				EmbeddingModel: model,
 				Metadata:       metadata,
 				OCRConfidence:  doc.OCRConfidence(s.Start, s.End),
-				Pipeline:       p.cfg.Fingerprint,
+				Pipeline:       fp,
 			}
 			if labels != nil {
 				rec.Label = &labels[i]
 				counts.add(labels[i].Status)
 			}
 			if s.Parent >= 0 {
-				rec.ParentID = chunkID(obj.Key, s.Parent, p.cfg.Fingerprint)
+				rec.ParentID = chunkID(obj.Key, s.Parent, fp)
 			}
 			bw.allow(OutputPerChunk + OutputPerDimension*int64(len(vecs[i])))
 			te := time.Now()

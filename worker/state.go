@@ -136,7 +136,7 @@ func (p *Pipeline) commit(ctx context.Context, obj Object, meta *sourceMeta, sta
 		SidecarETag: meta.sidecarETag,
 		Size:        obj.Size,
 		SHA256:      meta.sha256,
-		Pipeline:    p.cfg.Fingerprint,
+		Pipeline:    p.pipelineOf(meta),
 		Status:      status,
 		Reason:      reason,
 		Chunks:      chunks,

@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"image"
+	imagepng "image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -568,5 +570,51 @@ func TestLocalRecordsCarrySHA256(t *testing.T) {
 	head, err := os.ReadFile(filepath.Join(dir, "out", "state", "a.md", "head.json"))
 	if err != nil || !bytes.Contains(head, []byte(`"etag": "size-mtime:`)) {
 		t.Errorf("state head does not name its token as size and mtime: %s %v", head, err)
+	}
+}
+
+// Tesseract and catdoc are asked for their versions only when a document needs them (a
+// PDF, an image, a legacy Office file, an e-mail): a run over plain text starts neither,
+// and does not redo its documents when one does.
+func TestToolsStartedOnlyWhenNeeded(t *testing.T) {
+	t.Parallel()
+	dir, log := t.TempDir(), filepath.Join(t.TempDir(), "calls")
+	for _, tool := range []string{"tesseract", "catdoc"} {
+		real, err := exec.LookPath(tool)
+		if err != nil {
+			testenv.Missing(t, tool+" (Debian packages tesseract-ocr, catdoc)")
+		}
+		script := "#!/bin/sh\necho \"" + tool + " $*\" >> " + log + "\nexec " + real + " \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(dir, tool), []byte(script), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	env := []string{"PATH=" + dir + string(os.PathListSeparator) + os.Getenv("PATH")}
+	src, out := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(src, "notes.txt"), []byte("Forty-two herons and one kingfisher by the old mill."), 0o644)
+	os.WriteFile(filepath.Join(src, "guide.md"), []byte("# Herons\n\nThey stand in the shallows."), 0o644)
+	if code, output := cliProcess(t, env, "run", src, "--out", out); code != 0 || !strings.Contains(output, "2 processed") {
+		t.Fatalf("exit %d: %s", code, output)
+	}
+	if b, err := os.ReadFile(log); err == nil || len(b) > 0 {
+		t.Errorf("a run over plain text started outside programs:\n%s", b)
+	}
+	// an image: OCR is asked for, and the text is not redone
+	var png bytes.Buffer
+	img := image.NewGray(image.Rect(0, 0, 64, 64))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	if err := imagepng.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(src, "blank.png"), png.Bytes(), 0o644)
+	code, output := cliProcess(t, env, "run", src, "--out", out)
+	if !strings.Contains(output, "2 unchanged") || !strings.Contains(output, "3 documents") {
+		t.Errorf("exit %d, want the two text files unchanged: %s", code, output)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), "tesseract --version") || !strings.Contains(string(b), "catdoc -V") {
+		t.Errorf("a run with an image did not ask the tools for their versions:\n%s", b)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/docingest/docingest/extractors/legacy"
@@ -53,8 +54,42 @@ func extractorTable(cfg extractors.Config) map[string]worker.Extractor {
 	}
 }
 
+// toolFormats are the formats whose outputs depend on outside programs: PDFs and images
+// (OCR), legacy Office files (catdoc's converters), and e-mails (their attachments may be
+// any of these). Their fingerprint includes the programs' versions; every other format's
+// leaves them out, so that upgrading Tesseract redoes scans, not plain text.
+var toolFormats = []string{extractors.FormatPDF, extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP,
+	extractors.FormatDOC, extractors.FormatXLS, extractors.FormatPPT, extractors.FormatEML}
+
+// outsideTools are the outside programs some formats run, as found.
+type outsideTools struct {
+	legacy legacy.Tools
+	// engine is nil when OCR is off, ocrOff says why
+	engine *ocr.Engine
+	ocrOff string
+}
+
+// findTools looks the outside programs up and asks for their versions; an error only when
+// ocr.enabled is on and OCR cannot run.
+func findTools(cfg Config, caps pdfchild.Extractor, logger *slog.Logger) (outsideTools, error) {
+	t := outsideTools{legacy: legacy.Find()}
+	var found ocr.Tools
+	if cfg.OCR.Enabled != "off" {
+		found = ocr.Find()
+	}
+	var err error
+	if t.engine, t.ocrOff, err = ocr.New(cfg.OCR, found, cfg.Limits.Limits(), caps); err != nil {
+		return t, err
+	}
+	if t.engine == nil {
+		logger.Info("OCR is off: scanned PDFs fail as no_text_layer, images as unsupported", "reason", t.ocrOff)
+	}
+	return t, nil
+}
+
 // fingerprint hashes every setting that changes outputs, so that state written by another
-// configuration is recognised as stale.
+// configuration is recognised as stale; converters describes the outside programs (""
+// for the formats that run none).
 func fingerprint(cfg Config, model, classifier, converters string) string {
 	var buf bytes.Buffer
 	var lab *labeling.Config
@@ -222,7 +257,6 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 	}
 	table := extractorTable(cfg.Limits)
 	// Legacy Office files: catdoc's converters, each run under the PDF child's caps.
-	legacyTools := legacy.Find()
 	legacyCaps := pdfchild.Extractor{MaxRSS: int64(cfg.Limits.PDFMemoryBytes), Logger: logger}
 	em.pdfPeak = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "docingest_pdf_child_peak_memory_bytes",
@@ -256,29 +290,42 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			}
 		}
 	}
+	// The outside programs (catdoc's converters; Tesseract and poppler for OCR) are found
+	// and asked for their versions on first need, not at start: a run that meets no PDF,
+	// image, legacy Office file or e-mail starts none of them (that was about 80 ms of CPU
+	// a run), and their versions are in the fingerprint of those formats alone.
+	tools := sync.OnceValues(func() (outsideTools, error) {
+		return findTools(cfg, legacyCaps, logger)
+	})
+	if cfg.OCR.Enabled == "on" {
+		if _, err := tools(); err != nil { // refuse to start without it
+			return worker.PipelineConfig{}, nil, err
+		}
+	}
+	must := func() outsideTools { t, _ := tools(); return t } // an error is "on" without OCR, refused above
 	for _, f := range []string{extractors.FormatDOC, extractors.FormatXLS, extractors.FormatPPT} {
-		table[f] = legacy.For(f, legacyTools, cfg.Limits.Limits(), legacyCaps)
+		table[f] = worker.ExtractorFunc(func(ctx context.Context, data []byte) (document.Document, error) {
+			return legacy.For(f, must().legacy, cfg.Limits.Limits(), legacyCaps).Extract(ctx, data)
+		})
 	}
-	// OCR: scanned PDFs and images, with Tesseract under the same caps.
-	engine, ocrOff, err := ocr.New(cfg.OCR, ocr.Find(), cfg.Limits.Limits(), legacyCaps)
-	if err != nil {
-		return worker.PipelineConfig{}, nil, err
+	imageFormats := []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP}
+	for _, f := range imageFormats {
+		table[f] = worker.ExtractorFunc(func(ctx context.Context, data []byte) (document.Document, error) {
+			t := must()
+			return ocr.ImageExtractor{Engine: t.engine, Format: f, Off: t.ocrOff}.Extract(ctx, data)
+		})
 	}
-	if engine == nil {
-		logger.Info("OCR is off: scanned PDFs fail as no_text_layer, images as unsupported", "reason", ocrOff)
-	}
-	for _, f := range []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP} {
-		table[f] = ocr.ImageExtractor{Engine: engine, Format: f, Off: ocrOff}
-	}
-	var ocrPDF func(ctx context.Context, data []byte) (document.Document, error)
-	var ocrPages func(ctx context.Context, data []byte, doc document.Document) (document.Document, error)
-	if engine != nil {
-		ocrPDF, ocrPages = engine.PDF, engine.FillPages
+	ocrSteps := func() worker.OCRSteps {
+		t := must()
+		if t.engine == nil {
+			return worker.OCRSteps{Off: t.ocrOff}
+		}
+		return worker.OCRSteps{Scan: t.engine.PDF, Pages: t.engine.FillPages}
 	}
 	return worker.PipelineConfig{
 		Detect: extractors.Detect, DetectNotPDF: extractors.DetectNotPDF,
-		OCR: ocrPDF, OCROff: ocrOff, OCRPages: ocrPages,
-		OCRFormats: []string{extractors.FormatPNG, extractors.FormatJPEG, extractors.FormatTIFF, extractors.FormatWebP},
+		OCR:        ocrSteps,
+		OCRFormats: imageFormats,
 		Extractors: table,
 		PageHint: func(format string, data []byte) int {
 			if format == extractors.FormatPDF {
@@ -286,11 +333,16 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 			}
 			return 0
 		},
-		ChunkerFor:   func(format, key string) worker.Chunker { return pick(format, key) },
-		Tokenizer:    sz.Name(),
-		Embedder:     emb,
-		EmbedBatch:   cfg.Embedding.BatchSize,
-		Fingerprint:  fingerprint(cfg, emb.Model(), classifier, legacyTools.Fingerprint()+"; ocr "+engine.Fingerprint()),
+		ChunkerFor:  func(format, key string) worker.Chunker { return pick(format, key) },
+		Tokenizer:   sz.Name(),
+		Embedder:    emb,
+		EmbedBatch:  cfg.Embedding.BatchSize,
+		Fingerprint: fingerprint(cfg, emb.Model(), classifier, ""),
+		ToolsFingerprint: func() string {
+			t := must()
+			return fingerprint(cfg, emb.Model(), classifier, t.legacy.Fingerprint()+"; ocr "+t.engine.Fingerprint())
+		},
+		ToolFormats:  toolFormats,
 		Labeler:      labeler,
 		Vectors:      vectors,
 		ChunksFormat: cfg.Output.ChunksFormat,
