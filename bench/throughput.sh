@@ -120,6 +120,37 @@ rm -rf "$outs"
 trap 'rm -rf "$outs"' EXIT
 run_no=0
 
+# anon_peak TIME_PID: the peak of docingest's anonymous resident memory (RssAnon, in KiB),
+# read every 10 ms while it runs. Peak RSS (/usr/bin/time's %M) also counts the pages of the
+# binary that are mapped, which depend on the binary's size and on how its file sits in the
+# page cache (a binary just built maps more): on the 133 files two builds with the same
+# anonymous peak (24-25 MiB) had RSS 28 and 40 MiB apart in file pages. PDF children are
+# not counted here (their caps bound them).
+anon_peak() {
+	python3 - "$1" <<'PY'
+import os, sys, time
+tpid, child, peak = sys.argv[1], None, 0
+def running(pid):  # the time process, until it exits (a zombie until the shell waits)
+    try:
+        return open('/proc/%s/stat' % pid).read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except OSError:
+        return False
+while running(tpid):
+    try:
+        if child is None:
+            kids = open('/proc/%s/task/%s/children' % (tpid, tpid)).read().split()
+            child = kids[0] if kids else None
+        if child:
+            for line in open('/proc/%s/status' % child):
+                if line.startswith('RssAnon:'):
+                    peak = max(peak, int(line.split()[1]))
+    except OSError:
+        pass
+    time.sleep(0.01)
+print(peak)
+PY
+}
+
 measure1() { # measure1 BIN SET FORMAT: "cpu-seconds line"
 	local bin="$1" set="$2" format="$3"
 	run_no=$((run_no + 1))
@@ -128,18 +159,22 @@ measure1() { # measure1 BIN SET FORMAT: "cpu-seconds line"
 	local env=()
 	[ "$format" = jsonl ] || env=(DOCINGEST_OUTPUT_CHUNKS_FORMAT="$format")
 	env "${env[@]}" /usr/bin/time -f "%U %S %M %e" -o "$results/time.txt" \
-		"$bin" run "$corpus/$set" --out "$out" --json >"$results/report.json" 2>"$results/stderr.txt" || true
+		"$bin" run "$corpus/$set" --out "$out" --json >"$results/report.json" 2>"$results/stderr.txt" &
+	local tpid=$!
+	anon_peak "$tpid" >"$results/anon.txt"
+	wait "$tpid" || true
 	python3 - "$results" "$out" <<'PY'
 import json, os, sys
 results, out = sys.argv[1], sys.argv[2]
 user, sys_, rss, wall = open(os.path.join(results, 'time.txt')).read().split()[-4:]
+anon = int(open(os.path.join(results, 'anon.txt')).read() or 0)
 r = json.load(open(os.path.join(results, 'report.json')))
 chunks = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(os.path.join(out, 'chunks')) for f in fs)
 cpu = float(user) + float(sys_)
 st = r.get('stage_seconds') or {}
 stages = ' '.join('%s %.1f' % (k, st[k]) for k in ('extract', 'chunk', 'embed', 'encode', 'write') if k in st)
-print('%.3f %8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS  %4d docs %3d failed  cpu %.1fs  wall %.1fs  %s' % (
-    cpu, r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, r['documents'], r['failed'], cpu, float(wall), stages))
+print('%.3f %8.1f MB/s/core  %5.2fx output  %6.0f MiB RSS (%3.0f anon)  %4d docs %3d failed  cpu %.1fs  wall %.1fs  %s' % (
+    cpu, r['input_bytes'] / 1e6 / cpu, chunks / max(r['input_bytes'], 1), int(rss) / 1024, anon / 1024, r['documents'], r['failed'], cpu, float(wall), stages))
 PY
 }
 
