@@ -170,3 +170,20 @@ func TestAttachmentKey(t *testing.T) {
 		}
 	}
 }
+
+// A state file's name splits back into the fingerprint and the token's digest it was
+// made from; a tombstone, the head and other names do not split.
+func TestStateNameParts(t *testing.T) {
+	for _, fp := range []string{"da57e4d566712b3d", "fp-plain"} {
+		name := StateName(fp, "etag\x00sidecar")
+		gotFP, digest, ok := StateNameParts(name)
+		if !ok || gotFP != fp || digest != TokenDigest("etag\x00sidecar") {
+			t.Errorf("StateNameParts(%q) = %q, %q, %v", name, gotFP, digest, ok)
+		}
+	}
+	for _, name := range []string{TombstoneName("0055AED6DCD90C5B"), HeadName, ".docingest-tmp-40775c2130b4c81e", "-abc.json", "abc.json", "fp-abc.txt"} {
+		if fp, digest, ok := StateNameParts(name); ok {
+			t.Errorf("StateNameParts(%q) = %q, %q, true; want not a state name", name, fp, digest)
+		}
+	}
+}
