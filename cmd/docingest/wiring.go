@@ -338,10 +338,11 @@ func buildPipelineConfig(ctx context.Context, cfg Config, logger *slog.Logger, o
 		Embedder:    emb,
 		EmbedBatch:  cfg.Embedding.BatchSize,
 		Fingerprint: fingerprint(cfg, emb.Model(), classifier, ""),
-		ToolsFingerprint: func() string {
+		// computed once: planning asks for it for every state name that is not the plain one
+		ToolsFingerprint: sync.OnceValue(func() string {
 			t := must()
 			return fingerprint(cfg, emb.Model(), classifier, t.legacy.Fingerprint()+"; ocr "+t.engine.Fingerprint())
-		},
+		}),
 		ToolFormats:  toolFormats,
 		Labeler:      labeler,
 		Vectors:      vectors,
